@@ -1,19 +1,184 @@
-"""Logging for the laptop app. Log records never carry case content: modules log ids, counts
-and kinds only, and a filter drops the arguments of any record that is not on the allow list of
-loggers known to log metadata only (see ``tests/unit/test_logging_no_content.py``)."""
+"""Logging for the laptop app, built so that a log can never carry case content.
+
+THE RULE for every module in ``fieldkit``: log ids, counts, kinds and durations — never text,
+names, personnummer, addresses, search queries, answers or file contents. Concretely:
+
+- the message is a string literal with ``%s``-style placeholders
+  (``log.info("signed note %s in case %s", note.id, case.id)``), never an f-string,
+  ``.format()`` or a concatenation (``tests/unit/test_architecture.py`` checks this);
+- its arguments are ids (UUIDs), numbers, booleans, enum members (``Role.WORKER``,
+  ``MutationName.NOTE_CREATE``), dates/times or hex digests.
+
+:class:`ContentGuard` enforces the second half at run time on every handler fieldkit installs:
+any other argument of a ``fieldkit.*`` record (a ``str``, a record, a dict...) is replaced by
+``<redacted>``; an exception logged with a traceback keeps its frames but loses its message
+(an error message may quote the user's input), keeping only its type and, for a
+``FieldkitError``, its untranslated message template. Third-party loggers that could write
+request bodies or SQL parameters (``sqlalchemy.engine``, ``httpcore``, ``hpack``,
+``multipart``) are held at WARNING, and the guard drops their records below WARNING even if
+someone lowers their level; ``httpx`` and ``uvicorn.access`` log only the method, URL path and
+status, which carry no case content in fieldkit's API.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
+import logging.handlers
+import re
 import sys
+import traceback
+import uuid
+from enum import Enum
+from pathlib import Path
+
+from fieldkit.config import paths
+
+REDACTED = "<redacted>"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FILE_BYTES = 1_000_000
+LOG_FILE_BACKUPS = 3
+
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+# Loggers that can carry request/response bodies, headers or SQL parameters at DEBUG/INFO.
+QUIET_LOGGERS = (
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "sqlalchemy.orm",
+    "httpcore",
+    "hpack",
+    "h11",
+    "multipart",
+    "python_multipart",
+    "asyncio",
+    "PIL",
+    "fontTools",
+)
+# Loggers whose INFO lines are metadata only (method, path, status) and stay at WARNING unless
+# debugging.
+METADATA_LOGGERS = ("httpx", "uvicorn.access", "uvicorn.error", "keyring", "alembic")
+
+_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HEX = re.compile(r"^[0-9a-f]{16,128}$")
 
 
-def configure_logging(debug: bool = False) -> None:
-    level = logging.DEBUG if debug else logging.WARNING
+def safe_arg(value: object) -> bool:
+    """Whether a log argument is allowed: an id, number, boolean, enum, date/time or digest."""
+    if value is None or isinstance(value, bool | int | float | Enum | uuid.UUID):
+        return True
+    if isinstance(value, dt.date | dt.datetime | dt.timedelta):
+        return True
+    if isinstance(value, str):
+        return bool(_ID.match(value) or _HEX.match(value))
+    return False
+
+
+def _is_fieldkit(name: str) -> bool:
+    return name == "fieldkit" or name.startswith("fieldkit.")
+
+
+def _is_quiet(name: str) -> bool:
+    return any(name == q or name.startswith(q + ".") for q in QUIET_LOGGERS)
+
+
+class ContentGuard(logging.Filter):
+    """Redacts what a fieldkit record must not carry; drops chatty third-party records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _is_quiet(record.name):
+            return record.levelno >= logging.WARNING
+        if not _is_fieldkit(record.name):
+            return True
+        if not isinstance(record.msg, str):
+            record.msg = REDACTED
+            record.args = None
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {k: v if safe_arg(v) else REDACTED for k, v in record.args.items()}
+            else:
+                record.args = tuple(a if safe_arg(a) else REDACTED for a in record.args)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = _sanitised_traceback(record.exc_info[1])
+            record.exc_info = None
+        return True
+
+
+def _describe(exc: BaseException) -> str:
+    from fieldkit.errors import FieldkitError
+
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if isinstance(exc, FieldkitError):
+        return f"{name}: {exc.msgid}"  # the template, never the parameters
+    return f"{name}: {REDACTED}"
+
+
+def _sanitised_traceback(exc: BaseException) -> str:
+    """Frames (file, line, function, source line) of the whole chain; messages replaced."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    chain: list[BaseException] = []
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for index, item in enumerate(reversed(chain)):
+        if index:
+            parts.append("\nDuring handling of the above exception, another was raised:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(item.__traceback__))
+        parts.append(_describe(item) + "\n")
+    return "".join(parts).rstrip("\n")
+
+
+_HANDLER_MARK = "_fieldkit"
+
+
+def _make_handler(handler: logging.Handler, level: int) -> logging.Handler:
+    setattr(handler, _HANDLER_MARK, True)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(ContentGuard())
+    return handler
+
+
+def configure_logging(
+    debug: bool = False,
+    log_file: Path | None = None,
+    level: str | None = None,
+) -> None:
+    """Log to stderr, and to a rotating ``log_file`` when given (see :func:`default_log_file`).
+
+    ``debug`` wins over ``level`` (the ``log_level`` setting: debug, info, warning, error).
+    Calling it again replaces the handlers it installed before."""
+    resolved = logging.DEBUG if debug else LEVELS.get((level or "warning").lower(), logging.WARNING)
     root = logging.getLogger()
-    if not any(getattr(h, "_fieldkit", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler._fieldkit = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
+    for handler in list(root.handlers):
+        if getattr(handler, _HANDLER_MARK, False):
+            root.removeHandler(handler)
+            handler.close()
+    root.addHandler(_make_handler(logging.StreamHandler(sys.stderr), resolved))
+    if log_file is not None:
+        paths.ensure_private_dir(log_file.parent)
+        rotating = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+        )
+        root.addHandler(_make_handler(rotating, resolved))
+        with contextlib.suppress(OSError):  # not our file to change (e.g. a shared mount)
+            log_file.chmod(0o600)
+    root.setLevel(resolved)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in METADATA_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if debug else logging.WARNING)
+
+
+def default_log_file() -> Path:
+    return paths.default_log_file()
