@@ -9,8 +9,9 @@ names, personnummer, addresses, search queries, answers or file contents. Concre
 - its arguments are ids (UUIDs), numbers, booleans, enum members (``Role.WORKER``,
   ``MutationName.NOTE_CREATE``), dates/times or hex digests.
 
-:class:`ContentGuard` enforces the second half at run time on every handler fieldkit installs:
-any other argument of a ``fieldkit.*`` record (a ``str``, a record, a dict...) is replaced by
+:func:`install_content_guard` (called by :func:`configure_logging`) enforces the second half
+at run time, where records are created, so every handler sees only the safe form: any other
+argument of a ``fieldkit.*`` record (a ``str``, a record, a dict...) is replaced by
 ``<redacted>``; an exception logged with a traceback keeps its frames but loses its message
 (an error message may quote the user's input), keeping only its type and, for a
 ``FieldkitError``, its untranslated message template. Third-party loggers that could write
@@ -26,12 +27,14 @@ import contextlib
 import datetime as dt
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import traceback
 import uuid
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from fieldkit.config import paths
 
@@ -88,26 +91,55 @@ def _is_quiet(name: str) -> bool:
     return any(name == q or name.startswith(q + ".") for q in QUIET_LOGGERS)
 
 
+def sanitise(record: logging.LogRecord) -> logging.LogRecord:
+    """Make a fieldkit record safe: unsafe arguments redacted, exception message removed."""
+    if not _is_fieldkit(record.name):
+        return record
+    if not isinstance(record.msg, str):
+        record.msg = REDACTED
+        record.args = None
+    if record.args:
+        if isinstance(record.args, dict):
+            record.args = {k: v if safe_arg(v) else REDACTED for k, v in record.args.items()}
+        else:
+            record.args = tuple(a if safe_arg(a) else REDACTED for a in record.args)
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = _sanitised_traceback(record.exc_info[1])
+        record.exc_info = None
+    return record
+
+
 class ContentGuard(logging.Filter):
-    """Redacts what a fieldkit record must not carry; drops chatty third-party records."""
+    """On each fieldkit handler: sanitises fieldkit records (again, in case the record factory
+    was replaced) and drops third-party records that could carry bodies or SQL parameters."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _is_quiet(record.name):
             return record.levelno >= logging.WARNING
-        if not _is_fieldkit(record.name):
-            return True
-        if not isinstance(record.msg, str):
-            record.msg = REDACTED
-            record.args = None
-        if record.args:
-            if isinstance(record.args, dict):
-                record.args = {k: v if safe_arg(v) else REDACTED for k, v in record.args.items()}
-            else:
-                record.args = tuple(a if safe_arg(a) else REDACTED for a in record.args)
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = _sanitised_traceback(record.exc_info[1])
-            record.exc_info = None
+        sanitise(record)
         return True
+
+
+def install_content_guard() -> None:
+    """Sanitise fieldkit records where they are created, so that every handler — ours, a test
+    runner's, a library's — only ever sees the safe form. Idempotent."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, _HANDLER_MARK, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return sanitise(current(*args, **kwargs))
+
+    setattr(factory, _HANDLER_MARK, True)
+    logging.setLogRecordFactory(factory)
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Creates the log file, and each new one after a rotation, readable by the user only."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
 def _describe(exc: BaseException) -> str:
@@ -158,6 +190,7 @@ def configure_logging(
 
     ``debug`` wins over ``level`` (the ``log_level`` setting: debug, info, warning, error).
     Calling it again replaces the handlers it installed before."""
+    install_content_guard()
     resolved = logging.DEBUG if debug else LEVELS.get((level or "warning").lower(), logging.WARNING)
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -167,11 +200,11 @@ def configure_logging(
     root.addHandler(_make_handler(logging.StreamHandler(sys.stderr), resolved))
     if log_file is not None:
         paths.ensure_private_dir(log_file.parent)
-        rotating = logging.handlers.RotatingFileHandler(
+        rotating = _PrivateRotatingFileHandler(
             log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
         )
         root.addHandler(_make_handler(rotating, resolved))
-        with contextlib.suppress(OSError):  # not our file to change (e.g. a shared mount)
+        with contextlib.suppress(OSError):  # an older file, or not ours (e.g. a shared mount)
             log_file.chmod(0o600)
     root.setLevel(resolved)
     for name in QUIET_LOGGERS:
