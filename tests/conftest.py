@@ -19,7 +19,9 @@ REQUIRE_REAL = os.environ.get("FIELDKIT_REQUIRE_REAL") == "1"
 
 
 def missing_component(what: str) -> None:
-    message = f"{what} is not available; run the tests with `make test` (tests/env/with-services.sh)"
+    message = (
+        f"{what} is not available; run the tests with `make test` (tests/env/with-services.sh)"
+    )
     if REQUIRE_REAL:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)

@@ -55,8 +55,12 @@ def content_hash(a: Assessment) -> str:
     )
 
 
-def edit_draft(a: Assessment, answers: dict[str, Any], overrides: dict[str, str] | None = None,
-               reassessment_due: dt.date | None = None) -> Assessment:
+def edit_draft(
+    a: Assessment,
+    answers: dict[str, Any],
+    overrides: dict[str, str] | None = None,
+    reassessment_due: dt.date | None = None,
+) -> Assessment:
     if a.status is not S.DRAFT:
         raise Refused(
             N_("This assessment is {status} and can no longer be changed."),

@@ -10,8 +10,17 @@ from fieldkit.domain.records import AuditEvent, replace
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
-    "id", "device_id", "actor_id", "action", "seq", "record_type", "record_id", "case_id",
-    "details", "at", "prev_hash",
+    "id",
+    "device_id",
+    "actor_id",
+    "action",
+    "seq",
+    "record_type",
+    "record_id",
+    "case_id",
+    "details",
+    "at",
+    "prev_hash",
 )
 
 
@@ -40,8 +49,9 @@ class ChainProblem:
         )
 
 
-def verify_chain(events: Iterable[AuditEvent], start_hash: str = GENESIS, start_seq: int = 1
-                 ) -> list[ChainProblem]:
+def verify_chain(
+    events: Iterable[AuditEvent], start_hash: str = GENESIS, start_seq: int = 1
+) -> list[ChainProblem]:
     """Every problem in a device's chain, in order: altered content, a missing or reordered
     event, or a link that does not match the previous event's hash."""
     problems: list[ChainProblem] = []

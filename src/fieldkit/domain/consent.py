@@ -37,9 +37,7 @@ def withdraw(consent: Consent, reason: str, at: dt.datetime | None = None) -> Co
     return replace(consent, withdrawn_at=when, withdrawn_reason=reason, updated_at=when)
 
 
-def covering_consent(
-    consents: Iterable[Consent], recipient: str, on: dt.date
-) -> Consent | None:
+def covering_consent(consents: Iterable[Consent], recipient: str, on: dt.date) -> Consent | None:
     """An active consent of the case that names this recipient (case-insensitive)."""
     wanted = recipient.strip().casefold()
     for consent in consents:
@@ -58,9 +56,11 @@ def disclosure_warnings(disclosure: Disclosure, consents: Iterable[Consent]) -> 
     on = disclosure.disclosed_at.date()
     if disclosure.legal_basis is None:
         return [N_("No legal basis is stated for this disclosure.")]
-    if disclosure.legal_basis is LegalBasis.CONSENT:
-        if covering_consent(consents, disclosure.recipient, on) is None:
-            return [N_("There is no active consent covering this recipient.")]
+    if (
+        disclosure.legal_basis is LegalBasis.CONSENT
+        and covering_consent(consents, disclosure.recipient, on) is None
+    ):
+        return [N_("There is no active consent covering this recipient.")]
     return []
 
 

@@ -72,7 +72,11 @@ def sign(entry: JournalEntry, signer_id: str, at: dt.datetime | None = None) -> 
     check_text(entry.text)
     signed_at = at or utcnow()
     signed = replace(
-        entry, state=NoteState.SIGNED, signed_by=signer_id, signed_at=signed_at, updated_at=signed_at
+        entry,
+        state=NoteState.SIGNED,
+        signed_by=signer_id,
+        signed_at=signed_at,
+        updated_at=signed_at,
     )
     return replace(signed, content_hash=content_hash(signed))
 

@@ -45,20 +45,22 @@ def parse(value: str, today: dt.date | None = None) -> IdentityNumber:
             N_("{value} is not a personnummer (expected YYYYMMDD-NNNN or YYMMDD-NNNN)."), value=raw
         ) from exc
     except InvalidComponent as exc:
-        coordination = _parse_coordination(raw)
-        if coordination is not None:
-            return coordination
-        raise InvalidInput(N_("The date in personnummer {value} does not exist."), value=raw) from exc
+        as_coordination = _parse_coordination(raw)
+        if as_coordination is not None:
+            return as_coordination
+        raise InvalidInput(
+            N_("The date in personnummer {value} does not exist."), value=raw
+        ) from exc
     except StdnumError as exc:
         raise InvalidInput(N_("{value} is not a valid personnummer."), value=raw) from exc
     birth = pnr.get_birth_date(compact)
     digits = compact.replace("-", "").replace("+", "")
     if len(digits) == 12:
         digits = digits[2:]
-    day = int(digits[4:6])
-    coordination = day > 60
     normalised = f"{birth.year:04d}{digits[2:4]}{digits[4:6]}-{digits[6:]}"
-    return IdentityNumber(normalised=normalised, birth_date=birth, coordination=coordination)
+    # stdnum accepts only real birth dates; coordination numbers (day + 60) come from
+    # _parse_coordination above.
+    return IdentityNumber(normalised=normalised, birth_date=birth, coordination=False)
 
 
 def _parse_coordination(raw: str) -> IdentityNumber | None:

@@ -63,7 +63,9 @@ class MutationName(StrEnum):
     """Every named mutation a device may push, with the shape of its ``args``:"""
 
     CASE_CREATE = "case.create"  # {case: Case, person: Person}
-    CASE_SET_FIELDS = "case.set_fields"  # {case_id, changes: {field: value}, base_versions: {field: int}}
+    CASE_SET_FIELDS = (
+        "case.set_fields"  # {case_id, changes: {field: value}, base_versions: {field: int}}
+    )
     CASE_ASSIGN = "case.assign"  # {case_id, assigned_ids: [user id]}
     CASE_CLOSE = "case.close"  # {case_id, reason, closed_at}
     PERSON_UPDATE = "person.update"  # {person_id, changes: {field: value}}
@@ -104,7 +106,7 @@ class Mutation(Model):
 
 
 class PushRequest(Model):
-    protocol: Literal[1] = PROTOCOL_VERSION
+    protocol: Literal[1] = 1
     mutations: list[Mutation] = Field(max_length=MAX_BATCH_MUTATIONS)
 
 
@@ -134,7 +136,7 @@ class MutationResult(Model):
 
 
 class PushResponse(Model):
-    protocol: Literal[1] = PROTOCOL_VERSION
+    protocol: Literal[1] = 1
     last_mutation_id: int
     results: list[MutationResult]
 
@@ -155,7 +157,7 @@ class Change(Model):
 
 
 class PullResponse(Model):
-    protocol: Literal[1] = PROTOCOL_VERSION
+    protocol: Literal[1] = 1
     changes: list[Change]
     cursor: str
     has_more: bool
@@ -201,7 +203,7 @@ class TokenRequest(Model):
 
 class TokenResponse(Model):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
     user: UserInfo
 
@@ -209,7 +211,7 @@ class TokenResponse(Model):
 class ErrorCode(StrEnum):
     VALIDATION = "validation_error"
     UNAUTHORIZED = "unauthorized"
-    TOKEN_EXPIRED = "token_expired"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code)
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     DEVICE_REVOKED = "device_revoked"  # wipe the local profile
