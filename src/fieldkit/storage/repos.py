@@ -1,0 +1,911 @@
+"""Repositories: records in and out of the vault.
+
+A record row keeps the fields that are queried (or guarded by triggers) as real columns and the
+rest of the record's codec dict in ``data`` (JSON); each field is stored exactly once. Reading
+merges the two back and decodes with ``fieldkit.domain.codec.from_dict``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from fieldkit.domain.audit import ChainProblem, chain, verify_chain
+from fieldkit.domain.codec import _encode, canonical_json, from_dict, to_dict
+from fieldkit.domain.enums import (
+    AssessmentStatus,
+    AuditAction,
+    CaseStatus,
+    NoteState,
+    ProtectedIdentity,
+)
+from fieldkit.domain.ids import utcnow
+from fieldkit.domain.records import (
+    Assessment,
+    AuditEvent,
+    Case,
+    Consent,
+    Disclosure,
+    Intervention,
+    JournalEntry,
+    Person,
+    Review,
+)
+from fieldkit.errors import N_, InvalidInput
+from fieldkit.protocol.messages import SCHEMA_VERSION, MutationName, RecordType
+
+if TYPE_CHECKING:
+    from fieldkit.storage.vault import Vault
+
+R = TypeVar("R")
+
+# Columns holding timestamps are stored in one fixed-width form so they sort as text.
+TIMESTAMP_COLUMNS = frozenset(
+    {
+        "event_time",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "disclosed_at",
+        "withdrawn_at",
+        "at",
+        "published_at",
+    }
+)
+
+
+def ts(value: Any) -> Any:
+    """A timestamp as fixed-width UTC text (``2026-01-02T03:04:05.678000Z``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
+
+
+class RecordRepository(Generic[R]):
+    """get / put / list_for_case for one record type."""
+
+    table: str
+    record_cls: type
+    columns: tuple[str, ...]  # record fields stored as columns ("id" first)
+    json_columns: frozenset[str] = frozenset()
+    order_by: str = "rowid"
+    has_case: bool = True
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        cols = (*self.columns, "version", "data")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+        self._upsert = (
+            f"INSERT INTO {self.table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "  # noqa: S608
+            f"ON CONFLICT(id) DO UPDATE SET {updates}"
+        )
+        self._select = f"SELECT {', '.join(cols)} FROM {self.table}"  # noqa: S608
+
+    # -- row mapping
+    def to_row(self, record: Any) -> list[Any]:
+        d = to_dict(record) if not isinstance(record, dict) else dict(_encode(record))
+        version = int(d.pop("version", 0) or 0)
+        row: list[Any] = []
+        for c in self.columns:
+            value = d.pop(c, None)
+            if c in self.json_columns:
+                value = _json(value if value is not None else [])
+            elif c in TIMESTAMP_COLUMNS:
+                value = ts(value)
+            row.append(value)
+        row.append(version)
+        row.append(_json(d))
+        return row
+
+    def from_row(self, row: Sequence[Any]) -> R:
+        return from_dict(self.record_cls, self.row_dict(row))  # type: ignore[no-any-return]
+
+    def row_dict(self, row: Sequence[Any]) -> dict[str, Any]:
+        n = len(self.columns)
+        d: dict[str, Any] = json.loads(row[n + 1])
+        for c, value in zip(self.columns, row[:n], strict=True):
+            d[c] = json.loads(value) if c in self.json_columns else value
+        d["version"] = row[n]
+        return d
+
+    # -- API
+    def get(self, record_id: str) -> R | None:
+        rows = self.vault.query(f"{self._select} WHERE id = ?", (record_id,))
+        return self.from_row(rows[0]) if rows else None
+
+    def put(self, record: R) -> R:
+        """Insert or update. The database refuses (``Refused``) what the immutability rules
+        forbid: changing a signed entry or submitted assessment content, a backward status."""
+        self.vault.execute(self._upsert, self.to_row(record))
+        return record
+
+    def version_of(self, record_id: str) -> int | None:
+        rows = self.vault.query(f"SELECT version FROM {self.table} WHERE id = ?", (record_id,))  # noqa: S608
+        return int(rows[0][0]) if rows else None
+
+    def exists(self, record_id: str) -> bool:
+        return self.version_of(record_id) is not None
+
+    def list_for_case(self, case_id: str) -> list[R]:
+        rows = self.vault.query(
+            f"{self._select} WHERE case_id = ? ORDER BY {self.order_by}", (case_id,)
+        )
+        return [self.from_row(r) for r in rows]
+
+    def _where(
+        self,
+        where: str,
+        params: Sequence[Any] = (),
+        order: str | None = None,
+        limit: int | None = None,
+    ) -> list[R]:
+        sql = f"{self._select} WHERE {where} ORDER BY {order or self.order_by}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self.from_row(r) for r in self.vault.query(sql, params)]
+
+    def count(self) -> int:
+        return int(self.vault.query(f"SELECT count(*) FROM {self.table}")[0][0])  # noqa: S608
+
+
+# ---------------------------------------------------------------------------------- persons
+
+
+class PersonRepository(RecordRepository[Person]):
+    table = "persons"
+    record_cls = Person
+    columns = ("id", "name", "personnummer", "protected_identity")
+    has_case = False
+
+    def list_for_case(self, case_id: str) -> list[Person]:
+        rows = self.vault.query(
+            f"{self._select} WHERE id = (SELECT person_id FROM cases WHERE id = ?)",  # noqa: S608
+            (case_id,),
+        )
+        return [self.from_row(r) for r in rows]
+
+    def find_by_personnummer(self, personnummer: str) -> list[Person]:
+        return self._where("personnummer = ?", (personnummer,))
+
+
+# ---------------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One row of the caseload list."""
+
+    case: Case
+    person_name: str
+    protected_identity: ProtectedIdentity
+    note_count: int
+    draft_count: int
+    last_note_at: dt.datetime | None
+    reassessment_due: dt.date | None  # of the current approved assessment
+
+    @property
+    def case_id(self) -> str:
+        return self.case.id
+
+    @property
+    def owner_id(self) -> str:
+        return self.case.owner_id
+
+    def is_overdue(self, on: dt.date) -> bool:
+        return self.reassessment_due is not None and self.reassessment_due < on
+
+
+CASE_SORTS = {
+    "updated": "c.updated_at DESC, c.id",
+    "name": "p.name COLLATE NOCASE, c.id",
+    "reference": "c.reference, c.id",
+    "last_note": "last_note_at DESC NULLS LAST, c.id",
+    "due": "reassessment_due ASC NULLS LAST, c.id",
+}
+
+
+class CaseRepository(RecordRepository[Case]):
+    table = "cases"
+    record_cls = Case
+    columns = (
+        "id",
+        "person_id",
+        "case_type",
+        "team_id",
+        "owner_id",
+        "reference",
+        "status",
+        "assigned_ids",
+        "summary",
+        "district",
+        "updated_at",
+    )
+    json_columns = frozenset({"assigned_ids"})
+    order_by = "updated_at DESC, id"
+    has_case = False
+
+    def list_for_case(self, case_id: str) -> list[Case]:
+        case = self.get(case_id)
+        return [case] if case else []
+
+    def field_versions(self, case_id: str) -> dict[str, int]:
+        rows = self.vault.query("SELECT field_versions FROM cases WHERE id = ?", (case_id,))
+        return {k: int(v) for k, v in json.loads(rows[0][0]).items()} if rows else {}
+
+    def set_field_versions(self, case_id: str, versions: dict[str, int]) -> None:
+        self.vault.execute(
+            "UPDATE cases SET field_versions = ? WHERE id = ?", (_json(dict(versions)), case_id)
+        )
+
+    def list(self, status: CaseStatus | None = None) -> list[Case]:
+        if status is None:
+            return self._where("1")
+        return self._where("status = ?", (str(status),))
+
+    def summaries(
+        self,
+        *,
+        user_id: str | None = None,
+        mine: bool = False,
+        team_id: str | None = None,
+        protected_only: bool = False,
+        status: CaseStatus | None = None,
+        case_ids: Iterable[str] | None = None,
+        sort: str = "updated",
+        limit: int | None = None,
+    ) -> builtins.list[CaseSummary]:
+        """The caseload: cases with their person's name and protection level, counts, the
+        current re-assessment date. ``mine`` = owned by or assigned to ``user_id``."""
+        if sort not in CASE_SORTS:
+            raise InvalidInput(N_("Unknown sort order: {sort}."), sort=sort)
+        where = ["1"]
+        params: list[Any] = []
+        if mine:
+            if not user_id:
+                raise ValueError("mine=True needs user_id")
+            where.append(
+                "(c.owner_id = ? OR EXISTS (SELECT 1 FROM json_each(c.assigned_ids) WHERE value "
+                "= ?))"
+            )
+            params += [user_id, user_id]
+        if team_id is not None:
+            where.append("c.team_id = ?")
+            params.append(team_id)
+        if protected_only:
+            where.append("p.protected_identity <> 'none'")
+        if status is not None:
+            where.append("c.status = ?")
+            params.append(str(status))
+        if case_ids is not None:
+            where.append("c.id IN (SELECT value FROM json_each(?))")
+            params.append(_json(list(case_ids)))
+        cols = ", ".join(f"c.{c}" for c in (*self.columns, "version", "data"))
+        sql = f"""
+            SELECT {cols}, p.name, p.protected_identity,
+                (SELECT count(*) FROM notes n WHERE n.case_id = c.id) AS note_count,
+                (SELECT count(*) FROM notes n WHERE n.case_id = c.id AND n.state = 'draft'),
+                (SELECT max(n.event_time) FROM notes n WHERE n.case_id = c.id) AS last_note_at,
+                (SELECT a.reassessment_due FROM assessments a
+                  WHERE a.case_id = c.id AND a.status = 'approved'
+                  ORDER BY a.submitted_at DESC LIMIT 1) AS reassessment_due
+            FROM cases c LEFT JOIN persons p ON p.id = c.person_id
+            WHERE {" AND ".join(where)}
+            ORDER BY {CASE_SORTS[sort]}"""  # noqa: S608
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        n = len(self.columns) + 2
+        out = []
+        for row in self.vault.query(sql, params):
+            name, prot, notes, drafts, last, due = row[n:]
+            out.append(
+                CaseSummary(
+                    case=self.from_row(row[:n]),
+                    person_name=name or "",
+                    protected_identity=ProtectedIdentity(prot or "none"),
+                    note_count=notes,
+                    draft_count=drafts,
+                    last_note_at=dt.datetime.fromisoformat(last) if last else None,
+                    reassessment_due=dt.date.fromisoformat(due) if due else None,
+                )
+            )
+        return out
+
+
+# ---------------------------------------------------------------------------------- notes
+
+
+class NoteRepository(RecordRepository[JournalEntry]):
+    table = "notes"
+    record_cls = JournalEntry
+    columns = (
+        "id",
+        "case_id",
+        "author_id",
+        "state",
+        "link_kind",
+        "link_to",
+        "event_time",
+        "created_at",
+        "text",
+        "place",
+        "content_hash",
+    )
+    order_by = "event_time, created_at, id"
+
+    def linked_to(self, note_id: str) -> list[JournalEntry]:
+        """Corrections, supplements and own views of an entry, oldest first."""
+        return self._where("link_to = ?", (note_id,), "created_at, id")
+
+    def drafts(self, author_id: str) -> list[JournalEntry]:
+        return self._where("state = 'draft' AND author_id = ?", (author_id,), "created_at, id")
+
+    def list_for_case(self, case_id: str, *, signed_only: bool = False) -> list[JournalEntry]:
+        if signed_only:
+            return self._where("case_id = ? AND state = 'signed'", (case_id,))
+        return super().list_for_case(case_id)
+
+
+# ---------------------------------------------------------------------------------- assessments
+
+
+class AssessmentRepository(RecordRepository[Assessment]):
+    table = "assessments"
+    record_cls = Assessment
+    columns = (
+        "id",
+        "case_id",
+        "form_id",
+        "form_version",
+        "author_id",
+        "status",
+        "reassessment_due",
+        "submitted_at",
+        "content_hash",
+        "updated_at",
+    )
+    order_by = "updated_at, id"
+
+    def queue(self, team_id: str | None = None) -> list[Assessment]:
+        """Submitted assessments waiting for a team lead, oldest submission first."""
+        if team_id is None:
+            return self._where("status = 'submitted'", (), "submitted_at, id")
+        return self._where(
+            "status = 'submitted' AND case_id IN (SELECT id FROM cases WHERE team_id = ?)",
+            (team_id,),
+            "submitted_at, id",
+        )
+
+    def current(self, case_id: str) -> Assessment | None:
+        """The case's current approved assessment (the newest approved one)."""
+        found = self._where(
+            "case_id = ? AND status = 'approved'", (case_id,), "submitted_at DESC, id DESC", 1
+        )
+        return found[0] if found else None
+
+    def overdue(self, on: dt.date, team_id: str | None = None) -> list[Assessment]:
+        """Current approved assessments whose re-assessment date is before ``on``."""
+        where = "status = 'approved' AND reassessment_due < ?"
+        params: list[Any] = [on.isoformat()]
+        if team_id is not None:
+            where += " AND case_id IN (SELECT id FROM cases WHERE team_id = ?)"
+            params.append(team_id)
+        return self._where(where, params, "reassessment_due, id")
+
+    def with_status(self, status: AssessmentStatus, case_id: str | None = None) -> list[Assessment]:
+        if case_id is None:
+            return self._where("status = ?", (str(status),))
+        return self._where("status = ? AND case_id = ?", (str(status), case_id))
+
+
+class ReviewRepository(RecordRepository[Review]):
+    table = "reviews"
+    record_cls = Review
+    columns = ("id", "assessment_id", "case_id", "reviewer_id", "created_at")
+    order_by = "created_at, id"
+
+    def list_for_assessment(self, assessment_id: str) -> list[Review]:
+        return self._where("assessment_id = ?", (assessment_id,))
+
+
+class ConsentRepository(RecordRepository[Consent]):
+    table = "consents"
+    record_cls = Consent
+    columns = ("id", "case_id", "person_id", "valid_from", "valid_until", "withdrawn_at")
+    order_by = "valid_from, id"
+
+    def list_for_person(self, person_id: str) -> list[Consent]:
+        return self._where("person_id = ?", (person_id,))
+
+    def active(self, case_id: str, on: dt.date) -> list[Consent]:
+        """Consents of a case valid on ``on`` and not withdrawn."""
+        d = on.isoformat()
+        return self._where(
+            "case_id = ? AND withdrawn_at IS NULL AND valid_from <= ? "
+            "AND (valid_until IS NULL OR valid_until >= ?)",
+            (case_id, d, d),
+        )
+
+
+class DisclosureRepository(RecordRepository[Disclosure]):
+    table = "disclosures"
+    record_cls = Disclosure
+    columns = ("id", "case_id", "person_id", "disclosed_at")
+    order_by = "disclosed_at, id"
+
+
+class InterventionRepository(RecordRepository[Intervention]):
+    table = "interventions"
+    record_cls = Intervention
+    columns = ("id", "case_id", "kind", "start_date", "end_date")
+    order_by = "start_date, id"
+
+    def ongoing(self, case_id: str, on: dt.date) -> list[Intervention]:
+        return self._where(
+            "case_id = ? AND (end_date IS NULL OR end_date >= ?)", (case_id, on.isoformat())
+        )
+
+
+# ---------------------------------------------------------------------------------- directory
+
+
+class _DictRepository(RecordRepository[dict[str, Any]]):
+    """Plain-dict records from the server (team directory, knowledge library)."""
+
+    has_case = False
+
+    def from_row(self, row: Sequence[Any]) -> dict[str, Any]:
+        return self.row_dict(row)
+
+    def put(self, record: dict[str, Any]) -> dict[str, Any]:
+        if not record.get("id"):
+            raise ValueError(f"a {self.table} row needs an id")
+        self.vault.execute(self._upsert, self.to_row(record))
+        return record
+
+    def list_for_case(self, case_id: str) -> list[dict[str, Any]]:
+        return []
+
+
+class UserRepository(_DictRepository):
+    """Team directory: {id, username, display_name, role, team_id}."""
+
+    table = "users"
+    record_cls = dict
+    columns = ("id", "username", "display_name", "role", "team_id")
+    order_by = "display_name COLLATE NOCASE, id"
+
+    def list(self, team_id: str | None = None) -> list[dict[str, Any]]:
+        if team_id is None:
+            return self._where("1")
+        return self._where("team_id = ?", (team_id,))
+
+    def display_name(self, user_id: str) -> str | None:
+        rows = self.vault.query("SELECT display_name FROM users WHERE id = ?", (user_id,))
+        return rows[0][0] if rows else None
+
+
+class DocumentRepository(_DictRepository):
+    """Knowledge library: {id, title, body_markdown, version, published_at, tags}."""
+
+    table = "documents"
+    record_cls = dict
+    columns = ("id", "title", "body_markdown", "published_at", "tags")
+    json_columns = frozenset({"tags"})
+    order_by = "title COLLATE NOCASE, id"
+
+    def list(self, tag: str | None = None) -> list[dict[str, Any]]:
+        if tag is None:
+            return self._where("1")
+        return self._where("EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)", (tag,))
+
+
+# ---------------------------------------------------------------------------------- audit
+
+
+class AuditRepository:
+    """The append-only, hash-chained audit log (per device)."""
+
+    _cols = (
+        "id",
+        "device_id",
+        "seq",
+        "actor_id",
+        "action",
+        "record_type",
+        "record_id",
+        "case_id",
+        "details",
+        "at",
+        "prev_hash",
+        "hash",
+    )
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def _event(self, row: Sequence[Any]) -> AuditEvent:
+        d = dict(zip(self._cols, row, strict=True))
+        d["details"] = json.loads(d["details"])
+        return from_dict(AuditEvent, d)
+
+    def last(self, device_id: str) -> AuditEvent | None:
+        rows = self.vault.query(
+            f"SELECT {', '.join(self._cols)} FROM audit_events WHERE device_id = ? "  # noqa: S608
+            "ORDER BY seq DESC LIMIT 1",
+            (device_id,),
+        )
+        return self._event(rows[0]) if rows else None
+
+    def append(
+        self,
+        actor_id: str,
+        action: AuditAction,
+        device_id: str,
+        record_type: str = "",
+        record_id: str | None = None,
+        case_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Seal a new event after the device's last one and store it (in the caller's
+        transaction if there is one). ``details`` must never hold case content."""
+        with self.vault.transaction():
+            event = AuditEvent(
+                device_id=device_id,
+                actor_id=actor_id,
+                action=AuditAction(action),
+                seq=0,
+                record_type=record_type,
+                record_id=record_id,
+                case_id=case_id,
+                details=dict(details or {}),
+            )
+            sealed = chain(event, self.last(device_id))
+            d = to_dict(sealed)
+            d["details"] = _json(sealed.details)
+            self.vault.execute(
+                f"INSERT INTO audit_events ({', '.join(self._cols)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(self._cols))})",
+                [d[c] for c in self._cols],
+            )
+            self.vault.meta.set(f"audit.head.{device_id}", {"seq": sealed.seq, "hash": sealed.hash})
+        return sealed
+
+    def list(
+        self,
+        *,
+        user_id: str | None = None,
+        actor_id: str | None = None,
+        case_id: str | None = None,
+        device_id: str | None = None,
+        action: AuditAction | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
+        """Events in the order they were written, filtered."""
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        for col, value in (
+            ("actor_id", user_id or actor_id),
+            ("case_id", case_id),
+            ("device_id", device_id),
+            ("action", action),
+        ):
+            if value is not None:
+                where.append(f"{col} = ?")
+                params.append(str(value))
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_dict_time(since))
+        if until is not None:
+            where.append("at < ?")
+            params.append(to_dict_time(until))
+        sql = (
+            f"SELECT {', '.join(self._cols)} FROM audit_events WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY pos"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._event(r) for r in self.vault.query(sql, params)]
+
+    def count(self) -> int:
+        return int(self.vault.query("SELECT count(*) FROM audit_events")[0][0])
+
+    def devices(self) -> builtins.list[str]:
+        return [
+            r[0]
+            for r in self.vault.query(
+                "SELECT DISTINCT device_id FROM audit_events ORDER BY device_id"
+            )
+        ]
+
+    def verify(self) -> builtins.list[ChainProblem]:
+        """Every break in every device's chain: altered, missing (including removed last
+        events, checked against the recorded head), reordered events, broken links."""
+        problems: list[ChainProblem] = []
+        heads = {
+            key.removeprefix("audit.head."): value
+            for key, value in self.vault.meta.items(prefix="audit.head.")
+        }
+        for device in sorted(set(self.devices()) | set(heads)):
+            events = [
+                self._event(r)
+                for r in self.vault.query(
+                    f"SELECT {', '.join(self._cols)} FROM audit_events WHERE device_id = ? "  # noqa: S608
+                    "ORDER BY pos",
+                    (device,),
+                )
+            ]
+            problems += verify_chain(events)
+            head = heads.get(device)
+            if head:
+                last_seq = max((e.seq for e in events), default=0)
+                if last_seq < int(head["seq"]):
+                    problems.append(ChainProblem(last_seq + 1, None, "missing"))
+                elif (
+                    events
+                    and events[-1].seq == int(head["seq"])
+                    and events[-1].hash != head["hash"]
+                ):
+                    problems.append(ChainProblem(events[-1].seq, events[-1].id, "altered"))
+        return problems
+
+
+def to_dict_time(value: dt.datetime) -> str:
+    return str(_encode(value))
+
+
+# ---------------------------------------------------------------------------------- outbox
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    name: MutationName
+    args: dict[str, Any]
+    created_at: dt.datetime
+    schema_version: int
+    form_version: str | None
+
+
+def _plain(value: Any) -> Any:
+    """Records inside mutation arguments become their codec dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class OutboxRepository:
+    """Mutations waiting for the server, in order. ``append`` joins the caller's transaction,
+    so a record and its outbox row are written together or not at all."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def append(
+        self, name: MutationName, args: dict[str, Any], form_version: str | None = None
+    ) -> int:
+        body = canonical_json(_plain(args))
+        cur = self.vault.execute(
+            "INSERT INTO outbox (name, args, created_at, schema_version, form_version, size) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                str(MutationName(name)),
+                body,
+                ts(utcnow()),
+                SCHEMA_VERSION,
+                form_version,
+                len(body.encode("utf-8")),
+            ),
+        )
+        return int(cur.lastrowid)
+
+    def pending(self, limit: int = 100, max_bytes: int = 1_000_000) -> list[OutboxRow]:
+        """The oldest rows, at most ``limit`` of them and about ``max_bytes`` of arguments
+        (always at least one row, so one large mutation cannot block the queue)."""
+        rows = self.vault.query(
+            "SELECT id, name, args, created_at, schema_version, form_version, size FROM outbox "
+            "ORDER BY id LIMIT ?",
+            (int(limit),),
+        )
+        out: list[OutboxRow] = []
+        total = 0
+        for rid, name, args, created, schema, form, size in rows:
+            if out and total + size > max_bytes:
+                break
+            total += size
+            out.append(
+                OutboxRow(
+                    rid,
+                    MutationName(name),
+                    json.loads(args),
+                    dt.datetime.fromisoformat(created),
+                    schema,
+                    form,
+                )
+            )
+        return out
+
+    def remove_through(self, mutation_id: int) -> int:
+        """Drop every row up to and including ``mutation_id`` (the server has them)."""
+        return int(
+            self.vault.execute("DELETE FROM outbox WHERE id <= ?", (int(mutation_id),)).rowcount
+        )
+
+    def count(self) -> int:
+        return int(self.vault.query("SELECT count(*) FROM outbox")[0][0])
+
+    def last_id(self) -> int:
+        """The highest id ever handed out (AUTOINCREMENT keeps it after removal)."""
+        rows = self.vault.query("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+        return int(rows[0][0]) if rows else 0
+
+
+# ---------------------------------------------------------------------------------- meta
+
+
+class MetaRepository:
+    """Small JSON values inside the vault (sync cursor, last mutation id, device credential)."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def get(self, key: str, default: Any = None) -> Any:
+        rows = self.vault.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def set(self, key: str, value: Any) -> None:
+        self.vault.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, _json(value)),
+        )
+
+    def delete(self, key: str) -> None:
+        self.vault.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        rows = self.vault.query(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return [(k, json.loads(v)) for k, v in rows]
+
+
+# ---------------------------------------------------------------------------------- sync helpers
+
+REPO_BY_TYPE = {
+    RecordType.PERSON: "persons",
+    RecordType.CASE: "cases",
+    RecordType.NOTE: "notes",
+    RecordType.ASSESSMENT: "assessments",
+    RecordType.REVIEW: "reviews",
+    RecordType.CONSENT: "consents",
+    RecordType.DISCLOSURE: "disclosures",
+    RecordType.INTERVENTION: "interventions",
+    RecordType.USER: "users",
+    RecordType.DOCUMENT: "documents",
+}
+
+_STATUS_RANK = {"draft": 0, "submitted": 1, "returned": 2, "approved": 2, "superseded": 3}
+
+
+def apply_remote(vault: Vault, record_type: RecordType, data: dict[str, Any], version: int) -> bool:
+    repo: RecordRepository[Any] = getattr(vault, REPO_BY_TYPE[record_type])
+    record_id = data["id"]
+    local = repo.version_of(record_id)
+    if local is not None and local >= version:
+        return False  # a replay or an older copy: never downgrade
+    payload = {k: v for k, v in data.items() if k != "field_versions"}
+    payload["version"] = version
+    if record_type is RecordType.NOTE and local is not None:
+        state = vault.query("SELECT state FROM notes WHERE id = ?", (record_id,))[0][0]
+        if state == NoteState.SIGNED:
+            # A signed entry never changes: take the server's version number, keep the content.
+            vault.execute("UPDATE notes SET version = ? WHERE id = ?", (version, record_id))
+            return True
+    if record_type is RecordType.ASSESSMENT and local is not None:
+        status = vault.query("SELECT status FROM assessments WHERE id = ?", (record_id,))[0][0]
+        if _STATUS_RANK[status] > _STATUS_RANK.get(str(payload.get("status")), 0):
+            vault.execute("UPDATE assessments SET version = ? WHERE id = ?", (version, record_id))
+            return True
+    record = payload if isinstance(repo, _DictRepository) else from_dict(repo.record_cls, payload)
+    repo.put(record)
+    if record_type is RecordType.CASE and "field_versions" in data:
+        vault.cases.set_field_versions(record_id, data["field_versions"])
+    return True
+
+
+def _guarded(vault: Vault) -> Any:
+    class _Guard:
+        def __enter__(self) -> None:
+            vault.execute("INSERT INTO purge_guard (active) VALUES (1)")
+
+        def __exit__(self, *exc: object) -> None:
+            vault.execute("DELETE FROM purge_guard")
+
+    return _Guard()
+
+
+def purge_case(vault: Vault, case_id: str) -> bool:
+    row = vault.query("SELECT person_id FROM cases WHERE id = ?", (case_id,))
+    if not row:
+        return False
+    person_id = row[0][0]
+    with _guarded(vault):
+        for table in (
+            "reviews",
+            "assessments",
+            "notes",
+            "consents",
+            "disclosures",
+            "interventions",
+        ):
+            vault.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))  # noqa: S608
+        vault.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+        vault.execute(
+            "DELETE FROM persons WHERE id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM cases WHERE person_id = ?)",
+            (person_id, person_id),
+        )
+    return True
+
+
+def purge_record(vault: Vault, record_type: RecordType, record_id: str) -> bool:
+    if record_type is RecordType.CASE:
+        return purge_case(vault, record_id)
+    table = REPO_BY_TYPE[record_type]
+    if not vault.query(f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)):  # noqa: S608
+        return False
+    if record_type is RecordType.PERSON:
+        for (case_id,) in vault.query("SELECT id FROM cases WHERE person_id = ?", (record_id,)):
+            purge_case(vault, case_id)
+    with _guarded(vault):
+        if record_type is RecordType.NOTE:
+            # entries linked to it (and to those) go with it
+            vault.execute(
+                "WITH RECURSIVE dep(id) AS (SELECT id FROM notes WHERE link_to = ? "
+                "UNION SELECT n.id FROM notes n JOIN dep ON n.link_to = dep.id) "
+                "DELETE FROM notes WHERE id IN (SELECT id FROM dep)",
+                (record_id,),
+            )
+        elif record_type is RecordType.ASSESSMENT:
+            vault.execute("DELETE FROM reviews WHERE assessment_id = ?", (record_id,))
+        vault.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
+    return True
+
+
+def build_repositories(vault: Vault) -> None:
+    from fieldkit.storage.search import SearchRepository
+
+    vault.persons = PersonRepository(vault)
+    vault.cases = CaseRepository(vault)
+    vault.notes = NoteRepository(vault)
+    vault.assessments = AssessmentRepository(vault)
+    vault.reviews = ReviewRepository(vault)
+    vault.consents = ConsentRepository(vault)
+    vault.disclosures = DisclosureRepository(vault)
+    vault.interventions = InterventionRepository(vault)
+    vault.users = UserRepository(vault)
+    vault.documents = DocumentRepository(vault)
+    vault.audit = AuditRepository(vault)
+    vault.outbox = OutboxRepository(vault)
+    vault.meta = MetaRepository(vault)
+    vault.search = SearchRepository(vault)
