@@ -1,0 +1,516 @@
+"""The journal of a case as a timeline, and the quick-note editor for the field.
+
+Drafts are saved continuously: every change restarts a short timer, and when it fires the draft
+is written through the worker (created on the first words, updated after). Signing asks for
+confirmation in place, then saves and signs in order on the worker. Signed entries are read-only;
+corrections, supplements and the person's own view are new entries linked to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fieldkit.i18n import _
+from fieldkit.ui.context import NOTES, AppContext
+from fieldkit.ui.i18n import fmt_datetime
+from fieldkit.ui.labels import label
+from fieldkit.ui.qt import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    Qt,
+    QTextBrowser,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+AUTOSAVE_MS = 400
+CONTACT_TYPES = ("visit", "phone", "digital", "outreach", "meeting", "other")
+LINK_KINDS = ("correction", "supplement", "own_view")
+
+
+def _value(v: Any) -> str:
+    return str(getattr(v, "value", v) or "")
+
+
+def _create_draft(session: Any, case_id: str, fields: dict[str, Any], link: Any) -> Any:
+    from fieldkit.services import notes
+
+    if link is not None:
+        kind, original_id = link
+        return notes.add_linked_note(
+            session,
+            original_id,
+            kind,
+            fields["text"],
+            contact_type=fields["contact_type"],
+            place=fields["place"],
+            present=fields["present"],
+        )
+    return notes.add_note(session, case_id, **fields)
+
+
+def _update_draft(session: Any, note_id: str, fields: dict[str, Any]) -> Any:
+    from fieldkit.services import notes
+
+    return notes.update_draft(session, note_id, **fields)
+
+
+def _sign(session: Any, note_id: str) -> Any:
+    from fieldkit.services import notes
+
+    return notes.sign_note(session, note_id)
+
+
+def _list_notes(session: Any, case_id: str) -> list[Any]:
+    from fieldkit.services import notes
+
+    return list(notes.list_notes(session, case_id))
+
+
+def entry_heading(note: Any, names: dict[str, str]) -> str:
+    parts = [fmt_datetime(note.event_time), label(note.contact_type)]
+    if note.place:
+        parts.append(note.place)
+    author = note.author_name or names.get(note.author_id, "")
+    if author:
+        parts.append(author)
+    return " · ".join(p for p in parts if p)
+
+
+def entry_state(note: Any) -> str:
+    if _value(note.state) == "signed":
+        return _("Signed {when}").format(when=fmt_datetime(note.signed_at))
+    return _("Draft — not signed")
+
+
+class JournalTab(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.case_id: str | None = None
+        self.notes: list[Any] = []
+        self.names: dict[str, str] = {}
+        # the draft in the editor
+        self.draft_id: str | None = None
+        self.link: tuple[str, str] | None = None  # (kind, original id) for a linked entry
+        self._saving = False
+        self._dirty = False
+        self._after_save: list[Callable[[], None]] = []
+        self.saved_count = 0
+
+        # -- timeline
+        self.timeline = QListWidget(self)
+        self.timeline.setAccessibleName(_("Journal timeline"))
+        self.timeline.setWordWrap(True)
+        self.timeline.setSpacing(3)
+        self.timeline.currentItemChanged.connect(self._selected)
+        self.detail = QTextBrowser(self)
+        self.detail.setAccessibleName(_("Selected journal entry"))
+        self.detail.setOpenLinks(False)
+        self.link_buttons: dict[str, QPushButton] = {}
+        links_row = QHBoxLayout()
+        for kind, text in (
+            ("correction", _("Write a correction")),
+            ("supplement", _("Write a supplement")),
+            ("own_view", _("Record the person's own view")),
+        ):
+            button = QPushButton(text, self)
+            button.clicked.connect(lambda _c=False, k=kind: self.start_linked(k))
+            button.setEnabled(False)
+            self.link_buttons[kind] = button
+            links_row.addWidget(button)
+        self.edit_draft_button = QPushButton(_("Continue this draft"), self)
+        self.edit_draft_button.clicked.connect(self._edit_selected_draft)
+        self.edit_draft_button.hide()
+        links_row.addWidget(self.edit_draft_button)
+        links_row.addStretch(1)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.timeline, 3)
+        left_layout.addWidget(self.detail, 2)
+        left_layout.addLayout(links_row)
+
+        # -- quick-note editor
+        editor = QFrame(self)
+        editor.setObjectName("Card")
+        self.editor_title = QLabel(_("New journal note"), editor)
+        self.editor_title.setObjectName("SectionTitle")
+        self.link_label = QLabel("", editor)
+        self.link_label.setObjectName("Notice")
+        self.link_label.setWordWrap(True)
+        self.link_label.hide()
+        self.contact_type = QComboBox(editor)
+        self.contact_type.setAccessibleName(_("Contact type"))
+        for code in CONTACT_TYPES:
+            self.contact_type.addItem(label(code), code)
+        self.place = QLineEdit(editor)
+        self.place.setAccessibleName(_("Place"))
+        self.place.setPlaceholderText(_("Where it happened, e.g. the youth centre"))
+        self.present = QLineEdit(editor)
+        self.present.setAccessibleName(_("Present"))
+        self.present.setPlaceholderText(_("Who was present, separated by commas"))
+        self.text = QPlainTextEdit(editor)
+        self.text.setAccessibleName(_("Journal text"))
+        self.text.setPlaceholderText(_("What happened, what was said, what was agreed."))
+        self.save_state = QLabel("", editor)
+        self.save_state.setObjectName("Hint")
+        self.save_state.setAccessibleName(_("Save status"))
+        self.sign_button = QPushButton(_("Sign…"), editor)
+        self.sign_button.setObjectName("Primary")
+        self.sign_button.setToolTip(_("Sign the note (Ctrl+Enter)"))
+        self.sign_button.clicked.connect(self.ask_sign)
+        self.new_button = QPushButton(_("New note"), editor)
+        self.new_button.setToolTip(_("Start a new note (Ctrl+N)"))
+        self.new_button.clicked.connect(self.new_note)
+        # in-place confirmation
+        self.confirm = QFrame(editor)
+        self.confirm.setObjectName("Notice")
+        confirm_text = QLabel(
+            _(
+                "Signing makes the entry final: it can no longer be changed, only corrected "
+                "or supplemented by a new entry. Sign now?"
+            ),
+            self.confirm,
+        )
+        confirm_text.setWordWrap(True)
+        self.confirm_yes = QPushButton(_("Sign the entry"), self.confirm)
+        self.confirm_yes.setObjectName("Primary")
+        self.confirm_yes.clicked.connect(self.sign_confirmed)
+        self.confirm_no = QPushButton(_("Cancel"), self.confirm)
+        self.confirm_no.clicked.connect(self.confirm.hide)
+        confirm_layout = QVBoxLayout(self.confirm)
+        confirm_layout.addWidget(confirm_text)
+        confirm_buttons = QHBoxLayout()
+        confirm_buttons.addStretch(1)
+        confirm_buttons.addWidget(self.confirm_no)
+        confirm_buttons.addWidget(self.confirm_yes)
+        confirm_layout.addLayout(confirm_buttons)
+        self.confirm.hide()
+
+        form = QFormLayout()
+        form.addRow(_("Contact type"), self.contact_type)
+        form.addRow(_("Place"), self.place)
+        form.addRow(_("Present"), self.present)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_state, 1)
+        buttons.addWidget(self.new_button)
+        buttons.addWidget(self.sign_button)
+        editor_layout = QVBoxLayout(editor)
+        editor_layout.addWidget(self.editor_title)
+        editor_layout.addWidget(self.link_label)
+        editor_layout.addLayout(form)
+        editor_layout.addWidget(self.text, 1)
+        editor_layout.addWidget(self.confirm)
+        editor_layout.addLayout(buttons)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(editor)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(splitter)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTOSAVE_MS)
+        self._timer.timeout.connect(self.save_now)
+        self.text.textChanged.connect(self._changed)
+        self.place.textChanged.connect(self._changed)
+        self.present.textChanged.connect(self._changed)
+        self.contact_type.currentIndexChanged.connect(self._changed)
+        self.setTabOrder(self.contact_type, self.place)
+        self.setTabOrder(self.place, self.present)
+        self.setTabOrder(self.present, self.text)
+        self.setTabOrder(self.text, self.sign_button)
+        self._loading_editor = False
+        self._update_buttons()
+
+    # -- showing the journal -------------------------------------------------------------
+    def show_notes(self, case_id: str, notes: list[Any], names: dict[str, str]) -> None:
+        if case_id != self.case_id:
+            self.case_id = case_id
+            self._clear_editor()
+        self.names = names
+        self.notes = list(notes)
+        current = self.timeline.currentItem()
+        keep = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        self.timeline.clear()
+        by_id = {n.id: n for n in self.notes}
+        for note in self.notes:
+            lines = [entry_heading(note, names), entry_state(note)]
+            if note.link_kind is not None:
+                original = by_id.get(note.link_to or "")
+                lines.append(
+                    _("{kind} to the entry of {when}").format(
+                        kind=label(note.link_kind),
+                        when=fmt_datetime(original.event_time) if original else "?",
+                    )
+                )
+            linked = [n for n in self.notes if n.link_to == note.id]
+            if linked:
+                lines.append(
+                    _("Has {count} linked entries: {kinds}").format(
+                        count=len(linked), kinds=", ".join(label(n.link_kind) for n in linked)
+                    )
+                )
+            preview = " ".join(note.text.split())
+            lines.append(preview[:280] + ("…" if len(preview) > 280 else ""))
+            item = QListWidgetItem("\n".join(lines))
+            item.setData(Qt.ItemDataRole.UserRole, note.id)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, "\n".join(lines))
+            self.timeline.addItem(item)
+            if note.id == keep:
+                self.timeline.setCurrentItem(item)
+        if self.timeline.currentItem() is None and self.timeline.count():
+            self.timeline.scrollToBottom()
+
+    def reload(self) -> None:
+        if self.case_id is None:
+            return
+        case_id = self.case_id
+        self.ctx.call(
+            _list_notes, case_id, on_done=lambda notes: self.show_notes(case_id, notes, self.names)
+        )
+
+    def selected_note(self) -> Any:
+        item = self.timeline.currentItem()
+        if item is None:
+            return None
+        note_id = item.data(Qt.ItemDataRole.UserRole)
+        return next((n for n in self.notes if n.id == note_id), None)
+
+    def _selected(self, *_args: Any) -> None:
+        note = self.selected_note()
+        if note is None:
+            self.detail.clear()
+            self._update_buttons()
+            return
+        self.detail.setPlainText(
+            "\n".join(
+                [
+                    entry_heading(note, self.names),
+                    entry_state(note),
+                    _("Present: {names}").format(names=", ".join(note.present))
+                    if note.present
+                    else "",
+                    "",
+                    note.text,
+                ]
+            )
+        )
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        note = self.selected_note()
+        signed = note is not None and _value(note.state) == "signed"
+        for button in self.link_buttons.values():
+            button.setEnabled(signed)
+        mine_draft = (
+            note is not None
+            and not signed
+            and self.ctx.is_unlocked
+            and note.author_id == self.ctx.identity.user_id
+            and note.id != self.draft_id
+        )
+        self.edit_draft_button.setVisible(bool(mine_draft))
+        has_text = bool(self.text.toPlainText().strip())
+        self.sign_button.setEnabled(has_text)
+
+    # -- editing -------------------------------------------------------------------------
+    def fields(self) -> dict[str, Any]:
+        return {
+            "text": self.text.toPlainText(),
+            "contact_type": self.contact_type.currentData(),
+            "place": self.place.text(),
+            "present": [p.strip() for p in self.present.text().split(",") if p.strip()],
+        }
+
+    def _changed(self, *_args: Any) -> None:
+        if self._loading_editor:
+            return
+        self._dirty = True
+        self.save_state.setText(_("Not saved yet…"))
+        self.confirm.hide()
+        self._update_buttons()
+        self._timer.start()
+
+    def save_now(self, then: Callable[[], None] | None = None) -> None:
+        """Write the draft now (through the worker); ``then`` runs once it is on disk."""
+        self._timer.stop()
+        if then is not None:
+            self._after_save.append(then)
+        if self._saving:
+            return  # the running save will look at _dirty and the callbacks when it ends
+        if not self._dirty or self.case_id is None or not self.ctx.is_unlocked:
+            self._run_after_save()
+            return
+        fields = self.fields()
+        if not fields["text"].strip():
+            self._run_after_save()
+            return  # nothing to keep yet: a note needs text
+        self._dirty = False
+        self._saving = True
+        if self.draft_id is None:
+            self.ctx.call(
+                _create_draft,
+                self.case_id,
+                fields,
+                self.link,
+                on_done=self._saved,
+                on_error=self._save_failed,
+            )
+        else:
+            self.ctx.call(
+                _update_draft,
+                self.draft_id,
+                fields,
+                on_done=self._saved,
+                on_error=self._save_failed,
+            )
+
+    def _saved(self, note: Any) -> None:
+        self._saving = False
+        self.draft_id = note.id
+        self.saved_count += 1
+        self.save_state.setText(_("Draft saved {when}").format(when=fmt_datetime(note.updated_at)))
+        self._merge(note)
+        if self._dirty:
+            self.save_now()
+        else:
+            self._run_after_save()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self._saving = False
+        self._dirty = True  # keep what was typed; it is still in the editor
+        self._after_save.clear()
+        from fieldkit.errors import FieldkitError
+        from fieldkit.i18n import render
+
+        if isinstance(exc, FieldkitError):
+            self.save_state.setText(_("Not saved: {reason}").format(reason=render(exc)))
+        else:
+            self.save_state.setText(_("Not saved: an unexpected error occurred."))
+            self.ctx.taskman.error.emit(exc)
+
+    def _run_after_save(self) -> None:
+        callbacks, self._after_save = self._after_save, []
+        for callback in callbacks:
+            callback()
+
+    def _merge(self, note: Any) -> None:
+        """Show a saved or signed entry in the timeline without re-reading the journal."""
+        for i, existing in enumerate(self.notes):
+            if existing.id == note.id:
+                self.notes[i] = note
+                break
+        else:
+            self.notes.append(note)
+        self.show_notes(self.case_id or "", self.notes, self.names)
+
+    def flush(self, then: Callable[[], None] | None = None) -> None:
+        self.save_now(then)
+
+    # -- signing -------------------------------------------------------------------------
+    def ask_sign(self) -> None:
+        if not self.text.toPlainText().strip():
+            return
+        self.confirm.show()
+        self.confirm_yes.setFocus()
+
+    def sign_confirmed(self) -> None:
+        self.confirm.hide()
+        self.save_now(then=self._sign_saved_draft)
+
+    def _sign_saved_draft(self) -> None:
+        if self.draft_id is None:
+            return
+        self.ctx.call(_sign, self.draft_id, on_done=self._signed, on_error=self._save_failed)
+
+    def _signed(self, note: Any) -> None:
+        self._merge(note)
+        self._clear_editor()
+        self.save_state.setText(_("Signed {when}").format(when=fmt_datetime(note.signed_at)))
+        self.ctx.notify(NOTES)
+
+    # -- starting notes ------------------------------------------------------------------
+    def _clear_editor(self) -> None:
+        self._timer.stop()
+        self._loading_editor = True
+        self.draft_id = None
+        self.link = None
+        self._dirty = False
+        self.text.clear()
+        self.place.clear()
+        self.present.clear()
+        self.contact_type.setCurrentIndex(0)
+        self.editor_title.setText(_("New journal note"))
+        self.link_label.hide()
+        self.save_state.clear()
+        self.confirm.hide()
+        self._loading_editor = False
+        self._update_buttons()
+
+    def new_note(self) -> None:
+        """Start a fresh note (the current draft is saved first and stays a draft)."""
+        self.save_now(then=self._fresh)
+
+    def _fresh(self) -> None:
+        self._clear_editor()
+        self.text.setFocus()
+
+    def start_linked(self, kind: str) -> None:
+        original = self.selected_note()
+        if original is None:
+            return
+
+        def begin() -> None:
+            self._clear_editor()
+            self.link = (kind, original.id)
+            self.editor_title.setText(label(kind))
+            self.link_label.setText(
+                _("{kind} to the signed entry of {when}. The original stays as it is.").format(
+                    kind=label(kind), when=fmt_datetime(original.event_time)
+                )
+            )
+            self.link_label.show()
+            self._loading_editor = True
+            index = self.contact_type.findData(_value(original.contact_type))
+            self.contact_type.setCurrentIndex(max(index, 0))
+            self._loading_editor = False
+            self.text.setFocus()
+
+        self.save_now(then=begin)
+
+    def _edit_selected_draft(self) -> None:
+        note = self.selected_note()
+        if note is None:
+            return
+
+        def load() -> None:
+            self._clear_editor()
+            self._loading_editor = True
+            self.draft_id = note.id
+            self.text.setPlainText(note.text)
+            self.place.setText(note.place)
+            self.present.setText(", ".join(note.present))
+            index = self.contact_type.findData(_value(note.contact_type))
+            self.contact_type.setCurrentIndex(max(index, 0))
+            self.editor_title.setText(_("Draft"))
+            self._loading_editor = False
+            self._update_buttons()
+            self.text.setFocus()
+
+        self.save_now(then=load)

@@ -1,0 +1,411 @@
+"""One case: header (person, protected identity marked unmistakably), and tabs for the
+overview, the journal, assessments, the risk/protective profile over time, consents and
+disclosures, and interventions. Opening the case is logged by the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldkit.i18n import _
+from fieldkit.ui.case.journal import JournalTab
+from fieldkit.ui.context import ASSESSMENTS, CONSENTS, INTERVENTIONS, NOTES, AppContext
+from fieldkit.ui.i18n import fmt_date
+from fieldkit.ui.labels import label
+from fieldkit.ui.qt import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSize,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from fieldkit.ui.style import std_icon
+
+
+@dataclass
+class CaseBundle:
+    """What the case page shows, gathered in one trip to the worker."""
+
+    view: Any
+    names: dict[str, str]
+    consent_status: dict[str, str] = field(default_factory=dict)
+    disclosure_warnings: dict[str, list[str]] = field(default_factory=dict)
+    assessments: list[Any] = field(default_factory=list)
+    profile: Any = None
+
+
+def load_case(session: Any, case_id: str) -> CaseBundle:
+    from fieldkit.domain import consent as consent_rules
+    from fieldkit.services import cases, directory
+
+    view = cases.open_case(session, case_id)
+    today = dt.date.today()
+    bundle = CaseBundle(view=view, names=directory.display_names(session))
+    for consent in view.consents:
+        bundle.consent_status[consent.id] = consent_rules.status_at(consent, today).value
+    for disclosure in view.disclosures:
+        warnings = consent_rules.disclosure_warnings(disclosure, view.consents)
+        if warnings:
+            bundle.disclosure_warnings[disclosure.id] = warnings
+    try:
+        assessments = importlib.import_module("fieldkit.services.assessments")
+    except ImportError:
+        return bundle
+    lister = getattr(assessments, "list_assessments", None)
+    if callable(lister):
+        bundle.assessments = list(lister(session, case_id))
+    profiler = getattr(assessments, "risk_profile", None) or getattr(assessments, "profile", None)
+    if callable(profiler):
+        bundle.profile = profiler(session, case_id)
+    return bundle
+
+
+def _unmask(session: Any, person_id: str) -> str | None:
+    from fieldkit.services import cases
+
+    return cases.unmask_address(session, person_id)
+
+
+def _table(headers: list[str], parent: QWidget) -> QTableWidget:
+    table = QTableWidget(0, len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(True)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]], icons: dict[int, str] | None = None) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            if icons and c == 0 and r in icons:
+                item.setIcon(std_icon(icons[r]))
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+    table.resizeRowsToContents()
+
+
+class CaseHeader(QFrame):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.person_id: str | None = None
+        self.name = QLabel("", self)
+        self.name.setObjectName("PageTitle")
+        self.protected_icon = QLabel(self)
+        self.protected_icon.setPixmap(std_icon("SP_MessageBoxWarning").pixmap(QSize(22, 22)))
+        self.protected = QLabel("", self)
+        self.protected.setObjectName("Protected")
+        self.protected.setAccessibleName(_("Protected identity"))
+        self.facts = QLabel("", self)
+        self.facts.setObjectName("Hint")
+        self.address = QLabel("", self)
+        self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.unmask_button = QPushButton(_("Show address (logged)"), self)
+        self.unmask_button.setToolTip(
+            _("The address is hidden. Showing it is recorded in the access log.")
+        )
+        self.unmask_button.clicked.connect(self.unmask)
+        top = QHBoxLayout()
+        top.addWidget(self.name)
+        top.addWidget(self.protected_icon)
+        top.addWidget(self.protected)
+        top.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.facts)
+        bottom.addStretch(1)
+        bottom.addWidget(self.address)
+        bottom.addWidget(self.unmask_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 12, 18, 4)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+
+    def show_case(self, view: Any, names: dict[str, str]) -> None:
+        case, person = view.case, view.person
+        self.person_id = person.id
+        self.name.setText(person.name)
+        is_protected = str(getattr(person.protected_identity, "value", "none")) != "none"
+        self.protected_icon.setVisible(is_protected)
+        self.protected.setVisible(is_protected)
+        if is_protected:
+            self.protected.setText(
+                _("PROTECTED IDENTITY: {level}").format(level=label(person.protected_identity))
+            )
+        facts = [
+            case.reference,
+            label(case.case_type),
+            label(case.status),
+            _("Owner: {name}").format(name=names.get(case.owner_id, case.owner_id)),
+        ]
+        if person.personnummer:
+            facts.insert(0, person.personnummer)
+        self.facts.setText(" · ".join(f for f in facts if f))
+        self.address.setText(
+            _("Address hidden") if person.has_address else _("No address recorded")
+        )
+        self.unmask_button.setVisible(person.has_address)
+
+    def unmask(self) -> None:
+        if self.person_id is None:
+            return
+        self.ctx.call(_unmask, self.person_id, on_done=self._unmasked)
+
+    def _unmasked(self, address: str | None) -> None:
+        self.address.setText(address or _("No address recorded"))
+        self.unmask_button.hide()
+
+
+class OverviewTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = QFormLayout()
+        self.summary = QLabel("", self)
+        self.summary.setWordWrap(True)
+        self.workers = QLabel("", self)
+        self.next_contact = QLabel("", self)
+        self.district = QLabel("", self)
+        self.referral = QLabel("", self)
+        self.consents = QLabel("", self)
+        self.consents.setWordWrap(True)
+        self.interventions = QLabel("", self)
+        self.interventions.setWordWrap(True)
+        for text, widget in (
+            (_("Summary"), self.summary),
+            (_("Workers"), self.workers),
+            (_("Next contact"), self.next_contact),
+            (_("District"), self.district),
+            (_("Referred by"), self.referral),
+            (_("Consents"), self.consents),
+            (_("Interventions"), self.interventions),
+        ):
+            self.form.addRow(text, widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.addLayout(self.form)
+        layout.addStretch(1)
+
+    def show_bundle(self, bundle: CaseBundle) -> None:
+        view, names = bundle.view, bundle.names
+        case = view.case
+        self.summary.setText(case.summary or "—")
+        self.workers.setText(", ".join(names.get(w, w) for w in case.workers()))
+        self.next_contact.setText(fmt_date(case.next_contact) or "—")
+        self.district.setText(case.district or "—")
+        self.referral.setText(case.referral_source or "—")
+        consents = [
+            f"{', '.join(c.recipients)}: {label(bundle.consent_status.get(c.id, ''))}"
+            + (
+                f" ({_('until {date}').format(date=fmt_date(c.valid_until))})"
+                if c.valid_until
+                else ""
+            )
+            for c in view.consents
+        ]
+        self.consents.setText("\n".join(consents) or _("No consents recorded"))
+        active = [
+            f"{label(i.kind)} ({_('since {date}').format(date=fmt_date(i.start_date))})"
+            for i in view.interventions
+            if i.end_date is None
+        ]
+        self.interventions.setText("\n".join(active) or _("No ongoing interventions"))
+
+
+class ConsentsTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel(_("Consents"), self)
+        title.setObjectName("SectionTitle")
+        self.consents = _table(
+            [_("Status"), _("Given by"), _("Recipients"), _("Information"), _("Valid")], self
+        )
+        self.consents.setAccessibleName(_("Consents"))
+        title2 = QLabel(_("Disclosures"), self)
+        title2.setObjectName("SectionTitle")
+        self.warning = QLabel("", self)
+        self.warning.setObjectName("ErrorNotice")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        self.disclosures = _table(
+            [_("Basis"), _("Recipient"), _("Information"), _("When"), _("Justification")], self
+        )
+        self.disclosures.setAccessibleName(_("Disclosures"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.consents)
+        layout.addWidget(title2)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.disclosures)
+
+    def show_bundle(self, bundle: CaseBundle) -> None:
+        view = bundle.view
+        _fill(
+            self.consents,
+            [
+                [
+                    label(bundle.consent_status.get(c.id, "")),
+                    f"{c.given_by_name} ({label(c.given_by)})",
+                    ", ".join(c.recipients),
+                    c.information,
+                    f"{fmt_date(c.valid_from)} – {fmt_date(c.valid_until)}",
+                ]
+                for c in view.consents
+            ],
+            icons={
+                i: "SP_MessageBoxWarning"
+                for i, c in enumerate(view.consents)
+                if bundle.consent_status.get(c.id) != "active"
+            },
+        )
+        rows, icons = [], {}
+        for i, d in enumerate(view.disclosures):
+            warnings = bundle.disclosure_warnings.get(d.id, [])
+            basis = label(d.legal_basis) if d.legal_basis else _("No legal basis stated")
+            if warnings:
+                basis = _("Warning: {basis}").format(basis=basis)
+                icons[i] = "SP_MessageBoxWarning"
+            rows.append(
+                [basis, d.recipient, d.information, fmt_date(d.disclosed_at), d.justification]
+            )
+        _fill(self.disclosures, rows, icons)
+        flagged = [_(w) for ws in bundle.disclosure_warnings.values() for w in ws]
+        if flagged:
+            self.warning.setText(
+                _("{count} disclosures lack consent or a legal basis: {reasons}").format(
+                    count=len(bundle.disclosure_warnings), reasons=" ".join(sorted(set(flagged)))
+                )
+            )
+            self.warning.show()
+        else:
+            self.warning.hide()
+
+
+class InterventionsTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = _table(
+            [
+                _("Intervention"),
+                _("Start"),
+                _("End"),
+                _("Responsible"),
+                _("Description"),
+                _("Outcome"),
+            ],
+            self,
+        )
+        self.table.setAccessibleName(_("Interventions"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+
+    def show_bundle(self, bundle: CaseBundle) -> None:
+        _fill(
+            self.table,
+            [
+                [
+                    label(i.kind),
+                    fmt_date(i.start_date),
+                    fmt_date(i.end_date) or _("ongoing"),
+                    i.responsible,
+                    i.description,
+                    i.outcome,
+                ]
+                for i in bundle.view.interventions
+            ],
+        )
+
+
+class CasePage(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from fieldkit.ui.case.assessments import AssessmentsTab
+        from fieldkit.ui.case.profile_chart import ProfileTab
+
+        self.ctx = ctx
+        self.case_id: str | None = None
+        self.bundle: CaseBundle | None = None
+        self.empty = QLabel(_("Open a case from the caseload."), self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setObjectName("Hint")
+        self.header = CaseHeader(ctx, self)
+        self.tabs = QTabWidget(self)
+        self.overview = OverviewTab(self)
+        self.journal = JournalTab(ctx, self)
+        self.assessments = AssessmentsTab(ctx, self)
+        self.profile = ProfileTab(self)
+        self.consents = ConsentsTab(self)
+        self.interventions = InterventionsTab(self)
+        self.tabs.addTab(self.overview, _("Overview"))
+        self.tabs.addTab(self.journal, _("Journal"))
+        self.tabs.addTab(self.assessments, _("Assessments"))
+        self.tabs.addTab(self.profile, _("Risk and protective profile"))
+        self.tabs.addTab(self.consents, _("Consents and disclosures"))
+        self.tabs.addTab(self.interventions, _("Interventions"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.header)
+        layout.addWidget(self.tabs, 1)
+        self.header.hide()
+        self.tabs.hide()
+        ctx.changed.connect(self._on_changed)
+        ctx.locked.connect(self._on_locked)
+        self.loads = 0
+
+    def load(self, case_id: str) -> None:
+        if self.case_id and case_id != self.case_id:
+            self.journal.flush()
+        self.case_id = case_id
+        self.ctx.call(load_case, case_id, on_done=self._loaded)
+
+    def _loaded(self, bundle: CaseBundle) -> None:
+        if bundle.view.case.id != self.case_id:
+            return
+        self.bundle = bundle
+        self.empty.hide()
+        self.header.show()
+        self.tabs.show()
+        self.header.show_case(bundle.view, bundle.names)
+        self.overview.show_bundle(bundle)
+        self.journal.show_notes(bundle.view.case.id, bundle.view.notes, bundle.names)
+        self.assessments.show_bundle(bundle)
+        self.profile.show_bundle(bundle)
+        self.consents.show_bundle(bundle)
+        self.interventions.show_bundle(bundle)
+        self.loads += 1
+
+    def _on_changed(self, kinds: frozenset[str]) -> None:
+        if (self.case_id and kinds & {ASSESSMENTS, CONSENTS, INTERVENTIONS, "sync"}) or (
+            self.case_id and NOTES in kinds and self.bundle is None
+        ):
+            self.load(self.case_id)
+
+    def _on_locked(self) -> None:
+        pass  # the page stays as it was, hidden behind the unlock screen, and returns after
+
+    # -- actions from the shell ----------------------------------------------------------
+    def flush_drafts(self) -> None:
+        self.journal.flush()
+        self.assessments.flush()
+
+    def new_note(self) -> None:
+        self.tabs.setCurrentWidget(self.journal)
+        self.journal.new_note()
+
+    def sign_current(self) -> None:
+        if self.tabs.currentWidget() is self.journal:
+            self.journal.ask_sign()

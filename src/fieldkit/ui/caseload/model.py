@@ -1,0 +1,167 @@
+"""The caseload table model: holds the summaries the service returned and hands them to the view
+in batches (``fetchMore``), so thousands of cases open instantly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from fieldkit.errors import N_
+from fieldkit.i18n import _
+from fieldkit.ui.caseload.state import field_of
+from fieldkit.ui.i18n import fmt_date
+from fieldkit.ui.labels import label
+from fieldkit.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from fieldkit.ui.style import std_icon
+
+BATCH = 200
+Index = QModelIndex | QPersistentModelIndex
+
+
+def protection(row: Any) -> str:
+    value = field_of(row, "protected_identity", default="none")
+    return (
+        ""
+        if str(getattr(value, "value", value)) in ("", "none")
+        else str(getattr(value, "value", value))
+    )
+
+
+def case_id_of(row: Any) -> str:
+    return str(field_of(row, "case_id", "id"))
+
+
+def _sort_key_date(value: Any) -> tuple[int, str]:
+    if value is None:
+        return (1, "")
+    return (0, value.isoformat() if isinstance(value, dt.date) else str(value))
+
+
+# column key, header, cell text, sort key
+COLUMNS: list[tuple[str, str, Callable[[Any], str], Callable[[Any], Any]]] = [
+    (
+        "person",
+        N_("Person"),
+        lambda r: str(field_of(r, "person_name", "name", default="")),
+        lambda r: str(field_of(r, "person_name", "name", default="")).casefold(),
+    ),
+    (
+        "protection",
+        N_("Protected identity"),
+        lambda r: label(protection(r)) if protection(r) else "",
+        lambda r: protection(r),
+    ),
+    (
+        "reference",
+        N_("Case number"),
+        lambda r: str(field_of(r, "reference", default="")),
+        lambda r: str(field_of(r, "reference", default="")),
+    ),
+    (
+        "type",
+        N_("Type"),
+        lambda r: label(field_of(r, "case_type")),
+        lambda r: label(field_of(r, "case_type")),
+    ),
+    (
+        "worker",
+        N_("Worker"),
+        lambda r: str(field_of(r, "owner_name", "worker_name", default="")),
+        lambda r: str(field_of(r, "owner_name", "worker_name", default="")).casefold(),
+    ),
+    (
+        "reassessment",
+        N_("Re-assessment due"),
+        lambda r: fmt_date(field_of(r, "reassessment_due")),
+        lambda r: _sort_key_date(field_of(r, "reassessment_due")),
+    ),
+    (
+        "updated",
+        N_("Updated"),
+        lambda r: fmt_date(field_of(r, "updated_at", "last_activity")),
+        lambda r: _sort_key_date(field_of(r, "updated_at", "last_activity")),
+    ),
+]
+COLUMN_KEYS = [c[0] for c in COLUMNS]
+
+
+class CaseTableModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._shown = 0
+        self._headers = [_(c[1]) for c in COLUMNS]
+        self._sort_column = COLUMN_KEYS.index("updated")
+        self._descending = True
+
+    # -- data in -------------------------------------------------------------------------
+    def set_rows(self, rows: list[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._sort_rows()
+        self._shown = min(BATCH, len(self._rows))
+        self.endResetModel()
+
+    def row_at(self, row: int) -> Any:
+        return self._rows[row]
+
+    @property
+    def total(self) -> int:
+        return len(self._rows)
+
+    # -- lazy loading --------------------------------------------------------------------
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._shown < len(self._rows)
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid():
+            return
+        more = min(BATCH, len(self._rows) - self._shown)
+        if more <= 0:
+            return
+        self.beginInsertRows(QModelIndex(), self._shown, self._shown + more - 1)
+        self._shown += more
+        self.endInsertRows()
+
+    # -- Qt model ------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._shown
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= self._shown:
+            return None
+        row = self._rows[index.row()]
+        key, _header, text, _sort = COLUMNS[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return text(row)
+        if role == Qt.ItemDataRole.DecorationRole and key == "protection" and protection(row):
+            return std_icon("SP_MessageBoxWarning")
+        if role == Qt.ItemDataRole.ToolTipRole and key == "protection" and protection(row):
+            return _(
+                "Protected identity: the address is hidden. Do not disclose where the person lives."
+            )
+        if role == Qt.ItemDataRole.UserRole:
+            return case_id_of(row)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column = column
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self.layoutAboutToBeChanged.emit()
+        self._sort_rows()
+        self.layoutChanged.emit()
+
+    def _sort_rows(self) -> None:
+        key = COLUMNS[self._sort_column][3]
+        self._rows.sort(key=key, reverse=self._descending)

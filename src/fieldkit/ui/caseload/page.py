@@ -1,0 +1,229 @@
+"""The caseload: the cases the user may see, a search box (case names live, full text in the
+journal on Enter, with snippets), filters and sort. Opening a case is logged by the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fieldkit.i18n import _
+from fieldkit.ui.caseload.model import COLUMN_KEYS, CaseTableModel
+from fieldkit.ui.caseload.state import CaseloadState, field_of
+from fieldkit.ui.context import CASES, NOTES, AppContext
+from fieldkit.ui.labels import label
+from fieldkit.ui.qt import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QRadioButton,
+    QSplitter,
+    Qt,
+    QTableView,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def _list_cases(session: Any, state: CaseloadState) -> list[Any]:
+    from fieldkit.services import cases
+
+    rows = cases.list_cases(session, **state.service_arguments())
+    today = dt.date.today()
+    return [row for row in rows if state.keeps(row, today)]
+
+
+def _search(session: Any, query: str) -> list[Any]:
+    from fieldkit.services import search
+
+    return list(search.search(session, query, limit=50))
+
+
+class CaseloadPage(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.state = CaseloadState()
+        self._generation = 0
+        self.loaded = False
+
+        title = QLabel(_("Caseload"), self)
+        title.setObjectName("PageTitle")
+        self.search_box = QLineEdit(self)
+        self.search_box.setPlaceholderText(
+            _("Find a case by name or case number; press Enter to search the journals too")
+        )
+        self.search_box.setAccessibleName(_("Search cases"))
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.textChanged.connect(self._query_changed)
+        self.search_box.returnPressed.connect(self.full_text_search)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self.reload)
+
+        self.scope_mine = QRadioButton(_("My cases"), self)
+        self.scope_team = QRadioButton(_("The team's cases"), self)
+        self.scope_team.setChecked(True)
+        scope = QButtonGroup(self)
+        scope.addButton(self.scope_mine)
+        scope.addButton(self.scope_team)
+        self.needs_review = QCheckBox(_("Needs review"), self)
+        self.reassessment_due = QCheckBox(_("Re-assessment due"), self)
+        self.protected_only = QCheckBox(_("Protected identity"), self)
+        for widget in (
+            self.scope_mine,
+            self.scope_team,
+            self.needs_review,
+            self.reassessment_due,
+            self.protected_only,
+        ):
+            widget.toggled.connect(self._filters_changed)
+        filters = QHBoxLayout()
+        filters.addWidget(self.scope_mine)
+        filters.addWidget(self.scope_team)
+        filters.addSpacing(20)
+        filters.addWidget(self.needs_review)
+        filters.addWidget(self.reassessment_due)
+        filters.addWidget(self.protected_only)
+        filters.addStretch(1)
+        self.count_label = QLabel("", self)
+        self.count_label.setObjectName("Hint")
+        filters.addWidget(self.count_label)
+
+        self.model = CaseTableModel(self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName(_("Cases"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COLUMN_KEYS.index("updated"), Qt.SortOrder.DescendingOrder)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(0, 220)
+        self.table.setColumnWidth(1, 210)
+        self.table.setColumnWidth(2, 140)
+        self.table.setColumnWidth(3, 170)
+        self.table.setColumnWidth(4, 150)
+        self.table.setColumnWidth(5, 150)
+        self.table.activated.connect(self._activated)
+        self.table.doubleClicked.connect(self._activated)
+
+        self.hits_title = QLabel(_("Found in journals and case details"), self)
+        self.hits_title.setObjectName("SectionTitle")
+        self.hits = QListWidget(self)
+        self.hits.setAccessibleName(_("Search results"))
+        self.hits.setWordWrap(True)
+        self.hits.itemActivated.connect(self._hit_activated)
+        hits_box = QWidget(self)
+        hits_layout = QVBoxLayout(hits_box)
+        hits_layout.setContentsMargins(0, 0, 0, 0)
+        hits_layout.addWidget(self.hits_title)
+        hits_layout.addWidget(self.hits)
+        self.hits_box = hits_box
+        hits_box.hide()
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(hits_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 10)
+        layout.addWidget(title)
+        layout.addWidget(self.search_box)
+        layout.addLayout(filters)
+        layout.addWidget(splitter, 1)
+
+        ctx.changed.connect(self._on_changed)
+        ctx.locked.connect(self._on_locked)
+
+    # -- loading -------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        self.ctx.call(
+            _list_cases,
+            self.state,
+            on_done=lambda rows: self._loaded(generation, rows),
+        )
+
+    def _loaded(self, generation: int, rows: list[Any]) -> None:
+        if generation != self._generation or not self.ctx.is_unlocked:
+            return  # a newer request is on its way, or the profile was locked meanwhile
+        self.model.set_rows(rows)
+        self.count_label.setText(_("{count} cases").format(count=len(rows)))
+        self.loaded = True
+
+    def _on_changed(self, kinds: frozenset[str]) -> None:
+        if CASES in kinds or NOTES in kinds:
+            self.reload()
+
+    def _on_locked(self) -> None:
+        self.hits.clear()
+
+    # -- user input ----------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
+
+    def _query_changed(self, text: str) -> None:
+        self.state = self.state.with_(query=text)
+        if not text.strip():
+            self.hits.clear()
+            self.hits_box.hide()
+        self._debounce.start()
+
+    def _filters_changed(self) -> None:
+        self.state = self.state.with_(
+            mine=self.scope_mine.isChecked(),
+            needs_review=self.needs_review.isChecked(),
+            reassessment_due=self.reassessment_due.isChecked(),
+            protected_only=self.protected_only.isChecked(),
+        )
+        self.reload()
+
+    def full_text_search(self) -> None:
+        query = self.search_box.text().strip()
+        if not query:
+            return
+        self.ctx.call(_search, query, on_done=self._show_hits)
+
+    def _show_hits(self, hits: list[Any]) -> None:
+        self.hits.clear()
+        self.hits_box.show()
+        if not hits:
+            self.hits.addItem(QListWidgetItem(_("Nothing found in the journals.")))
+            return
+        for hit in hits:
+            kind = label(field_of(hit, "record_type", default=""))
+            snippet = str(field_of(hit, "snippet", default="")).replace("\n", " ")
+            reference = field_of(hit, "case_reference", "reference", default="")
+            head = " · ".join(p for p in (str(reference), kind) if p)
+            item = QListWidgetItem(f"{head}\n{snippet}" if head else snippet)
+            item.setData(Qt.ItemDataRole.UserRole, field_of(hit, "case_id"))
+            self.hits.addItem(item)
+
+    def _activated(self, index: Any) -> None:
+        case_id = self.model.data(index, Qt.ItemDataRole.UserRole)
+        if case_id:
+            self.ctx.open_case_requested.emit(case_id)
+
+    def _hit_activated(self, item: QListWidgetItem) -> None:
+        case_id = item.data(Qt.ItemDataRole.UserRole)
+        if case_id:
+            self.ctx.open_case_requested.emit(str(case_id))
+
+    def open_row(self, row: int) -> None:
+        """Open the case shown in a row (what Enter or a double-click does)."""
+        self._activated(self.model.index(row, 0))
