@@ -29,12 +29,12 @@ class WrongPassphrase(SecurityError):
             message = N_("The passphrase is wrong.")
         else:
             message = N_(
-                "The passphrase is wrong. {attempts_left} more failed attempts lock the profile."
+                "The passphrase is wrong. Attempts left before the profile is locked: "
+                "{attempts_left}."
             )
         if retry_after > 0:
             remedy = N_(
-                "Check Caps Lock and the keyboard layout. "
-                "You can try again in {retry_after} seconds."
+                "Check Caps Lock and the keyboard layout. You can try again in {retry_after} s."
             )
         else:
             remedy = N_("Check Caps Lock and the keyboard layout and try again.")
@@ -48,7 +48,7 @@ class TooSoon(SecurityError):
         self.retry_after = retry_after
         super().__init__(
             N_("Too many wrong passphrases in a row."),
-            N_("Wait {retry_after} seconds before you try again."),
+            N_("Wait {retry_after} s before you try again."),
             retry_after=retry_after,
         )
 
@@ -59,7 +59,7 @@ class LockedOut(SecurityError):
     def __init__(self, failed_attempts: int) -> None:
         self.failed_attempts = failed_attempts
         super().__init__(
-            N_("The profile is locked after {failed_attempts} wrong passphrases."),
+            N_("The profile is locked after too many wrong passphrases ({failed_attempts})."),
             N_("Contact IT support: they can restore access with the organisation's recovery key."),
             failed_attempts=failed_attempts,
         )

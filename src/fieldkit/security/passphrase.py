@@ -46,9 +46,23 @@ def _is_repeated_pattern(text: str) -> bool:
     return any(n % size == 0 and text[:size] * (n // size) == text for size in range(1, n // 3 + 1))
 
 
+def _predictable_step(a: str, b: str) -> bool:
+    """b follows a the way a lazy sequence does: same, next/previous, 9->0, keyboard neighbour."""
+    if ord(b) - ord(a) in (-1, 0, 1) or {a, b} == {"9", "0"}:
+        return True
+    return _is_keyboard_run(a + b)
+
+
 def _is_trivial(text: str) -> bool:
+    """A step/keyboard sequence, a repeated pattern, or at least 85 % predictable steps
+    (123456789012, qwertyuiop12, aaaaaaaaaaab)."""
     low = text.lower()
-    return _is_step_sequence(low) or _is_keyboard_run(low) or _is_repeated_pattern(low)
+    if _is_step_sequence(low) or _is_keyboard_run(low) or _is_repeated_pattern(low):
+        return True
+    if len(low) < 2:
+        return True
+    steps = sum(_predictable_step(a, b) for a, b in itertools.pairwise(low))
+    return steps >= 0.85 * (len(low) - 1)
 
 
 def check_passphrase(passphrase: str, policy: SecurityPolicy, username: str | None = None) -> None:
@@ -119,14 +133,14 @@ def passphrase_strength(passphrase: str) -> int:
     """0..4 for the UI meter: 0 very weak, 4 strong.
 
     bits = effective length x log2(size of the character pool); 0 below 28 bits or when a
-    rule-breaking pattern; 1 below 40; 2 below 60; 3 below 80; 4 from 80 bits. Roughly: four
+    rule-breaking pattern; 1 below 45; 2 below 65; 3 below 85; 4 from 85 bits. Roughly: four
     unrelated words or 14+ varied characters reach 4.
     """
     text = normalize(passphrase).strip()
     if len(text) < 8 or len(set(text.lower())) <= 1 or _is_trivial(text):
         return 0
     bits = _effective_length(text) * math.log2(_pool_size(text))
-    for score, limit in ((0, 28), (1, 40), (2, 60), (3, 80)):
+    for score, limit in ((0, 28), (1, 45), (2, 65), (3, 85)):
         if bits < limit:
             return score
     return 4
