@@ -16,6 +16,20 @@ from fieldkit.domain.ids import new_id, utcnow
 
 ANY_FIELD = "*"
 
+# RecordType value -> vault table (0001_initial.sql).
+RECORD_TABLES = {
+    "person": "persons",
+    "case": "cases",
+    "note": "notes",
+    "assessment": "assessments",
+    "review": "reviews",
+    "consent": "consents",
+    "disclosure": "disclosures",
+    "intervention": "interventions",
+    "user": "users",
+    "document": "documents",
+}
+
 
 def _now() -> str:
     return utcnow().isoformat().replace("+00:00", "Z")
@@ -119,10 +133,11 @@ _CONFLICT_COLUMNS = (
 
 
 class SyncRepo:
-    """Repository over sync's tables, on the vault's connection."""
+    """Repository over sync's tables. ``db`` is the Vault (its ``execute`` translates SQLite
+    errors into vault errors)."""
 
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
+    def __init__(self, db: Any) -> None:
+        self._conn = db
 
     # -- needs attention ---------------------------------------------------------------------
 
@@ -279,6 +294,19 @@ class SyncRepo:
         """A revoked or retained case leaves the laptop with everything of it, these included."""
         self._conn.execute("DELETE FROM sync_conflicts WHERE case_id = ?", (case_id,))
         self._conn.execute("DELETE FROM sync_needs_attention WHERE case_id = ?", (case_id,))
+
+    # -- integrity ---------------------------------------------------------------------------
+
+    def record_versions(self, record_type: str) -> list[tuple[str, int]]:
+        """(id, version) of the server-known records of a type (version > 0), for the
+        count/digest comparison with the server. Ids and versions only, never content."""
+        table = RECORD_TABLES.get(str(record_type))
+        if table is None:
+            return []
+        rows = self._conn.execute(
+            f"SELECT id, version FROM {table} WHERE version > 0"  # noqa: S608 - fixed names
+        ).fetchall()
+        return [(str(row[0]), int(row[1])) for row in rows]
 
     @staticmethod
     def _conflict(row: Any) -> ConflictRecord:

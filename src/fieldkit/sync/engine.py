@@ -19,10 +19,12 @@ Nothing here logs content: ids, counts, kinds and error codes only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from fieldkit.domain.codec import from_dict, to_dict
 from fieldkit.domain.enums import AssessmentStatus
@@ -66,20 +68,20 @@ MAX_ROUNDS = 3  # push/pull rounds in one cycle while new local work keeps arriv
 ProgressCallback = Callable[[SyncProgress], None]
 
 
+T = TypeVar("T")
+DbRunner = Callable[[Callable[[], T]], T]
+
+
 def sync_repo(vault: Any) -> SyncRepo:
     """Sync's repository on a vault (the vault's attribute when storage provides one)."""
     repo = getattr(vault, "sync", None)
     if isinstance(repo, SyncRepo):
         return repo
-    return SyncRepo(_connection(vault))
+    return SyncRepo(vault)
 
 
-def _connection(vault: Any) -> Any:
-    for name in ("conn", "connection", "_conn", "_connection", "db", "_db"):
-        conn = getattr(vault, name, None)
-        if conn is not None and hasattr(conn, "execute"):
-            return conn
-    raise RuntimeError("the vault exposes no database connection for sync's tables")
+def run_here(fn: Callable[[], T]) -> T:
+    return fn()
 
 
 def _iso(value: dt.datetime) -> str:
@@ -102,7 +104,12 @@ def _case_of(name: str, args: dict[str, Any]) -> str | None:
 
 class SyncEngine:
     """Runs sync cycles for one vault against one server. ``run_cycle`` is serialised: never
-    two cycles at once on one engine (a second caller waits for the first to finish)."""
+    two cycles at once on one engine (a second caller waits for the first to finish).
+
+    The vault's connection belongs to one thread (the app's DB worker). ``run_on_db`` runs a
+    function there and returns its result; every vault access of the engine goes through it,
+    so the network waits happen on the caller's thread (the scheduler's) and never hold the DB
+    thread. The CLI runs everything on its one thread (the default)."""
 
     def __init__(
         self,
@@ -114,8 +121,10 @@ class SyncEngine:
         integrity_interval: dt.timedelta | None = INTEGRITY_INTERVAL,
         batch_mutations: int = MAX_BATCH_MUTATIONS,
         batch_bytes: int = MAX_BATCH_BYTES,
+        run_on_db: DbRunner[Any] = run_here,
     ) -> None:
         self.vault = vault
+        self._db = run_on_db
         self.transport = transport
         self.repo = sync_repo(vault)
         self.on_progress = on_progress
@@ -124,6 +133,23 @@ class SyncEngine:
         self.batch_mutations = batch_mutations
         self.batch_bytes = batch_bytes
         self._cycle_lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------ vault
+    def _meta_get(self, key: str, default: Any = None) -> Any:
+        return self._db(lambda: self.vault.meta.get(key, default))
+
+    def _meta_set(self, key: str, value: Any) -> None:
+        def write() -> None:
+            with self.vault.transaction():
+                self.vault.meta.set(key, value)
+
+        self._db(write)
+
+    def _outbox_count(self) -> int:
+        return int(self._db(lambda: self.vault.outbox.count()))
+
+    def _pending(self, limit: int, max_bytes: int = MAX_BATCH_BYTES) -> list[Any]:
+        return list(self._db(lambda: self.vault.outbox.pending(limit=limit, max_bytes=max_bytes)))
 
     # ------------------------------------------------------------------------------ cycle
     @property
@@ -140,15 +166,14 @@ class SyncEngine:
             for _round in range(MAX_ROUNDS):
                 self.push(report)
                 self._pull_with_resync(report)
-                if self.vault.outbox.count() == 0:
-                    break
-                if not self._has_unpushed_work():
+                # Work written while this round ran: one more round, so that a pull never
+                # sits on top of a local edit for long.
+                if not self._pending(1):
                     break
             if integrity or (integrity is None and self._integrity_due()):
                 self.check_integrity(report)
             report.finished_at = utcnow()
-            with self.vault.transaction():
-                self.vault.meta.set(META_LAST_SUCCESS, _iso(report.finished_at))
+            self._meta_set(META_LAST_SUCCESS, _iso(report.finished_at))
             self._emit(SyncPhase.DONE, report)
             log.info(
                 "sync cycle: pushed=%d dup=%d rejected=%d conflicts=%d pulled=%d purged=%d",
@@ -160,9 +185,6 @@ class SyncEngine:
                 report.purged,
             )
             return report
-
-    def _has_unpushed_work(self) -> bool:
-        return bool(self.vault.outbox.pending(limit=1))
 
     def _emit(
         self, phase: SyncPhase, report: SyncReport, done: int = 0, total: int | None = None
@@ -182,21 +204,20 @@ class SyncEngine:
         """Local outbox id minus wire mutation id. Fixed at the first push after enrolment so
         that a device's wire ids start at 1 even when its outbox ids do not (a profile used
         before enrolment, or enrolled again as a new device)."""
-        offset = self.vault.meta.get(META_ID_OFFSET)
+        offset = self._meta_get(META_ID_OFFSET)
         if offset is None:
-            last = int(self.vault.meta.get(META_LAST_MUTATION, 0) or 0)
+            last = int(self._meta_get(META_LAST_MUTATION, 0) or 0)
             offset = first_local_id - 1 - last
-            with self.vault.transaction():
-                self.vault.meta.set(META_ID_OFFSET, offset)
+            self._meta_set(META_ID_OFFSET, offset)
         return int(offset)
 
     def push(self, report: SyncReport) -> None:
-        total = int(self.vault.outbox.count())
+        total = self._outbox_count()
         done = 0
         gaps = 0
         self._emit(SyncPhase.PUSH, report, 0, total)
         while True:
-            rows = self.vault.outbox.pending(limit=self.batch_mutations, max_bytes=self.batch_bytes)
+            rows = self._pending(self.batch_mutations, self.batch_bytes)
             if not rows:
                 break
             offset = self._id_offset(rows[0].id)
@@ -217,9 +238,9 @@ class SyncEngine:
                 gaps += 1
                 if gaps > 3:
                     raise
-                self._handle_gap(gap.last_mutation_id, offset)
+                self._db(partial(self._handle_gap, gap.last_mutation_id, offset))
                 continue
-            done += self._record_push(rows, response, offset, report)
+            done += self._db(partial(self._record_push, rows, response, offset, report))
             self._emit(SyncPhase.PUSH, report, min(done, total), total)
             if response.last_mutation_id + offset < rows[0].id:
                 # The server acknowledged none of the batch (it should never happen without
@@ -276,11 +297,13 @@ class SyncEngine:
             report.pushed += 1
         elif status is MutationStatus.DUPLICATE:
             report.duplicates += 1
-            # A server that replays the original outcome of a duplicate tells us what we may
-            # have missed when a crash lost its first answer.
-            if result.reason_code or result.reason:
+            # The server replays the first answer (``original_status`` and its details): when a
+            # crash lost that answer, the rejection or conflict is recorded now. Both records
+            # are idempotent, so a replay of an answer already recorded adds nothing.
+            original = result.original_status
+            if original is MutationStatus.REJECTED:
                 self._record_rejection(row, result, report)
-            elif result.conflicts:
+            elif original is MutationStatus.CONFLICT:
                 self._record_conflict(row, result, report)
         elif status is MutationStatus.REJECTED:
             self._record_rejection(row, result, report)
@@ -406,26 +429,29 @@ class SyncEngine:
     def resync(self, report: SyncReport) -> None:
         """Pull everything again from scratch. Local work is kept: the outbox is not touched
         and nothing local is deleted; versions already held are ignored."""
-        with self.vault.transaction():
-            self.vault.meta.set(META_CURSOR, "")
+        self._meta_set(META_CURSOR, "")
         report.resynced = True
         self.pull(report)
 
     def pull(self, report: SyncReport) -> None:
-        cursor = str(self.vault.meta.get(META_CURSOR, "") or "")
+        cursor = str(self._meta_get(META_CURSOR, "") or "")
         self._emit(SyncPhase.PULL, report, report.pulled, None)
         while True:
             page: PullResponse = self.transport.pull(cursor, self.pull_limit)
-            with self.vault.transaction():
-                for change in page.changes:
-                    self._apply(change, report)
-                self.vault.meta.set(META_CURSOR, page.cursor)
+            self._db(partial(self._apply_page, page, report))
             report.pulled += len(page.changes)
             stalled = not page.changes and page.cursor == cursor
             cursor = page.cursor
             self._emit(SyncPhase.PULL, report, report.pulled, None)
             if not page.has_more or stalled:
                 break
+
+    def _apply_page(self, page: PullResponse, report: SyncReport) -> None:
+        """A page and its cursor: one transaction (a crash re-fetches the whole page)."""
+        with self.vault.transaction():
+            for change in page.changes:
+                self._apply(change, report)
+            self.vault.meta.set(META_CURSOR, page.cursor)
 
     def _apply(self, change: Change, report: SyncReport) -> None:
         vault = self.vault
@@ -450,7 +476,7 @@ class SyncEngine:
     def _integrity_due(self) -> bool:
         if self.integrity_interval is None:
             return False
-        last = self.vault.meta.get(META_LAST_INTEGRITY)
+        last = self._meta_get(META_LAST_INTEGRITY)
         if not last:
             return True
         try:
@@ -462,14 +488,14 @@ class SyncEngine:
     def check_integrity(self, report: SyncReport) -> None:
         """Compare counts and digests per record type with the server; on a mismatch, log it
         (types and counts only) and pull everything again."""
-        if self._has_unpushed_work():
+        if self._pending(1):
             return  # local work not yet on the server would show as a difference
         self._emit(SyncPhase.INTEGRITY, report)
         answer = self.transport.integrity()
         report.integrity_checked = True
         mismatches = []
         for entry in answer.counts:
-            local_count, local_digest = self.local_digest(entry.record_type)
+            local_count, local_digest = self._db(partial(self.local_digest, entry.record_type))
             if local_count != entry.count or local_digest != entry.digest:
                 mismatches.append(entry.record_type.value)
                 log.warning(
@@ -481,21 +507,14 @@ class SyncEngine:
         report.integrity_mismatches = mismatches
         if mismatches:
             self.resync(report)
-        with self.vault.transaction():
-            self.vault.meta.set(META_LAST_INTEGRITY, _iso(utcnow()))
+        self._meta_set(META_LAST_INTEGRITY, _iso(utcnow()))
 
     def local_digest(self, record_type: RecordType) -> tuple[int, str]:
-        """Count and sha256 over the sorted ``id:version`` lines of server-known records."""
-        import hashlib
+        """Count and sha256 over the sorted ``id:version`` lines of server-known records (the
+        server's formula in ``IntegrityCount``)."""
+        return integrity_digest(self.repo.record_versions(record_type.value))
 
-        pairs = sorted(self._local_versions(record_type))
-        digest = hashlib.sha256()
-        for record_id, version in pairs:
-            digest.update(f"{record_id}:{version}\n".encode())
-        return len(pairs), digest.hexdigest()
 
-    def _local_versions(self, record_type: RecordType) -> list[tuple[str, int]]:
-        lister = getattr(self.vault, "record_versions", None)
-        if callable(lister):
-            return [(str(i), int(v)) for i, v in lister(record_type) if int(v) > 0]
-        return []
+def integrity_digest(pairs: list[tuple[str, int]]) -> tuple[int, str]:
+    lines = sorted(f"{record_id}:{version}" for record_id, version in pairs)
+    return len(lines), hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()

@@ -198,12 +198,14 @@ class Transport:
             or not isinstance(data, dict)
             or data.get("service") != SERVICE_NAME
         ):
-            if response.status_code >= 500 and isinstance(data, dict) and "error" in data:
+            if response.status_code >= 500 or response.status_code == 429:
+                # A proxy in front of a fieldkit server that is down: try again later.
                 raise ServerTrouble(
                     N_("The server at {url} has a problem right now (HTTP {status})."),
                     N_("Sync will try again later; nothing is lost."),
                     url=self.base_url,
                     status=response.status_code,
+                    retry_after=_retry_after(response),
                 )
             raise self._not_fieldkit(response)
         server_id = data.get("server_id")
