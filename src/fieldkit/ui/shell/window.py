@@ -9,6 +9,7 @@ from fieldkit.i18n import _
 from fieldkit.ui.context import AppContext
 from fieldkit.ui.qt import (
     QAction,
+    QApplication,
     QHBoxLayout,
     QKeySequence,
     QLabel,
@@ -124,6 +125,9 @@ class MainWindow(QMainWindow):
 
         self.idle = IdleWatcher(int(_policy_idle_minutes(ctx.config) * 60_000), self)
         self.idle.idle.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)  # every key and click restarts the countdown
         self._make_actions()
 
         ctx.unlocked.connect(self._on_unlocked)
