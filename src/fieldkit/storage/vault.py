@@ -136,6 +136,21 @@ def page_hmac_ok(page: bytes, pgno: int, key: bytes, salt: bytes) -> bool:
     return hmac.compare_digest(hmac.new(hmac_key, signed, hashlib.sha512).digest(), expected)
 
 
+def header_page_count(page1: bytes, key: bytes) -> int | None:
+    """The database size (in pages) from the encrypted header of page 1, or None if the page
+    does not authenticate with ``key``. SQLCipher 4: AES-256-CBC, the IV after the content."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    if len(page1) < PAGE_SIZE or not page_hmac_ok(page1, 1, key, page1[:16]):
+        return None
+    body = page1[16:]
+    size = len(body) - 80
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(body[size : size + 16])).decryptor()
+    plain = decryptor.update(body[:size]) + decryptor.finalize()
+    # plaintext starts at file offset 16; the in-header database size is at offset 28
+    return int.from_bytes(plain[12:16], "big")
+
+
 def _wal_frames_in_shm(shm: Path) -> int | None:
     """mxFrame from the (unencrypted) WAL-index header, or None if unreadable."""
     try:
@@ -146,6 +161,21 @@ def _wal_frames_in_shm(shm: Path) -> int | None:
     if len(header) < 48:
         return None
     return int.from_bytes(header[16:20], "little")
+
+
+_quiet = False
+
+
+def _quiet_sqlcipher() -> None:
+    """SQLCipher logs HMAC failures to stderr; our errors say it better (global setting)."""
+    global _quiet
+    if not _quiet:
+        probe = sqlcipher3.connect(":memory:")
+        try:
+            probe.execute("PRAGMA cipher_log_level = NONE")
+        finally:
+            probe.close()
+        _quiet = True
 
 
 class Vault:
@@ -199,7 +229,10 @@ class Vault:
             raise ValueError("no key given")
         cls._precheck(path, accept_missing_wal)
         for index, key in enumerate(key_list):
-            conn = cls._connect(path, key)
+            try:
+                conn = cls._connect(path, key)
+            except sqlcipher3.DatabaseError as exc:
+                raise cls._corrupt_from(path, key, exc) from None
             if conn is not None:
                 return cls._finish_open(path, conn, key, index)
         cls._diagnose_unopenable(path, key_list)
@@ -240,6 +273,7 @@ class Vault:
     @staticmethod
     def _connect(path: Path, key: bytes) -> Any:
         """Key, compatibility, proving read. Returns None for a wrong key."""
+        _quiet_sqlcipher()
         conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=True)
         try:
             pragma = _key_pragma(key)
@@ -343,6 +377,22 @@ class Vault:
 
     @classmethod
     def _corrupt_from(cls, path: Path, key: bytes, exc: BaseException) -> VaultError:
+        """A damaged file that the key did open: truncated (the header says more pages than
+        the file holds) or damaged."""
+        with path.open("rb") as fh:
+            first = fh.read(PAGE_SIZE)
+        size = path.stat().st_size
+        pages = header_page_count(first, key)
+        wal = path.with_name(path.name + "-wal")
+        wal_empty = not wal.exists() or wal.stat().st_size == 0
+        if pages and wal_empty and pages * PAGE_SIZE > size:
+            return VaultTruncated(
+                E.MSG_TRUNCATED,
+                E.REM_KEEP_FILE,
+                path=str(path),
+                size=size,
+                expected=pages * PAGE_SIZE,
+            )
         return VaultCorrupt(E.MSG_CORRUPT_GENERIC, E.REM_KEEP_FILE, path=str(path), detail=str(exc))
 
     def _write_marker(self, state: str) -> None:
@@ -359,23 +409,30 @@ class Vault:
         return self._conn is None
 
     def close(self) -> None:
-        """Checkpoint the log into the file, close, drop key material. Idempotent."""
+        """Checkpoint the log into the file, close, drop key material. Idempotent.
+
+        If the checkpoint cannot run (a full disk), the log is kept beside the file with the
+        ``.open`` marker, and the next open replays it."""
         conn = self._conn
         if conn is None:
             return
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            self._write_marker("closed")
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy == 0:
+                self._write_marker("closed")
+        except (sqlcipher3.Error, OSError):
+            pass  # the log stays; the marker stays "open"; nothing is lost
         finally:
             conn.close()
             self._conn = None
             for i in range(len(self._key)):
                 self._key[i] = 0
             self._key = bytearray()
-        with contextlib.suppress(FileNotFoundError):
-            self.marker_path.unlink()
+        if not self.wal_path.exists():
+            with contextlib.suppress(FileNotFoundError):
+                self.marker_path.unlink()
 
     def __enter__(self) -> Vault:
         return self
