@@ -68,11 +68,10 @@ def _parse_coordination(raw: str) -> IdentityNumber | None:
     format and the Luhn check digit; the date is checked here with the 60 taken off."""
     try:
         compact = pnr.compact(raw)
-        digits = compact.replace("-", "").replace("+", "")
-        if len(digits) not in (10, 12) or not digits.isdigit():
-            return None
-        luhn.validate(digits[-10:])
     except StdnumError:
+        return None
+    digits = compact.replace("-", "").replace("+", "")
+    if len(digits) not in (10, 12) or not digits.isdigit():
         return None
     short = digits[-10:]
     day = int(short[4:6])
@@ -81,16 +80,25 @@ def _parse_coordination(raw: str) -> IdentityNumber | None:
     if len(digits) == 12:
         year = int(digits[:4])
     else:
+        # The same century rule as stdnum: the latest year not after this one, and a '+'
+        # (100 years or older) one century earlier.
         year = 1900 + int(short[:2])
-        century_back = 100 if "+" in compact else 0
-        today = dt.date.today()
-        while year + 100 <= today.year - century_back:
+        while year + 100 <= dt.date.today().year:
             year += 100
-        year -= century_back
+        if "+" in compact:
+            year -= 100
     try:
         birth = dt.date(year, int(short[2:4]), day - 60)
     except ValueError:
         return None
+    try:
+        luhn.validate(short)
+    except StdnumError:
+        raise InvalidInput(
+            N_("The personnummer {value} has a wrong check digit."),
+            N_("Check the last digit."),
+            value=raw,
+        ) from None
     normalised = f"{year:04d}{short[2:4]}{short[4:6]}-{short[6:]}"
     return IdentityNumber(normalised=normalised, birth_date=birth, coordination=True)
 
