@@ -261,6 +261,19 @@ def test_success_resets_the_failure_count(slots: KeySlots, clock: Clock) -> None
     assert info.value.attempts_left == 5 and info.value.retry_after == 0
 
 
+def test_clock_set_back_restarts_the_wait_from_now(slots: KeySlots, clock: Clock) -> None:
+    slots.create(PASS, POLICY, argon2_params=FAST)
+    for _ in range(3):
+        with pytest.raises(WrongPassphrase):
+            slots.unlock(OTHER, POLICY)
+    clock.advance(-86_400)
+    with pytest.raises(TooSoon) as soon:
+        slots.unlock(PASS, POLICY)
+    assert soon.value.retry_after == 2
+    clock.advance(2)  # counted from when the clock was seen to go back, not a day later
+    assert slots.unlock(PASS, POLICY).current
+
+
 def test_wipe_removes_slot_file_and_keyring_entry(slots: KeySlots, profile_id: str) -> None:
     slots.create(PASS, POLICY, argon2_params=FAST)
     assert device_secret(profile_id) is not None
@@ -525,6 +538,28 @@ def test_recovery_key_added_by_a_later_policy_is_sealed_at_unlock(slots: KeySlot
         ).current
         == key
     )
+
+
+def test_recovery_works_when_the_unlock_slot_is_damaged(slots: KeySlots, profile_id: str) -> None:
+    private_pem, public_pem = generate_recovery_keypair()
+    policy = SecurityPolicy(recovery_public_key=public_pem)
+    key = slots.create(PASS, policy, argon2_params=FAST)
+
+    def damage(d: dict[str, Any]) -> None:
+        d["unlock"]["kdf"]["memory_cost"] = 10**12
+        d["attempts"] = "garbage"
+        d["keyring"]["backend"] = "x.Y"
+
+    _tamper(slots, damage)
+    with pytest.raises(SlotFileCorrupt):
+        slots.unlock(PASS, policy)
+    # the policy no longer names a key: the slot is re-sealed to the key that opened it
+    keys = recover(slots.slot_path, profile_id, private_pem, OTHER, POLICY, argon2_params=FAST)
+    assert keys.current == key
+    assert slots.unlock(OTHER, POLICY).current == key
+    assert slots.status().has_recovery_slot
+    again = recover(slots.slot_path, profile_id, private_pem, PASS, POLICY, argon2_params=FAST)
+    assert again.current == key
 
 
 # --- tampering -------------------------------------------------------------------------------

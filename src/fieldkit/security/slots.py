@@ -168,6 +168,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
             os.close(dir_fd)
 
 
+def _check_box(value: Any, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, dict):
+        raise TypeError("box")
+    for field in ("nonce", "ciphertext", "ephemeral"):
+        if field in value:
+            crypto.b64d(value[field])
+    if "ciphertext" not in value:
+        raise KeyError("ciphertext")
+
+
 class _Opened:
     """What a successful passphrase check yields; zero() when done."""
 
@@ -403,7 +415,9 @@ class KeySlots:
             return delay
         return max(0, math.ceil(last + delay - now))
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self, *, recovery_only: bool = False) -> dict[str, Any]:
+        """The parsed file, checked for shape (not for its MAC). ``recovery_only`` checks only
+        what recovery needs, so a damaged unlock slot does not stand in the way of IT."""
         path = str(self.slot_path)
         try:
             raw = self.slot_path.read_bytes()
@@ -423,24 +437,26 @@ class KeySlots:
         if doc.get("profile_id") != self.profile_id:
             raise SlotFileCorrupt(path, "belongs to another profile")
         try:
-            self._validate(doc)
+            if recovery_only:
+                self._validate_recovery(doc.get("recovery"))
+            else:
+                self._validate(doc)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SlotFileCorrupt(path, f"malformed: {exc}") from None
         return doc
 
     @staticmethod
-    def _validate(doc: dict[str, Any]) -> None:
-        def box(value: Any, *, optional: bool = False) -> None:
-            if value is None and optional:
-                return
-            if not isinstance(value, dict):
-                raise TypeError("box")
-            for field in ("nonce", "ciphertext"):
-                if field in value:
-                    crypto.b64d(value[field])
-            if "ciphertext" not in value:
-                raise KeyError("ciphertext")
+    def _validate_recovery(rec: Any) -> None:
+        if rec is None:
+            return
+        if not isinstance(rec["public_key"], str) or not isinstance(rec["key_id"], str):
+            raise TypeError("recovery key")
+        _check_box(rec["current"])
+        _check_box(rec.get("pending"), optional=True)
 
+    @classmethod
+    def _validate(cls, doc: dict[str, Any]) -> None:
+        box = _check_box
         if not isinstance(doc["keyring"]["backend"], str):
             raise TypeError("backend")
         unlock = doc["unlock"]
@@ -449,12 +465,7 @@ class KeySlots:
         if "nonce" not in unlock["current"]:
             raise KeyError("nonce")
         box(unlock.get("pending"), optional=True)
-        rec = doc.get("recovery")
-        if rec is not None:
-            if not isinstance(rec["public_key"], str) or not isinstance(rec["key_id"], str):
-                raise TypeError("recovery key")
-            box(rec["current"])
-            box(rec.get("pending"), optional=True)
+        cls._validate_recovery(doc.get("recovery"))
         attempts = doc["attempts"]
         failed = attempts["failed"]
         if not isinstance(failed, int) or isinstance(failed, bool) or failed < 0:
@@ -514,6 +525,12 @@ class KeySlots:
             attempts = doc["attempts"]
             if attempts["locked_out"]:
                 raise LockedOut(attempts["failed"])
+            last = attempts["last_failure"]
+            if last is not None and self._clock() < last:
+                # The clock went back: restart the wait from now rather than from a future
+                # moment, or the user would wait until the clock caught up.
+                attempts["last_failure"] = self._clock()
+                self._save(doc, secret)
             wait = self._retry_after(attempts)
             if wait > 0:
                 raise TooSoon(wait)
@@ -557,6 +574,15 @@ class KeySlots:
         )
 
 
+def _public_of(private_key: object) -> crypto.RecoveryPublicKey | None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    if isinstance(private_key, X25519PrivateKey | rsa.RSAPrivateKey):
+        return private_key.public_key()
+    return None
+
+
 def recover(
     slot_path: Path,
     profile_id: str,
@@ -568,18 +594,21 @@ def recover(
     argon2_params: Argon2Params | None = None,
     username: str | None = None,
 ) -> DataKeys:
-    """IT's path for a lost passphrase, a lost keyring entry or a lockout: open the recovery
-    slot with the organisation's private key, then write a fresh unlock slot under
-    ``new_passphrase`` with a NEW device secret in this session's keyring (the recorded backend
-    becomes the active one; attempts are reset). The recovery slot is kept (re-sealed if the
-    policy now names a different recovery key). Returns the data key(s).
+    """IT's path for a lost passphrase, a lost keyring entry, a changed keyring or a lockout.
 
-    The file's MAC cannot be checked here (its key comes from the lost device secret); the
-    recovery seal's AEAD/OAEP and its associated data protect the data key itself."""
+    Opens the recovery slot with the organisation's private key, then writes a new slot file:
+    an unlock slot under ``new_passphrase`` with a NEW device secret in this session's keyring
+    (recording the active backend), the attempts reset, and the recovery slot sealed afresh (to
+    the policy's recovery key, or else to the key that just opened it). Returns the data keys.
+
+    Only the recovery part of the old file is used: a damaged or tampered unlock slot does not
+    stand in the way, and nothing from the old file but the sealed data keys is carried over.
+    The file's MAC cannot be checked here (its key came from the lost device secret); the
+    recovery seal's AEAD/OAEP with its associated data authenticates the data keys."""
     slots = KeySlots(slot_path, profile_id)
     path = str(slots.slot_path)
-    doc = slots._load()
-    rec = doc.get("recovery")
+    old = slots._load(recovery_only=True)
+    rec = old.get("recovery")
     if rec is None:
         raise RecoveryFailed(
             N_("This profile has no recovery slot, so it cannot be recovered."), "no_slot"
@@ -605,7 +634,8 @@ def recover(
             if pending is None:
                 raise SlotFileCorrupt(path, "pending recovery key does not open")
         check_passphrase(new_passphrase, policy, username)
-        recovery_key = _recovery_key_from_policy(policy)
+        recovery_key = _recovery_key_from_policy(policy) or _public_of(private_key)
+        assert recovery_key is not None  # unseal succeeded, so it is an X25519 or RSA key
         active = slots._backend_for_setup(policy)
         params = (argon2_params or crypto.calibrate(policy.argon2_target_seconds)).with_salt(
             os.urandom(crypto.SALT_BYTES)
@@ -613,19 +643,25 @@ def recover(
         slots._store_secret(active, secret)
         wrapping_key = crypto.unlock_wrapping_key(_passphrase_bytes(new_passphrase), params, secret)
         uad = _ad("unlock", profile_id)
-        doc["keyring"] = {
-            "backend": active.name,
-            "service": SERVICE,
-            "username": username_for(profile_id),
+        doc: dict[str, Any] = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "profile_id": profile_id,
+            "keyring": {
+                "backend": active.name,
+                "service": SERVICE,
+                "username": username_for(profile_id),
+            },
+            "unlock": {
+                "kdf": params.to_json(),
+                "current": crypto.wrap(wrapping_key, current, uad),
+                "pending": (
+                    crypto.wrap(wrapping_key, pending, uad) if pending is not None else None
+                ),
+            },
+            "recovery": _seal_recovery(recovery_key, profile_id, current, pending),
+            "attempts": {"failed": 0, "last_failure": None, "locked_out": False},
         }
-        doc["unlock"] = {
-            "kdf": params.to_json(),
-            "current": crypto.wrap(wrapping_key, current, uad),
-            "pending": crypto.wrap(wrapping_key, pending, uad) if pending is not None else None,
-        }
-        if recovery_key is not None and crypto.public_key_id(recovery_key) != rec["key_id"]:
-            doc["recovery"] = _seal_recovery(recovery_key, profile_id, current, pending)
-        doc["attempts"] = {"failed": 0, "last_failure": None, "locked_out": False}
         slots._save(doc, secret)
         return DataKeys(bytes(current), bytes(pending) if pending is not None else None)
     finally:
