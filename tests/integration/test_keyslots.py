@@ -28,6 +28,7 @@ from fieldkit.security import (
     Argon2Params,
     DeviceSecretMissing,
     InsecureKeyring,
+    InvalidRecoveryKey,
     KeyringChanged,
     KeyringUnavailable,
     KeySlots,
@@ -655,3 +656,13 @@ def test_calibration_lands_near_its_target() -> None:
     argon2id(b"measure", params)
     elapsed = time.perf_counter() - start
     assert elapsed >= 0.25, (params, elapsed)
+
+
+def test_a_broken_recovery_key_in_the_policy_refuses_setup_but_not_unlock(slots: KeySlots) -> None:
+    broken = SecurityPolicy(recovery_public_key="-----BEGIN PUBLIC KEY-----\nAAAA\n")
+    with pytest.raises(InvalidRecoveryKey):
+        slots.create(PASS, broken, argon2_params=FAST)
+    assert not slots.exists()
+    key = slots.create(PASS, POLICY, argon2_params=FAST)
+    assert slots.unlock(PASS, broken).current == key
+    assert not slots.status().has_recovery_slot

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import logging
 import math
 import os
 import tempfile
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from fieldkit.errors import N_
 from fieldkit.security import crypto
@@ -63,6 +64,8 @@ from fieldkit.security.keystore import (
 )
 from fieldkit.security.passphrase import check_passphrase, normalize
 from fieldkit.security.policy import SecurityPolicy
+
+log = logging.getLogger(__name__)
 
 FORMAT = "fieldkit-keyslots"
 FORMAT_VERSION = 1
@@ -296,7 +299,13 @@ class KeySlots:
         opened = self._open(passphrase, policy)
         try:
             changed = False
-            recovery_key = _recovery_key_from_policy(policy)
+            try:
+                recovery_key = _recovery_key_from_policy(policy)
+            except InvalidRecoveryKey:
+                # A broken policy must not lock the worker out of their own vault; create and
+                # recover refuse it loudly, and the configuration layer validates it.
+                log.warning("recovery public key in the policy is unusable; not sealing")
+                recovery_key = None
             rec = opened.doc.get("recovery")
             if recovery_key is not None and (
                 rec is None or rec.get("key_id") != crypto.public_key_id(recovery_key)
@@ -542,7 +551,6 @@ class KeySlots:
                 # The MAC proved the file (parameters, wrapped key) is as we wrote it, so an
                 # AEAD failure here can only mean a wrong passphrase.
                 self._record_failure(doc, secret, policy)  # raises
-            assert current is not None
             pending = None
             if doc["unlock"].get("pending") is not None:
                 pending = crypto.unwrap(wrapping_key, doc["unlock"]["pending"], ad)
@@ -560,7 +568,7 @@ class KeySlots:
 
     def _record_failure(
         self, doc: dict[str, Any], secret: bytearray, policy: SecurityPolicy
-    ) -> None:
+    ) -> NoReturn:
         failed = doc["attempts"]["failed"] + 1
         limit = policy.lockout_limit
         locked = limit > 0 and failed >= limit
