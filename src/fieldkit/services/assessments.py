@@ -1,0 +1,365 @@
+"""Structured assessments: create one from a form version, save answers as a draft (often),
+validate, submit, and the team lead's review (approve or return); a returned assessment goes on
+in a new draft linked to it, and approval supersedes the case's previous approved assessment.
+
+The lifecycle rules are ``fieldkit.domain.assessment``'s; the form rules are
+``fieldkit.forms``'. Every write stores the record with its outbox row (and, for submit and
+review, an audit event) in one vault transaction. An assessment is always validated and shown
+with the exact form version it was made with. Nothing here derives a level from ratings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.domain import assessment as rules
+from fieldkit.domain.codec import to_dict
+from fieldkit.domain.enums import AssessmentStatus, AuditAction, ReviewDecision, ReviewOutcome, Role
+from fieldkit.domain.ids import utcnow
+from fieldkit.domain.records import Assessment, Case, Review, replace
+from fieldkit.errors import N_, FieldkitError, InvalidInput, NotFound, Refused
+from fieldkit.forms.definition import Form
+from fieldkit.forms.model import FormView, build_view
+from fieldkit.forms.registry import FormRegistry, default_registry
+from fieldkit.forms.validation import ValidationResult, validate
+from fieldkit.protocol.messages import MutationName
+from fieldkit.services.session import Session, audit, coerce_enum, require_case, write
+
+log = logging.getLogger(__name__)
+
+MAX_ANSWERS_BYTES = 1_000_000  # a whole assessment's answers, as JSON
+
+
+class AssessmentInvalid(FieldkitError):
+    """Submitting an assessment that does not pass validation; ``result`` lists everything."""
+
+    code = "assessment_invalid"
+    exit_code = InvalidInput.exit_code
+
+    def __init__(self, result: ValidationResult, form: Form) -> None:
+        self.result = result
+        self.form = form
+        first = result.errors[0] if result.errors else None
+        super().__init__(
+            N_("The assessment cannot be submitted: {count} problem(s), first {where}: {first}."),
+            N_("Complete the answers (see 'fieldkit assess show ID') and submit again."),
+            count=len(result.errors),
+            where=(first.item_id or first.check_id or "form") if first else "-",
+            first=first.text(None, form) if first else "",
+        )
+
+
+@dataclass(frozen=True)
+class AssessmentDetail:
+    """An assessment as a reader sees it: the record, its form version rendered, its reviews."""
+
+    assessment: Assessment
+    form: Form
+    view: FormView
+    reviews: tuple[Review, ...]
+    validation: ValidationResult
+
+
+def _registry(registry: FormRegistry | None) -> FormRegistry:
+    return registry if registry is not None else default_registry()
+
+
+def require_assessment(session: Session, assessment_id: str) -> Assessment:
+    found = session.vault.assessments.get(assessment_id)
+    if found is None:
+        raise NotFound(
+            N_("No assessment with id {assessment_id} on this laptop."),
+            N_("List a case's assessments with 'fieldkit assess list CASE_ID'."),
+            assessment_id=assessment_id,
+        )
+    return found  # type: ignore[no-any-return]
+
+
+def form_of(a: Assessment, registry: FormRegistry | None = None) -> Form:
+    """The exact form version the assessment was made with."""
+    return _registry(registry).get(a.form_id, a.form_version)
+
+
+def _check_may_work_on(session: Session, case: Case) -> None:
+    me = session.identity
+    if me.user_id in case.workers():
+        return
+    if me.role is Role.TEAM_LEAD and case.team_id == me.team_id:
+        return
+    raise Refused(
+        N_("You are not one of the workers on this case."),
+        N_("Ask the case owner or your team lead."),
+    )
+
+
+def _check_answers(answers: Any, overrides: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    if not isinstance(answers, Mapping):
+        raise InvalidInput(N_("The answers must be an object of item id -> answer."))
+    if overrides is None:
+        overrides = {}
+    if not isinstance(overrides, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in overrides.items()
+    ):
+        raise InvalidInput(N_("Overrides must be an object of check id -> written justification."))
+    try:
+        size = len(json.dumps(answers, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError):
+        raise InvalidInput(N_("The answers must be plain JSON values.")) from None
+    if size > MAX_ANSWERS_BYTES:
+        raise InvalidInput(
+            N_("The answers are {size} bytes; at most {limit} are allowed."),
+            size=size,
+            limit=MAX_ANSWERS_BYTES,
+        )
+    return dict(answers), dict(overrides)
+
+
+def reassessment_date(form: Form, answers: Mapping[str, Any]) -> dt.date | None:
+    """The assessor's own answer to the form's re-assessment item, when it is a valid date."""
+    if form.reassessment_item is None:
+        return None
+    value = answers.get(form.reassessment_item)
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _queue(session: Session, name: MutationName, args: dict[str, Any], a: Assessment) -> None:
+    session.vault.outbox.append(name, args, form_version=f"{a.form_id}@{a.form_version}")
+
+
+def _save(session: Session, a: Assessment) -> None:
+    session.vault.assessments.put(a)
+    _queue(session, MutationName.ASSESSMENT_SAVE_DRAFT, {"assessment": to_dict(a)}, a)
+
+
+# --- use cases ------------------------------------------------------------------------------
+
+
+def create_assessment(
+    session: Session,
+    case_id: str,
+    form_id: str,
+    version: str | None = None,
+    *,
+    answers: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    registry: FormRegistry | None = None,
+) -> Assessment:
+    """A new draft assessment of a case with a form: the newest active version, or the named
+    version when it is active."""
+    case = require_case(session, case_id)
+    _check_may_work_on(session, case)
+    reg = _registry(registry)
+    form = reg.get(form_id, version) if version else reg.latest(form_id)
+    if form.status != "active":
+        newest = next(
+            (f.version for f in reversed(reg.versions(form_id)) if f.status == "active"), None
+        )
+        raise Refused(
+            N_("The form {form} is {status}; new assessments use an active version{hint}."),
+            form=form.key,
+            status=form.status,
+            hint=f" ({newest})" if newest else "",
+        )
+    given, given_overrides = _check_answers(answers or {}, overrides)
+    me = session.identity
+    now = utcnow()
+    a = Assessment(
+        case_id=case.id,
+        form_id=form.id,
+        form_version=form.version,
+        author_id=me.user_id,
+        answers=given,
+        overrides=given_overrides,
+        reassessment_due=reassessment_date(form, given),
+        device_id=me.device_id,
+        created_at=now,
+        updated_at=now,
+    )
+    with write(session):
+        _save(session, a)
+    log.info("assessment created with form %s", form.key)
+    return a
+
+
+def save_draft(
+    session: Session,
+    assessment_id: str,
+    answers: Mapping[str, Any],
+    overrides: Mapping[str, str] | None = None,
+    *,
+    registry: FormRegistry | None = None,
+) -> Assessment:
+    """Store the draft's answers as they are now (incomplete answers are fine in a draft)."""
+    a = require_assessment(session, assessment_id)
+    given, given_overrides = _check_answers(
+        answers, overrides if overrides is not None else a.overrides
+    )
+    if a.author_id != session.identity.user_id:
+        raise Refused(N_("Only the author can change this assessment."))
+    form = form_of(a, registry)
+    updated = rules.edit_draft(a, given, given_overrides)  # refuses anything but a draft
+    updated = replace(updated, reassessment_due=reassessment_date(form, given))
+    with write(session):
+        _save(session, updated)
+    return updated
+
+
+def validate_assessment(
+    session: Session, assessment_id: str, *, registry: FormRegistry | None = None
+) -> ValidationResult:
+    a = require_assessment(session, assessment_id)
+    return validate(form_of(a, registry), a.answers, a.overrides)
+
+
+def submit(
+    session: Session, assessment_id: str, *, registry: FormRegistry | None = None
+) -> Assessment:
+    """Submit for review: the answers must pass validation; from now on nothing changes."""
+    a = require_assessment(session, assessment_id)
+    me = session.identity
+    if a.status is not AssessmentStatus.DRAFT:
+        rules.submit(a, me.user_id, me.role)  # raises the domain's precise refusal
+    form = form_of(a, registry)
+    result = validate(form, a.answers, a.overrides)
+    if not result.ok:
+        raise AssessmentInvalid(result, form)
+    submitted = rules.submit(a, me.user_id, me.role)
+    with write(session):
+        session.vault.assessments.put(submitted)
+        _queue(
+            session, MutationName.ASSESSMENT_SUBMIT, {"assessment": to_dict(submitted)}, submitted
+        )
+        audit(
+            session,
+            AuditAction.ASSESSMENT_SUBMIT,
+            record_type="assessment",
+            record_id=submitted.id,
+            case_id=submitted.case_id,
+            details={
+                "content_hash": submitted.content_hash,
+                "form": f"{submitted.form_id}@{submitted.form_version}",
+            },
+        )
+    log.info("assessment submitted")
+    return submitted
+
+
+def review(
+    session: Session,
+    assessment_id: str,
+    decision: ReviewDecision | str,
+    comment: str,
+    outcome: ReviewOutcome | str,
+) -> Review:
+    """A team lead's review: agree / partly / disagree with a comment, and approve or return.
+    Approval supersedes the case's previously approved assessment. The ratings are never
+    touched."""
+    a = require_assessment(session, assessment_id)
+    me = session.identity
+    chosen = coerce_enum(ReviewDecision, decision, "review decision")
+    result = coerce_enum(ReviewOutcome, outcome, "review outcome")
+    reviewed, record = rules.review(
+        a, me.user_id, me.role, chosen, result, comment.strip(), me.display_name
+    )
+    case = require_case(session, a.case_id)
+    if case.team_id != me.team_id:
+        raise Refused(N_("Only a team lead of the case's team can review its assessments."))
+    record = replace(record, device_id=me.device_id)
+    with write(session) as vault:
+        if result is ReviewOutcome.APPROVE:
+            for previous in vault.assessments.with_status(AssessmentStatus.APPROVED, a.case_id):
+                if previous.id != a.id:
+                    vault.assessments.put(rules.supersede(previous))
+        vault.assessments.put(reviewed)
+        vault.reviews.put(record)
+        session.vault.outbox.append(
+            MutationName.ASSESSMENT_REVIEW,
+            {"review": to_dict(record)},
+            form_version=f"{a.form_id}@{a.form_version}",
+        )
+        audit(
+            session,
+            AuditAction.ASSESSMENT_REVIEW,
+            record_type="assessment",
+            record_id=a.id,
+            case_id=a.case_id,
+            details={"review_id": record.id, "decision": chosen.value, "outcome": result.value},
+        )
+    log.info("assessment reviewed (%s)", result.value)
+    return record
+
+
+def revise(session: Session, assessment_id: str) -> Assessment:
+    """The author goes on with a returned assessment in a new draft linked to it."""
+    a = require_assessment(session, assessment_id)
+    draft = rules.revise_returned(a, session.identity.user_id)
+    draft = replace(draft, device_id=session.identity.device_id)
+    with write(session):
+        _save(session, draft)
+    return draft
+
+
+def list_for_case(session: Session, case_id: str) -> list[Assessment]:
+    """A case's assessments, oldest first (not logged: no content is shown)."""
+    require_case(session, case_id)
+    return list(session.vault.assessments.list_for_case(case_id))
+
+
+def reviews_of(session: Session, assessment_id: str) -> list[Review]:
+    return list(session.vault.reviews.list_for_assessment(assessment_id))
+
+
+def review_queue(session: Session) -> list[Assessment]:
+    """Submitted assessments of the team lead's team waiting for review, oldest first."""
+    me = session.identity
+    if me.role is not Role.TEAM_LEAD:
+        raise Refused(N_("Only a team lead has a review queue."))
+    return [a for a in session.vault.assessments.queue(me.team_id) if a.author_id != me.user_id]
+
+
+def overdue(session: Session, on: dt.date | None = None) -> list[Assessment]:
+    """Current approved assessments whose re-assessment date has passed: the team's for a team
+    lead, the worker's own cases for a worker."""
+    me = session.identity
+    day = on or dt.date.today()
+    if me.role is Role.TEAM_LEAD:
+        return list(session.vault.assessments.overdue(day, me.team_id))
+    found = []
+    for a in session.vault.assessments.overdue(day):
+        case = session.vault.cases.get(a.case_id)
+        if case is not None and me.user_id in case.workers():
+            found.append(a)
+    return found
+
+
+def show_assessment(
+    session: Session,
+    assessment_id: str,
+    locale: str | None = None,
+    *,
+    registry: FormRegistry | None = None,
+    today: dt.date | None = None,
+) -> AssessmentDetail:
+    """The assessment rendered with its own form version. Logged as ``assessment.read``."""
+    a = require_assessment(session, assessment_id)
+    form = form_of(a, registry)
+    with write(session):
+        audit(
+            session,
+            AuditAction.ASSESSMENT_READ,
+            record_type="assessment",
+            record_id=a.id,
+            case_id=a.case_id,
+        )
+    view = build_view(form, a.answers, a.overrides, locale, today=today)
+    return AssessmentDetail(a, form, view, tuple(reviews_of(session, a.id)), view.result)
