@@ -39,6 +39,7 @@ __all__ = [
     "ErrorCode",
     "ErrorResponse",
     "FieldConflict",
+    "HealthResponse",
     "IntegrityCount",
     "IntegrityResponse",
     "Mutation",
@@ -133,6 +134,9 @@ class MutationResult(Model):
     reason: str | None = None
     conflicts: list[FieldConflict] = Field(default_factory=list)
     record_version: int | None = None  # the server version of the record after the mutation
+    # For a duplicate: what the mutation's first delivery was answered (the rest of the fields
+    # repeat that answer), so a replay tells the device whether it was applied or rejected.
+    original_status: MutationStatus | None = None
 
 
 class PushResponse(Model):
@@ -206,6 +210,14 @@ class TokenResponse(Model):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
     user: UserInfo
+
+
+class HealthResponse(Model):
+    status: Literal["ok"] = "ok"
+    service: Literal["fieldkit-server"] = "fieldkit-server"
+    version: str
+    server_id: str
+    protocol: int = PROTOCOL_VERSION
 
 
 class ErrorCode(StrEnum):

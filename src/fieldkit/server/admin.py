@@ -1,0 +1,372 @@
+"""What the admin CLI does, as functions on a session: teams, users, enrolment codes, devices,
+audit verification, retention, statistics and the knowledge library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fieldkit.domain import audit as audit_rules
+from fieldkit.domain.enums import AssessmentStatus, AuditAction, Role
+from fieldkit.domain.ids import utcnow
+from fieldkit.domain.records import AuditEvent
+from fieldkit.errors import N_, InvalidInput
+from fieldkit.protocol import ChangeKind, RecordType
+from fieldkit.server.identity import LocalIdentityProvider
+from fieldkit.server.models import (
+    AuditEventRow,
+    AuditProblem,
+    CaseScope,
+    Device,
+    Record,
+    Team,
+    User,
+)
+from fieldkit.server.settings import RetentionRules
+from fieldkit.server.store import Store, record_data
+
+DOC_NAMESPACE = uuid.UUID("6f2a3c1e-3d6b-4b7e-9a57-2a0f5e1c9d10")
+
+
+# --- identity ---------------------------------------------------------------------------
+
+
+def add_team(session: Session, identity: LocalIdentityProvider, name: str) -> Team:
+    return identity.add_team(session, name)
+
+
+def list_teams(session: Session) -> list[dict[str, Any]]:
+    counts = dict(session.execute(select(User.team_id, func.count()).group_by(User.team_id)).all())
+    return [
+        {"id": t.id, "name": t.name, "users": counts.get(t.id, 0)}
+        for t in session.scalars(select(Team).order_by(Team.name))
+    ]
+
+
+def add_user(
+    session: Session,
+    identity: LocalIdentityProvider,
+    username: str,
+    role: str,
+    team: str | None,
+    display_name: str = "",
+) -> User:
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise InvalidInput(
+            N_("Unknown role {role}: use worker, team_lead or admin."), role=role
+        ) from None
+    team_row = identity.team_by_name_or_id(session, team) if team else None
+    user = identity.add_user(session, username, role_value, team_row, display_name)
+    session.flush()
+    store = Store(session)
+    store.emit(ChangeKind.UPSERT, RecordType.USER.value, user.id, team_id=user.team_id)
+    store.flush_changes()
+    return user
+
+
+def list_users(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(User, Team.name).outerjoin(Team, Team.id == User.team_id).order_by(User.username)
+    )
+    return [
+        {
+            "id": u.id,
+            "username": u.username,
+            "display_name": u.display_name,
+            "role": u.role,
+            "team": name,
+            "active": u.active,
+        }
+        for u, name in rows
+    ]
+
+
+def list_devices(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Device, User.username)
+        .join(User, User.id == Device.user_id)
+        .order_by(Device.created_at)
+    )
+    return [
+        {
+            "id": d.id,
+            "user": username,
+            "name": d.name,
+            "platform": d.platform,
+            "enrolled_at": _iso(d.created_at),
+            "last_seen_at": _iso(d.last_seen_at),
+            "revoked_at": _iso(d.revoked_at),
+            "last_mutation_id": d.last_mutation_id,
+        }
+        for d, username in rows
+    ]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+@dataclass
+class DeviceAuditReport:
+    device_id: str
+    events: int
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def verify_audit(session: Session) -> list[DeviceAuditReport]:
+    """Re-verify every device's stored chain from its start, and add what was found broken when
+    the events arrived."""
+    reports: dict[str, DeviceAuditReport] = {}
+    device_ids = set(session.scalars(select(AuditEventRow.device_id).distinct()))
+    device_ids |= set(session.scalars(select(AuditProblem.device_id).distinct()))
+    for device_id in sorted(device_ids):
+        rows = session.scalars(
+            select(AuditEventRow)
+            .where(AuditEventRow.device_id == device_id)
+            .order_by(AuditEventRow.seq, AuditEventRow.received_at)
+        )
+        events = [
+            AuditEvent(
+                device_id=r.device_id,
+                actor_id=r.actor_id,
+                action=AuditAction(r.action),
+                seq=r.seq,
+                record_type=r.record_type,
+                record_id=r.record_id,
+                case_id=r.case_id,
+                details=json.loads(r.details),
+                at=r.at,
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+                id=r.id,
+            )
+            for r in rows
+        ]
+        report = DeviceAuditReport(device_id=device_id, events=len(events))
+        seen: set[tuple[int, str | None, str]] = set()
+        for problem in audit_rules.verify_chain(events):
+            seen.add((problem.position, problem.event_id, problem.kind))
+            report.problems.append(
+                {
+                    "position": problem.position,
+                    "event_id": problem.event_id,
+                    "kind": problem.kind,
+                    "found": "now",
+                }
+            )
+        for row in session.scalars(
+            select(AuditProblem)
+            .where(AuditProblem.device_id == device_id)
+            .order_by(AuditProblem.id)
+        ):
+            if (row.position, row.event_id, row.kind) not in seen:
+                report.problems.append(
+                    {
+                        "position": row.position,
+                        "event_id": row.event_id,
+                        "kind": row.kind,
+                        "found": _iso(row.detected_at),
+                    }
+                )
+        reports[device_id] = report
+    return list(reports.values())
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+@dataclass
+class RetentionAction:
+    person_id: str
+    case_ids: list[str]
+    action: str  # "cull", "archive", "exempt"
+    last_entry: str
+    due: str
+    deadline: str
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _birth_day(person: dict[str, Any] | None) -> int | None:
+    if not person:
+        return None
+    if person.get("birth_date"):
+        return dt.date.fromisoformat(person["birth_date"]).day
+    number = person.get("personnummer") or ""
+    match = re.fullmatch(r"\d{6}(\d{2})-\d{4}", number)
+    if match:
+        day = int(match.group(1))
+        return day - 60 if day > 60 else day
+    return None
+
+
+def run_retention(
+    session: Session, rules: RetentionRules, today: dt.date | None = None, dry_run: bool = False
+) -> list[RetentionAction]:
+    """Person files whose last entry is more than ``years_after_last_entry`` years old are
+    culled (tombstones for every record; devices purge their copies), unless exempt; files of
+    persons born on one of ``archive_birth_days`` are flagged for the archive instead."""
+    today = today or dt.date.today()
+    by_person: dict[str, list[CaseScope]] = {}
+    for scope in session.scalars(
+        select(CaseScope).where(CaseScope.tombstoned.is_(False)).order_by(CaseScope.case_id)
+    ):
+        by_person.setdefault(scope.person_id, []).append(scope)
+    actions: list[RetentionAction] = []
+    store = Store(session)
+    for person_id, scopes in sorted(by_person.items()):
+        last = max(s.last_entry_at for s in scopes).date()
+        due = _add_years(last, rules.years_after_last_entry)
+        if due > today or any(s.archived for s in scopes):
+            continue
+        deadline = dt.date(due.year + 1, 12, 31)
+        person_rec = session.get(Record, (RecordType.PERSON.value, person_id))
+        person = record_data(person_rec) if person_rec else None
+        if any(s.retention_exempt or s.case_type in rules.exempt_case_types for s in scopes):
+            action = "exempt"
+        elif _birth_day(person) in rules.archive_birth_days:
+            action = "archive"
+        else:
+            action = "cull"
+        actions.append(
+            RetentionAction(
+                person_id,
+                [s.case_id for s in scopes],
+                action,
+                last.isoformat(),
+                due.isoformat(),
+                deadline.isoformat(),
+            )
+        )
+        if dry_run or action == "exempt":
+            continue
+        if action == "archive":
+            for s in scopes:
+                s.archived = True
+            continue
+        for s in scopes:
+            for rec in store.records_of_case(s.case_id):
+                store.emit(ChangeKind.TOMBSTONE, rec.record_type, rec.id, case_id=s.case_id)
+                session.delete(rec)
+            store.emit(ChangeKind.TOMBSTONE, RecordType.PERSON.value, person_id, case_id=s.case_id)
+            s.tombstoned = True
+        if person_rec is not None:
+            session.delete(person_rec)
+    session.flush()
+    store.flush_changes()
+    return actions
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+def _concern_level(answers: Any) -> str:
+    value = answers.get("S1") if isinstance(answers, dict) else None
+    if isinstance(value, dict):
+        value = value.get("value")
+    return str(value) if value not in (None, "") else "none"
+
+
+def statistics(session: Session, min_count: int) -> list[dict[str, Any]]:
+    """Anonymised counts for the situational picture; a cell under ``min_count`` is suppressed
+    (reported without its number)."""
+    live = select(CaseScope).where(CaseScope.tombstoned.is_(False))
+    scopes = list(session.scalars(live))
+    live_ids = {s.case_id for s in scopes}
+    team_names = dict(session.execute(select(Team.id, Team.name)).all())
+    cells: Counter[tuple[str, str]] = Counter()
+    for s in scopes:
+        cells[("case_type", s.case_type)] += 1
+        cells[("team", team_names.get(s.team_id, s.team_id))] += 1
+    concern: dict[str, str] = {}
+    for rec in session.scalars(
+        select(Record).where(
+            Record.record_type.in_([RecordType.ASSESSMENT.value, RecordType.INTERVENTION.value])
+        )
+    ):
+        if rec.case_id not in live_ids:
+            continue
+        data = record_data(rec)
+        if rec.record_type == RecordType.INTERVENTION.value:
+            cells[("intervention", str(data.get("kind")))] += 1
+        elif data.get("status") == AssessmentStatus.APPROVED.value:
+            concern[rec.case_id or ""] = _concern_level(data.get("answers"))
+    for case_id in live_ids:
+        cells[("concern_level", concern.get(case_id, "none"))] += 1
+    rows = []
+    for (dimension, value), count in sorted(cells.items()):
+        suppressed = count < min_count
+        rows.append(
+            {
+                "dimension": dimension,
+                "value": value,
+                "count": None if suppressed else count,
+                "suppressed": suppressed,
+            }
+        )
+    return rows
+
+
+# --- knowledge library ------------------------------------------------------------------
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9åäö]+", "-", text.lower()).strip("-")
+    return slug[:80] or "document"
+
+
+def publish_document(
+    session: Session, title: str, body_markdown: str, tags: list[str], slug: str
+) -> dict[str, Any]:
+    """A new version of the document with this slug (the first, or one that supersedes)."""
+    if not title.strip():
+        raise InvalidInput(N_("A document needs a title (--title)."))
+    if not body_markdown.strip():
+        raise InvalidInput(N_("The document is empty."))
+    doc_id = str(uuid.uuid5(DOC_NAMESPACE, slug))
+    store = Store(session)
+    existing = store.get(RecordType.DOCUMENT, doc_id)
+    data = {
+        "id": doc_id,
+        "slug": slug,
+        "title": title.strip(),
+        "body_markdown": body_markdown,
+        "tags": sorted(set(tags)),
+        "published_at": _iso(utcnow()),
+    }
+    rec = (
+        store.replace(existing, data)
+        if existing
+        else store.insert(RecordType.DOCUMENT, data, case_id=None)
+    )
+    store.emit(ChangeKind.UPSERT, RecordType.DOCUMENT.value, doc_id)
+    store.flush_changes()
+    return record_data(rec)
+
+
+def list_documents(session: Session) -> list[dict[str, Any]]:
+    out = []
+    for rec in session.scalars(
+        select(Record).where(Record.record_type == RecordType.DOCUMENT.value)
+    ):
+        data = record_data(rec)
+        out.append({k: data[k] for k in ("id", "slug", "title", "version", "published_at", "tags")})
+    return sorted(out, key=lambda d: d["slug"])

@@ -1,0 +1,234 @@
+"""The FastAPI application of the central service: thin routes over identity, sync and feed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fieldkit.protocol import (
+    DEFAULT_PULL_LIMIT,
+    MAX_PULL_LIMIT,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorCode,
+    ErrorResponse,
+    HealthResponse,
+    IntegrityResponse,
+    PullResponse,
+    PushResponse,
+    TokenRequest,
+    TokenResponse,
+)
+from fieldkit.server import feed, sync
+from fieldkit.server.db import check_schema, make_engine, read_meta, session_factory
+from fieldkit.server.errors import ApiError, unauthorized
+from fieldkit.server.http import AccessLog, BodyLimit, CatchAll
+from fieldkit.server.identity import IdentityProvider, LocalIdentityProvider, Principal
+from fieldkit.server.settings import ServerSettings
+
+log = logging.getLogger("fieldkit.server")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("fieldkit")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0"
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: _err("payload_too_large: the body is over the limit"),
+    422: _err("validation_error: malformed JSON or a field of the wrong type"),
+    500: _err("internal_error: the request had no effect"),
+}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _err("unauthorized, or token_expired (ask /v1/auth/token for a new token)"),
+    403: _err('device_revoked, with detail {"wipe": true}: wipe the local profile'),
+}
+
+bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token")
+
+
+def principal(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, from the bearer token (the identity provider decides)."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise unauthorized("An access token is required (Authorization: Bearer ...).")
+    identity: IdentityProvider = request.app.state.identity
+    p = identity.authenticate(creds.credentials)
+    request.scope.setdefault("state", {})["device_id"] = p.device_id
+    return p
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """The application on a migrated database (``fieldkit-server init-db`` migrates)."""
+    settings = settings or ServerSettings()
+    engine = make_engine(settings.db_url)
+    check_schema(engine)
+    factory = session_factory(engine)
+    with factory() as session:
+        meta = read_meta(session)
+    identity = LocalIdentityProvider(factory, settings, meta["secret"])
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="fieldkit-server",
+        version=_version(),
+        summary="The central service the fieldkit laptops enrol with and sync against.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.factory = factory
+    app.state.identity = identity
+
+    def current_meta() -> dict[str, str]:
+        # the feed floor moves with retention runs; read it per request
+        with factory() as session:
+            return read_meta(session)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        headers = {}
+        if exc.status == 429 and exc.detail and "retry_after" in exc.detail:
+            headers["Retry-After"] = str(exc.detail["retry_after"])
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input back: it may be case content.
+        errors = [
+            {"loc": [str(x) for x in e.get("loc", ())], "type": e.get("type", "")}
+            for e in exc.errors()[:20]
+        ]
+        err = ApiError(422, ErrorCode.VALIDATION, "The request is malformed.", {"errors": errors})
+        return JSONResponse(err.body(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {
+            401: ErrorCode.UNAUTHORIZED,
+            403: ErrorCode.FORBIDDEN,
+            404: ErrorCode.NOT_FOUND,
+            413: ErrorCode.PAYLOAD_TOO_LARGE,
+            429: ErrorCode.RATE_LIMITED,
+        }.get(exc.status_code, ErrorCode.VALIDATION)
+        message = "Not found." if exc.status_code == 404 else "The request was refused."
+        if exc.status_code == 400:
+            message = "The request is malformed."
+        err = ApiError(exc.status_code, code, message)
+        return JSONResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.get(
+        "/v1/health",
+        response_model=HealthResponse,
+        responses={500: COMMON_ERRORS[500]},
+        tags=["service"],
+    )
+    def health() -> HealthResponse:
+        return HealthResponse(version=_version(), server_id=meta["server_id"])
+
+    @app.post(
+        "/v1/enroll",
+        response_model=EnrollResponse,
+        tags=["identity"],
+        responses={
+            **COMMON_ERRORS,
+            401: _err("unauthorized: the code is not valid, used or expired"),
+            429: _err("rate_limited: too many attempts"),
+        },
+    )
+    def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
+        client_ip = request.client.host if request.client else "unknown"
+        device, secret, user = identity.enroll(
+            body.code, body.device_name, body.platform, client_ip
+        )
+        request.scope.setdefault("state", {})["device_id"] = device.id
+        return EnrollResponse(
+            device_id=device.id, device_secret=secret, user=user, server_id=meta["server_id"]
+        )
+
+    @app.post(
+        "/v1/auth/token",
+        response_model=TokenResponse,
+        tags=["identity"],
+        responses={**COMMON_ERRORS, **AUTH_ERRORS},
+    )
+    def token(body: TokenRequest, request: Request) -> TokenResponse:
+        request.scope.setdefault("state", {})["device_id"] = body.device_id[:64]
+        access, ttl, user = identity.issue_token(body.device_id, body.device_secret)
+        return TokenResponse(access_token=access, expires_in=ttl, user=user)
+
+    @app.post(
+        "/v1/sync/push",
+        response_model=PushResponse,
+        tags=["sync"],
+        responses={
+            **COMMON_ERRORS,
+            **AUTH_ERRORS,
+            400: _err("unsupported_protocol: a newer protocol or record schema"),
+            409: _err('mutation_gap, with detail {"last_mutation_id": n}'),
+        },
+    )
+    def push(body: sync.IncomingPush, p: Caller) -> PushResponse:
+        return sync.push(factory, p, body)
+
+    @app.get(
+        "/v1/sync/pull",
+        response_model=PullResponse,
+        tags=["sync"],
+        responses={
+            **COMMON_ERRORS,
+            **AUTH_ERRORS,
+            410: _err("resync_required: discard the cursor and pull from scratch"),
+        },
+    )
+    def pull(
+        p: Caller,
+        cursor: Annotated[
+            str, Query(max_length=512, description="opaque; empty = from scratch")
+        ] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+    ) -> PullResponse:
+        with factory() as session, session.begin():
+            return feed.pull(session, p, current_meta(), cursor, limit)
+
+    @app.get(
+        "/v1/sync/integrity",
+        response_model=IntegrityResponse,
+        tags=["sync"],
+        responses={**COMMON_ERRORS, **AUTH_ERRORS},
+    )
+    def integrity(p: Caller) -> IntegrityResponse:
+        with factory() as session, session.begin():
+            return feed.integrity(session, p)
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CatchAll)
+    if settings.log_requests:
+        app.add_middleware(AccessLog)
+    return app

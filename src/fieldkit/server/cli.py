@@ -1,0 +1,436 @@
+"""``fieldkit-server``: the central service's admin command.
+
+Every subcommand takes ``--db URL`` (or FIELDKIT_SERVER_DB; default a SQLite file in the data
+dir) and most take ``--json``. User errors print one clear sentence and exit with the code of
+``fieldkit.errors.ExitCode``; nothing prints a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput
+from fieldkit.i18n import _, render, set_language
+from fieldkit.server import admin
+from fieldkit.server.db import (
+    check_schema,
+    make_engine,
+    migrate,
+    read_meta,
+    session_factory,
+)
+from fieldkit.server.identity import LocalIdentityProvider
+from fieldkit.server.settings import ServerSettings, db_url_from
+
+
+class Env:
+    """The database and identity provider of one command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.settings = ServerSettings(db_url=db_url_from(args.db))
+        self.engine = make_engine(self.settings.db_url)
+        check_schema(self.engine)
+        self.factory: sessionmaker[Session] = session_factory(self.engine)
+        with self.factory() as session:
+            meta = read_meta(session)
+        self.identity = LocalIdentityProvider(self.factory, self.settings, meta["secret"])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.factory() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    if not rows:
+        return _("(none)")
+    widths = {c: max(len(c), *(len(str(r.get(c) or "")) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r.get(c) or "").ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    url = db_url_from(args.db)
+    engine = make_engine(url)
+    try:
+        revision = migrate(engine)
+    except FieldkitError:
+        raise
+    except Exception as exc:
+        raise FieldkitError(
+            N_("The database could not be migrated ({kind})."),
+            N_("Check the URL, that the database server is running, and the credentials."),
+            kind=type(exc).__name__,
+        ) from exc
+    finally:
+        engine.dispose()
+    emit(
+        args,
+        {"revision": revision},
+        _("The database is ready (schema {revision}).").format(revision=revision),
+    )
+    return ExitCode.OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fieldkit.server.app import create_app
+
+    if bool(args.cert) != bool(args.key):
+        raise InvalidInput(N_("--cert and --key go together."))
+    configure_logging()
+    app = create_app(ServerSettings(db_url=db_url_from(args.db)))
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        ssl_certfile=args.cert,
+        ssl_keyfile=args.key,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=False,  # our own structured log replaces it (it would print query strings)
+        log_config=None,
+    )
+    return ExitCode.OK
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("fieldkit.server", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def with_env(func: Callable[[argparse.Namespace, Env], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        env = Env(args)
+        try:
+            return func(args, env)
+        finally:
+            env.close()
+
+    return run
+
+
+@with_env
+def cmd_team_add(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        team = admin.add_team(session, env.identity, args.name)
+        data = {"id": team.id, "name": team.name}
+    emit(args, data, _("Team {name} added ({id}).").format(**data))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_team_list(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        rows = admin.list_teams(session)
+    emit(args, rows, table(rows, ["id", "name", "users"]))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_user_add(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        user = admin.add_user(
+            session, env.identity, args.username, args.role, args.team, args.display_name or ""
+        )
+        data = {
+            "id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "team_id": user.team_id,
+        }
+    emit(args, data, _("User {username} added ({id}).").format(**data))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_user_list(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        rows = admin.list_users(session)
+    emit(args, rows, table(rows, ["username", "display_name", "role", "team", "active", "id"]))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_enroll_code(args: argparse.Namespace, env: Env) -> int:
+    if args.ttl <= 0 or args.ttl > 24 * 30:
+        raise InvalidInput(N_("--ttl is a number of hours between 0 and 720."))
+    with env.transaction() as session:
+        user = env.identity.user_by_name(session, args.username)
+        code, expires = env.identity.create_enroll_code(session, user, dt.timedelta(hours=args.ttl))
+    data = {"code": code, "username": args.username, "expires_at": admin._iso(expires)}
+    emit(
+        args,
+        data,
+        _("Enrolment code for {username}: {code} (single use, valid until {expires_at}).").format(
+            **data
+        ),
+    )
+    return ExitCode.OK
+
+
+@with_env
+def cmd_device_list(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        rows = admin.list_devices(session)
+    emit(args, rows, table(rows, ["id", "user", "name", "platform", "last_seen_at", "revoked_at"]))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_device_revoke(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        device = env.identity.revoke_device(session, args.device_id)
+        data = {"id": device.id, "revoked_at": admin._iso(device.revoked_at)}
+    emit(
+        args,
+        data,
+        _("Device {id} is revoked; it will be told to wipe its data at its next contact.").format(
+            **data
+        ),
+    )
+    return ExitCode.OK
+
+
+@with_env
+def cmd_audit_verify(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        reports = admin.verify_audit(session)
+    data = [{"device_id": r.device_id, "events": r.events, "problems": r.problems} for r in reports]
+    broken = [r for r in reports if r.problems]
+    lines = []
+    for r in reports:
+        if r.problems:
+            kinds = ", ".join(f"{p['kind']}@{p['position']}" for p in r.problems[:10])
+            lines.append(
+                _("Device {device}: {events} events, chain BROKEN: {problems}").format(
+                    device=r.device_id, events=r.events, problems=kinds
+                )
+            )
+        else:
+            lines.append(
+                _("Device {device}: {events} events, chain intact").format(
+                    device=r.device_id, events=r.events
+                )
+            )
+    if not reports:
+        lines.append(_("No audit events have been received yet."))
+    emit(args, {"devices": data, "ok": not broken}, "\n".join(lines))
+    return ExitCode.INTEGRITY if broken else ExitCode.OK
+
+
+@with_env
+def cmd_retention_run(args: argparse.Namespace, env: Env) -> int:
+    today = None
+    if args.today:
+        try:
+            today = dt.date.fromisoformat(args.today)
+        except ValueError:
+            raise InvalidInput(N_("--today is a date (YYYY-MM-DD).")) from None
+    with env.transaction() as session:
+        actions = admin.run_retention(session, env.settings.retention, today, args.dry_run)
+    rows = [a.__dict__ for a in actions]
+    counts = {k: sum(1 for a in actions if a.action == k) for k in ("cull", "archive", "exempt")}
+    text = _("{cull} person files culled, {archive} flagged for the archive, {exempt} exempt.")
+    if args.dry_run:
+        text = _(
+            "Dry run: {cull} person files would be culled, {archive} flagged for the "
+            "archive, {exempt} exempt."
+        )
+    emit(args, {"dry_run": args.dry_run, "counts": counts, "persons": rows}, text.format(**counts))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_stats(args: argparse.Namespace, env: Env) -> int:
+    if args.min_count < 1:
+        raise InvalidInput(N_("--min-count is at least 1."))
+    with env.transaction() as session:
+        rows = admin.statistics(session, args.min_count)
+    if args.format == "json":
+        print(
+            json.dumps({"min_count": args.min_count, "cells": rows}, ensure_ascii=False, indent=2)
+        )
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["dimension", "value", "count"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row["dimension"],
+                    row["value"],
+                    f"<{args.min_count}" if row["suppressed"] else row["count"],
+                ]
+            )
+        sys.stdout.write(out.getvalue())
+    return ExitCode.OK
+
+
+@with_env
+def cmd_docs_publish(args: argparse.Namespace, env: Env) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FieldkitError(
+            N_("The file {path} does not exist."), path=str(path), code="not_found"
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(N_("The file {path} is not UTF-8 text."), path=str(path)) from None
+    tags = [t.strip() for chunk in (args.tags or []) for t in chunk.split(",") if t.strip()]
+    slug = args.slug or admin.slugify(path.stem)
+    with env.transaction() as session:
+        doc = admin.publish_document(session, args.title, text, tags, slug)
+    data = {k: doc[k] for k in ("id", "slug", "title", "version", "published_at", "tags")}
+    emit(args, data, _("Published {slug} version {version}.").format(**data))
+    return ExitCode.OK
+
+
+@with_env
+def cmd_docs_list(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        rows = admin.list_documents(session)
+    emit(args, rows, table(rows, ["slug", "version", "title", "published_at"]))
+    return ExitCode.OK
+
+
+# --- the parser -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        help="database URL (default: $FIELDKIT_SERVER_DB, else a SQLite file in the data dir)",
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = argparse.ArgumentParser(
+        prog="fieldkit-server", parents=[common], description="The fieldkit central service."
+    )
+    parser.add_argument("--lang", choices=["sv", "en"], help="language of messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_text: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    add("init-db", cmd_init_db, "create or migrate the database schema")
+    serve = add("serve", cmd_serve, "run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--cert", help="TLS certificate (PEM) for a direct deployment")
+    serve.add_argument("--key", help="TLS private key (PEM)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="reverse proxies whose X-Forwarded-* headers are trusted",
+    )
+
+    team = sub.add_parser("team", help="teams").add_subparsers(dest="team_command", required=True)
+    add("add", cmd_team_add, "add a team", team).add_argument("name")
+    add("list", cmd_team_list, "list teams", team)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user_command", required=True)
+    user_add = add("add", cmd_user_add, "add a user", user)
+    user_add.add_argument("username")
+    user_add.add_argument("--team")
+    user_add.add_argument("--role", required=True, choices=["worker", "team_lead", "admin"])
+    user_add.add_argument("--display-name")
+    add("list", cmd_user_list, "list users", user)
+
+    code = add("enroll-code", cmd_enroll_code, "create a one-time enrolment code for a user")
+    code.add_argument("username")
+    code.add_argument("--ttl", type=float, default=24.0, help="hours the code is valid (24)")
+
+    device = sub.add_parser("device", help="devices").add_subparsers(
+        dest="device_command", required=True
+    )
+    add("list", cmd_device_list, "list enrolled devices", device)
+    add(
+        "revoke", cmd_device_revoke, "revoke a device (it wipes itself at next contact)", device
+    ).add_argument("device_id")
+
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    add("verify", cmd_audit_verify, "verify every device's audit hash chain", audit)
+
+    retention = sub.add_parser("retention", help="retention (gallring)").add_subparsers(
+        dest="retention_command", required=True
+    )
+    run = add("run", cmd_retention_run, "apply the retention rules", retention)
+    run.add_argument("--dry-run", action="store_true", help="report without changing anything")
+    run.add_argument("--today", help="evaluate as of this date (YYYY-MM-DD)")
+
+    stats = add("stats", cmd_stats, "anonymised counts for the situational picture")
+    stats.add_argument("--min-count", type=int, default=5, help="suppress smaller cells (5)")
+    stats.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    docs = sub.add_parser("docs", help="knowledge library").add_subparsers(
+        dest="docs_command", required=True
+    )
+    publish = add(
+        "publish",
+        cmd_docs_publish,
+        "publish a Markdown document (a new version of the same slug supersedes)",
+        docs,
+    )
+    publish.add_argument("file")
+    publish.add_argument("--title", required=True)
+    publish.add_argument("--tags", action="append", help="comma-separated; may repeat")
+    publish.add_argument("--slug", help="stable name (default: from the file name)")
+    add("list", cmd_docs_list, "list published documents", docs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.lang:
+        set_language(args.lang)
+    try:
+        return int(args.func(args))
+    except FieldkitError as exc:
+        print(render(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return ExitCode.FAILURE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""Engines, sessions and migrations for PostgreSQL (psycopg 3) and embedded SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from fieldkit.errors import N_, ExitCode, FieldkitError
+from fieldkit.server.models import ServerMeta
+
+HERE = Path(__file__).resolve().parent
+
+
+class DatabaseError(FieldkitError):
+    exit_code = ExitCode.CONFIG
+    code = "database"
+
+
+def normalise_url(url: str) -> str:
+    """postgresql:// and postgres:// mean psycopg 3 here."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise DatabaseError(
+            N_("The database URL is not valid."),
+            N_("Give a URL like postgresql+psycopg://user@host/db or sqlite:///path/file.db."),
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = FULL")
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # One writer at a time, decided at BEGIN: a deferred transaction that later wants
+            # to write can fail with SQLITE_BUSY that no timeout resolves.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    raise DatabaseError(
+        N_("Unsupported database {backend}: use PostgreSQL or SQLite."),
+        backend=parsed.get_backend_name(),
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def alembic_config() -> Config:
+    return Config(str(HERE / "alembic.ini"))
+
+
+def migrate(engine: Engine) -> str:
+    """Bring the schema to the newest migration; returns the revision now applied."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return head_revision()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to serve an unmigrated or newer database, with what to do about it."""
+    try:
+        current = current_revision(engine)
+    except Exception as exc:
+        raise DatabaseError(
+            N_("Cannot open the database ({kind})."),
+            N_("Check the URL, that the database server is running, and the credentials."),
+            kind=type(exc).__name__,
+        ) from exc
+    if current is None:
+        raise DatabaseError(
+            N_("The database has no fieldkit schema yet."),
+            N_("Run `fieldkit-server init-db` first."),
+        )
+    if current != head_revision():
+        raise DatabaseError(
+            N_("The database schema is at {current}, this server needs {head}."),
+            N_("Run `fieldkit-server init-db` to migrate."),
+            current=current,
+            head=head_revision(),
+        )
+
+
+def read_meta(session: Session) -> dict[str, str]:
+    return {row.key: row.value for row in session.scalars(select(ServerMeta))}
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,257 @@
+"""Reading the change feed (pull) and the integrity summary, scoped to the caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from fieldkit.domain.enums import Role
+from fieldkit.domain.ids import utcnow
+from fieldkit.protocol import (
+    SCHEMA_VERSION,
+    Change,
+    ChangeKind,
+    ErrorCode,
+    IntegrityCount,
+    IntegrityResponse,
+    PullResponse,
+    RecordType,
+)
+from fieldkit.server.errors import ApiError
+from fieldkit.server.identity import Principal
+from fieldkit.server.models import CaseScope, FeedCounter, Record, Team, User
+from fieldkit.server.models import Change as ChangeRow
+from fieldkit.server.scope import visible_case_ids
+from fieldkit.server.store import record_data
+
+CURSOR_VERSION = 1
+CASE_BOUND = (
+    RecordType.CASE,
+    RecordType.NOTE,
+    RecordType.ASSESSMENT,
+    RecordType.REVIEW,
+    RecordType.CONSENT,
+    RecordType.DISCLOSURE,
+    RecordType.INTERVENTION,
+)
+
+
+def encode_cursor(epoch: str, seq: int) -> str:
+    raw = f"{CURSOR_VERSION}:{SCHEMA_VERSION}:{epoch}:{seq}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def resync(reason: str) -> ApiError:
+    return ApiError(
+        410,
+        ErrorCode.RESYNC_REQUIRED,
+        "The cursor cannot be continued; discard it and pull from scratch.",
+        {"reason": reason},
+    )
+
+
+def decode_cursor(cursor: str, epoch: str, floor: int, top: int) -> int:
+    """The sequence a cursor stands for; resync_required for one this feed cannot continue."""
+    if cursor == "":
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        version, schema, cursor_epoch, seq_text = text.split(":")
+        seq = int(seq_text)
+        version_ok = int(version) == CURSOR_VERSION
+        schema_ok = int(schema) == SCHEMA_VERSION
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise resync("malformed") from None
+    if not version_ok or not schema_ok:
+        raise resync("schema")
+    if cursor_epoch != epoch:
+        raise resync("epoch")
+    if seq < floor:
+        raise resync("below_floor")
+    if seq < 0 or seq > top:
+        raise resync("unknown_position")
+    return seq
+
+
+def feed_filter(p: Principal) -> ColumnElement[bool]:
+    documents = ChangeRow.record_type == RecordType.DOCUMENT.value
+    if p.role is Role.ADMIN:
+        return or_(documents, ChangeRow.record_type == RecordType.USER.value)
+    return or_(
+        documents,
+        and_(ChangeRow.record_type == RecordType.USER.value, ChangeRow.team_id == p.team_id),
+        and_(ChangeRow.kind == ChangeKind.REVOKE.value, ChangeRow.target_user_id == p.user_id),
+        and_(
+            ChangeRow.kind != ChangeKind.REVOKE.value,
+            ChangeRow.record_type != RecordType.USER.value,
+            ChangeRow.record_type != RecordType.DOCUMENT.value,
+            or_(ChangeRow.target_user_id.is_(None), ChangeRow.target_user_id == p.user_id),
+            ChangeRow.case_id.in_(visible_case_ids(p)),
+        ),
+    )
+
+
+def user_payload(user: User, team_name: str | None) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "team_id": user.team_id,
+        "team_name": team_name,
+        "active": user.active,
+        "version": user.version,
+    }
+
+
+def pull(
+    session: Session, p: Principal, meta: dict[str, str], cursor: str, limit: int
+) -> PullResponse:
+    # Read the counter first: every change numbered up to it is committed (see store.py), so
+    # reading up to `top` and no further can never step over a change still committing.
+    top = session.execute(select(FeedCounter.value).where(FeedCounter.id == 1)).scalar_one()
+    after = decode_cursor(cursor, meta["epoch"], int(meta.get("feed_floor", "0")), top)
+    rows = list(
+        session.scalars(
+            select(ChangeRow)
+            .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
+            .order_by(ChangeRow.seq)
+            .limit(limit + 1)
+        )
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_seq = rows[-1].seq if has_more else top
+    changes = _materialise(session, rows)
+    return PullResponse(
+        changes=changes,
+        cursor=encode_cursor(meta["epoch"], next_seq),
+        has_more=has_more,
+        server_time=utcnow(),
+    )
+
+
+def _materialise(session: Session, rows: list[ChangeRow]) -> list[Change]:
+    # The latest upsert of a record in this page carries its current state; earlier ones add
+    # nothing (the payload is always the record as it is now).
+    last_upsert: dict[tuple[str, str, str | None], int] = {}
+    for i, row in enumerate(rows):
+        if row.kind == ChangeKind.UPSERT.value:
+            last_upsert[(row.record_type, row.record_id, row.case_id)] = i
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        if row.kind == ChangeKind.UPSERT.value:
+            wanted.setdefault(row.record_type, set()).add(row.record_id)
+    records: dict[tuple[str, str], Record] = {}
+    users: dict[str, dict[str, Any]] = {}
+    for record_type, ids in wanted.items():
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            if record_type == RecordType.USER.value:
+                for user, team_name in session.execute(
+                    select(User, Team.name)
+                    .outerjoin(Team, Team.id == User.team_id)
+                    .where(User.id.in_(chunk))
+                ):
+                    users[user.id] = user_payload(user, team_name)
+            else:
+                for rec in session.scalars(
+                    select(Record).where(Record.record_type == record_type, Record.id.in_(chunk))
+                ):
+                    records[(rec.record_type, rec.id)] = rec
+    out: list[Change] = []
+    for i, row in enumerate(rows):
+        record_type = RecordType(row.record_type)
+        if row.kind != ChangeKind.UPSERT.value:
+            out.append(
+                Change(
+                    kind=ChangeKind(row.kind),
+                    record_type=record_type,
+                    record_id=row.record_id,
+                    case_id=row.case_id,
+                )
+            )
+            continue
+        if last_upsert.get((row.record_type, row.record_id, row.case_id)) != i:
+            continue
+        if record_type is RecordType.USER:
+            data = users.get(row.record_id)
+            if data is None:
+                continue
+            out.append(
+                Change(
+                    kind=ChangeKind.UPSERT,
+                    record_type=record_type,
+                    record_id=row.record_id,
+                    version=data["version"],
+                    data=data,
+                )
+            )
+            continue
+        found = records.get((row.record_type, row.record_id))
+        if found is None:
+            continue  # gone since (retention); its tombstone follows in the feed
+        out.append(
+            Change(
+                kind=ChangeKind.UPSERT,
+                record_type=record_type,
+                record_id=row.record_id,
+                case_id=row.case_id,
+                version=found.version,
+                data=record_data(found),
+            )
+        )
+    return out
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
+
+
+def integrity(session: Session, p: Principal) -> IntegrityResponse:
+    """Per record type, how many records the caller can see and a digest of their
+    ``id:version`` lines (sorted, joined by newlines, SHA-256 hex)."""
+    lines: dict[RecordType, list[str]] = {t: [] for t in RecordType}
+    if p.role is not Role.ADMIN:
+        visible = visible_case_ids(p)
+        for record_type, rid, version in session.execute(
+            select(Record.record_type, Record.id, Record.version).where(
+                Record.case_id.in_(visible),
+                Record.record_type.in_([t.value for t in CASE_BOUND]),
+            )
+        ):
+            lines[RecordType(record_type)].append(f"{rid}:{version}")
+        persons = select(CaseScope.person_id).where(
+            CaseScope.case_id.in_(visible), CaseScope.tombstoned.is_(False)
+        )
+        for rid, version in session.execute(
+            select(Record.id, Record.version).where(
+                Record.record_type == RecordType.PERSON.value, Record.id.in_(persons)
+            )
+        ):
+            lines[RecordType.PERSON].append(f"{rid}:{version}")
+    users = select(User.id, User.version)
+    if p.role is not Role.ADMIN:
+        users = users.where(User.team_id == p.team_id)
+    for rid, version in session.execute(users):
+        lines[RecordType.USER].append(f"{rid}:{version}")
+    for rid, version in session.execute(
+        select(Record.id, Record.version).where(Record.record_type == RecordType.DOCUMENT.value)
+    ):
+        lines[RecordType.DOCUMENT].append(f"{rid}:{version}")
+    return IntegrityResponse(
+        counts=[
+            IntegrityCount(record_type=t, count=len(v), digest=_digest(v)) for t, v in lines.items()
+        ]
+    )
+
+
+def loads(text: str) -> Any:
+    return json.loads(text)

@@ -1,0 +1,343 @@
+"""Who is calling: teams, users, enrolment codes, device credentials and access tokens.
+
+``IdentityProvider`` is the seam: the API asks it to turn a bearer token into a ``Principal``
+and an enrolment code into a device. ``LocalIdentityProvider`` keeps users in this database; an
+OIDC provider would implement the same interface (users and roles from the identity provider's
+claims, enrolment authorised by an OIDC login instead of a code) without touching the routes.
+
+Secrets at rest: an enrolment code is stored as HMAC-SHA256(server secret, normalised code) and a
+device secret (256 random bits) as its SHA-256. Neither can be recovered from the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from fieldkit.domain.enums import Role
+from fieldkit.domain.ids import new_id, utcnow
+from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput, NotFound
+from fieldkit.protocol import ErrorCode, UserInfo
+from fieldkit.server.errors import ApiError, device_revoked, unauthorized
+from fieldkit.server.models import Device, EnrollAttempt, EnrollCode, Team, User
+from fieldkit.server.settings import ServerSettings
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+CODE_LENGTH = 10
+TOKEN_PREFIX = "fk1"  # noqa: S105 - a format marker, not a secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one request."""
+
+    user_id: str
+    username: str
+    display_name: str
+    role: Role
+    team_id: str | None
+    device_id: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class IdentityProvider(Protocol):
+    def enroll(
+        self, code: str, device_name: str, platform: str, client_ip: str
+    ) -> tuple[Device, str, UserInfo]: ...
+
+    def issue_token(self, device_id: str, device_secret: str) -> tuple[str, int, UserInfo]: ...
+
+    def authenticate(self, token: str) -> Principal: ...
+
+
+def normalise_code(code: str) -> str:
+    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+    return cleaned.translate(_CROCKFORD_ALIASES)
+
+
+def format_code(raw: str) -> str:
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CROCKFORD) for _ in range(CODE_LENGTH))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class AdminError(FieldkitError):
+    exit_code = ExitCode.REFUSED
+    code = "refused"
+
+
+class LocalIdentityProvider:
+    """Users, codes and devices kept in the server's own database."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], settings: ServerSettings, server_secret: str
+    ) -> None:
+        self._factory = factory
+        self._settings = settings
+        self._code_key = bytes.fromhex(server_secret)
+        self._token_key = (settings.token_secret or server_secret).encode("utf-8")
+
+    # --- administration (the CLI) -------------------------------------------------------
+    def add_team(self, session: Session, name: str) -> Team:
+        name = name.strip()
+        if not name:
+            raise InvalidInput(N_("A team needs a name."))
+        if session.scalar(select(Team).where(Team.name == name)) is not None:
+            raise AdminError(N_("A team named {name} already exists."), name=name)
+        team = Team(id=new_id(), name=name, created_at=utcnow())
+        session.add(team)
+        return team
+
+    def team_by_name_or_id(self, session: Session, ref: str) -> Team:
+        team = session.scalar(select(Team).where((Team.name == ref) | (Team.id == ref)))
+        if team is None:
+            raise NotFound(
+                N_("No team named {name}."),
+                N_("List teams with `fieldkit-server team list`."),
+                name=ref,
+            )
+        return team
+
+    def add_user(
+        self, session: Session, username: str, role: Role, team: Team | None, display_name: str = ""
+    ) -> User:
+        username = username.strip()
+        if not username or len(username) > 100 or any(ch.isspace() for ch in username):
+            raise InvalidInput(N_("A username is 1–100 characters without spaces."))
+        if role is not Role.ADMIN and team is None:
+            raise InvalidInput(N_("A worker or team lead belongs to a team (--team)."))
+        if session.scalar(select(User).where(User.username == username)) is not None:
+            raise AdminError(N_("The username {username} is taken."), username=username)
+        user = User(
+            id=new_id(),
+            username=username,
+            display_name=display_name or username,
+            role=role.value,
+            team_id=team.id if team else None,
+            active=True,
+            version=1,
+            created_at=utcnow(),
+        )
+        session.add(user)
+        return user
+
+    def user_by_name(self, session: Session, username: str) -> User:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(N_("No user named {username}."), username=username)
+        return user
+
+    def create_enroll_code(
+        self, session: Session, user: User, ttl: dt.timedelta | None = None
+    ) -> tuple[str, dt.datetime]:
+        if not user.active:
+            raise AdminError(N_("The user {username} is deactivated."), username=user.username)
+        raw = new_code()
+        now = utcnow()
+        expires = now + (ttl or dt.timedelta(hours=self._settings.enroll_code_ttl_hours))
+        session.add(
+            EnrollCode(
+                id=new_id(),
+                code_hash=self._code_hash(raw),
+                user_id=user.id,
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+        return format_code(raw), expires
+
+    def revoke_device(self, session: Session, device_id: str) -> Device:
+        device = session.get(Device, device_id)
+        if device is None:
+            raise NotFound(N_("No device with id {device_id}."), device_id=device_id)
+        if device.revoked_at is None:
+            device.revoked_at = utcnow()
+        return device
+
+    # --- the API ------------------------------------------------------------------------
+    def _code_hash(self, raw: str) -> str:
+        return hmac.new(self._code_key, raw.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def _check_rate(self, session: Session, client_ip: str, now: dt.datetime) -> None:
+        since = now - dt.timedelta(seconds=self._settings.enroll_window_seconds)
+        failed = (
+            select(func.count())
+            .select_from(EnrollAttempt)
+            .where(EnrollAttempt.at >= since, EnrollAttempt.success.is_(False))
+        )
+        per_ip = session.scalar(failed.where(EnrollAttempt.client_ip == client_ip)) or 0
+        overall = session.scalar(failed) or 0
+        if (
+            per_ip >= self._settings.enroll_failures_per_ip
+            or overall >= self._settings.enroll_failures_global
+        ):
+            raise ApiError(
+                429,
+                ErrorCode.RATE_LIMITED,
+                "Too many enrolment attempts; wait and try again.",
+                {"retry_after": self._settings.enroll_window_seconds},
+            )
+
+    def enroll(
+        self, code: str, device_name: str, platform: str, client_ip: str
+    ) -> tuple[Device, str, UserInfo]:
+        now = utcnow()
+        with self._factory() as session:
+            with session.begin():
+                self._check_rate(session, client_ip, now)
+            raw = normalise_code(code)
+            with session.begin():
+                row = None
+                if len(raw) == CODE_LENGTH and all(ch in CROCKFORD for ch in raw):
+                    row = session.scalar(
+                        select(EnrollCode)
+                        .where(EnrollCode.code_hash == self._code_hash(raw))
+                        .with_for_update()
+                    )
+                user = session.get(User, row.user_id) if row is not None else None
+                if (
+                    row is None
+                    or user is None
+                    or not user.active
+                    or row.used_at is not None
+                    or row.expires_at <= now
+                ):
+                    session.add(EnrollAttempt(client_ip=client_ip[:64], at=now, success=False))
+                    failed = True
+                else:
+                    failed = False
+                    secret = secrets.token_urlsafe(32)
+                    device = Device(
+                        id=new_id(),
+                        user_id=user.id,
+                        name=device_name,
+                        platform=platform,
+                        secret_hash=hash_secret(secret),
+                        created_at=now,
+                        last_seen_at=now,
+                        last_mutation_id=0,
+                        audit_head_seq=0,
+                        audit_head_hash="0" * 64,
+                    )
+                    session.add(device)
+                    # single use, even under a race: only one UPDATE finds it unused
+                    claimed = session.execute(
+                        update(EnrollCode)
+                        .where(EnrollCode.id == row.id, EnrollCode.used_at.is_(None))
+                        .values(used_at=now, device_id=device.id)
+                    ).rowcount  # type: ignore[attr-defined]
+                    if not claimed:
+                        raise unauthorized("The enrolment code is not valid.")
+                    session.add(EnrollAttempt(client_ip=client_ip[:64], at=now, success=True))
+                    info = self.user_info(session, user)
+            if failed:
+                # Unknown, used and expired codes answer alike: a guesser learns nothing.
+                raise unauthorized("The enrolment code is not valid, used or expired.")
+            return device, secret, info
+
+    def user_info(self, session: Session, user: User) -> UserInfo:
+        team = session.get(Team, user.team_id) if user.team_id else None
+        return UserInfo(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=Role(user.role).value,  # type: ignore[arg-type]
+            team_id=user.team_id,  # type: ignore[arg-type]
+            team_name=team.name if team else None,
+        )
+
+    def issue_token(self, device_id: str, device_secret: str) -> tuple[str, int, UserInfo]:
+        with self._factory() as session, session.begin():
+            device = session.get(Device, device_id)
+            if device is None or not hmac.compare_digest(
+                device.secret_hash, hash_secret(device_secret)
+            ):
+                raise unauthorized("Unknown device or wrong device secret.")
+            if device.revoked_at is not None:
+                raise device_revoked()
+            user = session.get(User, device.user_id)
+            if user is None or not user.active:
+                raise unauthorized("The user of this device is deactivated.")
+            now = utcnow()
+            device.last_seen_at = now
+            ttl = self._settings.access_token_ttl_seconds
+            exp = int(now.timestamp()) + ttl
+            token = self._sign({"d": device.id, "u": user.id, "exp": exp})
+            return token, ttl, self.user_info(session, user)
+
+    def _sign(self, payload: dict[str, object]) -> str:
+        body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        mac = hmac.new(self._token_key, f"{TOKEN_PREFIX}.{body}".encode(), hashlib.sha256)
+        return f"{TOKEN_PREFIX}.{body}.{_b64(mac.digest())}"
+
+    def _verify(self, token: str) -> dict[str, object]:
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+            raise unauthorized("Malformed access token.")
+        expected = hmac.new(self._token_key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256)
+        try:
+            given = _unb64(parts[2])
+            payload = json.loads(_unb64(parts[1]))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise unauthorized("Malformed access token.") from exc
+        if not hmac.compare_digest(expected.digest(), given) or not isinstance(payload, dict):
+            raise unauthorized("The access token's signature is not valid.")
+        if not (
+            isinstance(payload.get("d"), str)
+            and isinstance(payload.get("u"), str)
+            and isinstance(payload.get("exp"), int)
+        ):
+            raise unauthorized("Malformed access token.")
+        return payload
+
+    def authenticate(self, token: str) -> Principal:
+        payload = self._verify(token)
+        with self._factory() as session, session.begin():
+            device = session.get(Device, payload["d"])
+            if device is None or device.user_id != payload["u"]:
+                raise unauthorized("Unknown device.")
+            # A revoked device hears so even with an expired token: it must wipe.
+            if device.revoked_at is not None:
+                raise device_revoked()
+            if int(payload["exp"]) <= int(utcnow().timestamp()):  # type: ignore[call-overload]
+                raise ApiError(
+                    401, ErrorCode.TOKEN_EXPIRED, "The access token has expired; ask for a new one."
+                )
+            user = session.get(User, device.user_id)
+            if user is None or not user.active:
+                raise unauthorized("The user of this device is deactivated.")
+            return Principal(
+                user_id=user.id,
+                username=user.username,
+                display_name=user.display_name,
+                role=Role(user.role),
+                team_id=user.team_id,
+                device_id=device.id,
+            )

@@ -1,0 +1,42 @@
+"""Who may see which case: the one rule every endpoint goes through.
+
+worker: cases they own or are assigned to. team_lead: every case of their team. admin: no case
+at all (users, devices, codes and policy only; their devices receive the team directory and the
+knowledge library, never case content). A case removed by retention is visible to nobody."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.orm import Session
+
+from fieldkit.domain.enums import Role
+from fieldkit.server.identity import Principal
+from fieldkit.server.models import CaseMember, CaseScope
+
+
+def visible_case_ids(p: Principal) -> Select[Any]:
+    """A subquery of the ids of the cases the caller may see (tombstoned ones included, so that
+    their tombstones still reach the devices that held them)."""
+    if p.role is Role.TEAM_LEAD:
+        return select(CaseScope.case_id).where(CaseScope.team_id == p.team_id)
+    if p.role is Role.WORKER:
+        return select(CaseMember.case_id).where(CaseMember.user_id == p.user_id)
+    return select(CaseScope.case_id).where(CaseScope.case_id.is_(None))  # admin: nothing
+
+
+def may_see_case(session: Session, p: Principal, case_id: str) -> CaseScope | None:
+    """The case's scope row when the caller may see it (and it still exists), else None, for
+    unknown and foreign ids alike."""
+    if p.role is Role.ADMIN:
+        return None
+    scope = session.get(CaseScope, case_id)
+    if scope is None or scope.tombstoned:
+        return None
+    if p.role is Role.TEAM_LEAD:
+        return scope if scope.team_id == p.team_id else None
+    member = session.scalar(
+        select(exists().where(and_(CaseMember.case_id == case_id, CaseMember.user_id == p.user_id)))
+    )
+    return scope if member else None

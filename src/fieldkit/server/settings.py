@@ -1,0 +1,50 @@
+"""Settings of the central service: one typed declaration, read from arguments and the
+environment (``FIELDKIT_SERVER_*``). Secrets never have a default that ships in the code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_DIR_NAME = "fieldkit-server"
+ENV_DB = "FIELDKIT_SERVER_DB"
+ENV_TOKEN_SECRET = "FIELDKIT_SERVER_TOKEN_SECRET"  # noqa: S105 - the variable's name, not a secret
+
+
+def default_db_url() -> str:
+    """A SQLite file in the platform's data dir (the embedded default)."""
+    data = Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))
+    return f"sqlite:///{data / 'fieldkit-server.db'}"
+
+
+def db_url_from(explicit: str | None) -> str:
+    return explicit or os.environ.get(ENV_DB) or default_db_url()
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    """DOMAIN.md retention (gallring) as configuration."""
+
+    years_after_last_entry: int = 5
+    archive_birth_days: tuple[int, ...] = (5, 15, 25)
+    exempt_case_types: tuple[str, ...] = ()
+    change_log_keep_days: int = 400  # change rows older than this may be compacted
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    db_url: str = field(default_factory=lambda: db_url_from(None))
+    # When None the secret generated at init-db (kept in the database) signs the tokens; an
+    # environment variable lets several instances share one without reading the database.
+    token_secret: str | None = field(default_factory=lambda: os.environ.get(ENV_TOKEN_SECRET))
+    access_token_ttl_seconds: int = 15 * 60
+    enroll_code_ttl_hours: float = 24.0
+    max_body_bytes: int = 2 * 1024 * 1024
+    enroll_failures_per_ip: int = 10  # per enroll_window_seconds
+    enroll_failures_global: int = 200
+    enroll_window_seconds: int = 15 * 60
+    retention: RetentionRules = field(default_factory=RetentionRules)
+    log_requests: bool = True

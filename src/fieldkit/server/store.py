@@ -1,0 +1,194 @@
+"""Records and the change feed, inside one writer's transaction.
+
+A writer collects its changes and ``flush_changes`` gives them sequence numbers at the very end
+of the transaction, from the single ``feed_counter`` row. Updating that row locks it until the
+writer commits, so writers take numbers in commit order: when a reader sees sequence N committed,
+everything below N is committed too, and a cursor can never step over a late commit. The lock
+is held only between the allocation and the commit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fieldkit.domain.ids import utcnow
+from fieldkit.protocol import ChangeKind, RecordType
+from fieldkit.server.models import CaseScope, Change, FeedCounter, Record
+
+# Fields that still move after an assessment is submitted; everything else is sealed.
+ASSESSMENT_STATE_FIELDS = ("status", "updated_at")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_data(rec: Record) -> dict[str, Any]:
+    """The wire payload of a stored record: ``codec.to_dict`` form with the server version,
+    and for a case its per-field versions."""
+    data: dict[str, Any] = json.loads(rec.body)
+    data.update(json.loads(rec.state or "{}"))
+    data["version"] = rec.version
+    if rec.record_type == RecordType.CASE.value:
+        data["field_versions"] = json.loads(rec.field_versions or "{}")
+    return data
+
+
+def split_assessment(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    body = {k: v for k, v in data.items() if k not in ASSESSMENT_STATE_FIELDS and k != "version"}
+    state = {k: data[k] for k in ASSESSMENT_STATE_FIELDS if k in data}
+    return body, state
+
+
+@dataclass
+class PendingChange:
+    kind: ChangeKind
+    record_type: str
+    record_id: str
+    case_id: str | None = None
+    team_id: str | None = None
+    target_user_id: str | None = None
+
+
+class Store:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending: list[PendingChange] = []
+
+    # --- records ------------------------------------------------------------------------
+    def get(self, record_type: RecordType, record_id: str) -> Record | None:
+        if not isinstance(record_id, str):
+            return None
+        return self.session.get(Record, (record_type.value, record_id))
+
+    def insert(
+        self,
+        record_type: RecordType,
+        data: dict[str, Any],
+        *,
+        case_id: str | None,
+        sealed: bool = False,
+        field_versions: dict[str, int] | None = None,
+    ) -> Record:
+        body, state = self._split(record_type, data)
+        rec = Record(
+            record_type=record_type.value,
+            id=data["id"],
+            case_id=case_id,
+            version=1,
+            sealed=sealed,
+            body=dumps(body),
+            state=dumps(state),
+            field_versions=dumps(field_versions) if field_versions is not None else None,
+            updated_at=utcnow(),
+        )
+        self.session.add(rec)
+        self.session.flush()
+        return rec
+
+    def replace(
+        self,
+        rec: Record,
+        data: dict[str, Any],
+        *,
+        seal: bool = False,
+        field_versions: dict[str, int] | None = None,
+    ) -> Record:
+        body, state = self._split(RecordType(rec.record_type), data)
+        new_body = dumps(body)
+        if rec.sealed and new_body != rec.body:
+            raise AssertionError("a sealed record's body cannot change")  # handlers check first
+        rec.body = new_body
+        rec.state = dumps(state)
+        rec.sealed = rec.sealed or seal
+        rec.version += 1
+        rec.updated_at = utcnow()
+        if field_versions is not None:
+            rec.field_versions = dumps(field_versions)
+        self.session.flush()
+        return rec
+
+    @staticmethod
+    def _split(
+        record_type: RecordType, data: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if record_type is RecordType.ASSESSMENT:
+            return split_assessment(data)
+        body = {k: v for k, v in data.items() if k not in ("version", "field_versions")}
+        return body, {}
+
+    def records_of_case(self, case_id: str) -> list[Record]:
+        return list(self.session.scalars(select(Record).where(Record.case_id == case_id)))
+
+    # --- the change feed ----------------------------------------------------------------
+    def changed(self, rec: Record, *, target_user_id: str | None = None) -> None:
+        """An upsert of ``rec`` for everyone who may see it (or for one user)."""
+        if rec.record_type == RecordType.PERSON.value:
+            # a person is seen through each of their cases
+            for case_id in self.session.scalars(
+                select(CaseScope.case_id).where(
+                    CaseScope.person_id == rec.id, CaseScope.tombstoned.is_(False)
+                )
+            ):
+                self.emit(
+                    ChangeKind.UPSERT,
+                    rec.record_type,
+                    rec.id,
+                    case_id=case_id,
+                    target_user_id=target_user_id,
+                )
+            return
+        self.emit(
+            ChangeKind.UPSERT,
+            rec.record_type,
+            rec.id,
+            case_id=rec.case_id,
+            target_user_id=target_user_id,
+        )
+
+    def emit(
+        self,
+        kind: ChangeKind,
+        record_type: str,
+        record_id: str,
+        *,
+        case_id: str | None = None,
+        team_id: str | None = None,
+        target_user_id: str | None = None,
+    ) -> None:
+        self.pending.append(
+            PendingChange(kind, record_type, record_id, case_id, team_id, target_user_id)
+        )
+
+    def flush_changes(self) -> None:
+        """Number the collected changes and write them. Call last, just before commit."""
+        if not self.pending:
+            return
+        n = len(self.pending)
+        top = self.session.execute(
+            update(FeedCounter)
+            .where(FeedCounter.id == 1)
+            .values(value=FeedCounter.value + n)
+            .returning(FeedCounter.value)
+        ).scalar_one()
+        now = utcnow()
+        first = top - n + 1
+        self.session.add_all(
+            Change(
+                seq=first + i,
+                kind=c.kind.value,
+                record_type=c.record_type,
+                record_id=c.record_id,
+                case_id=c.case_id,
+                team_id=c.team_id,
+                target_user_id=c.target_user_id,
+                at=now,
+            )
+            for i, c in enumerate(self.pending)
+        )
+        self.pending.clear()
+        self.session.flush()

@@ -1,0 +1,181 @@
+"""POST /v1/sync/push: each mutation in its own transaction with the device's
+``last_mutation_id``, under a lock on the device row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fieldkit.domain.ids import utcnow
+from fieldkit.protocol import (
+    MAX_BATCH_MUTATIONS,
+    PROTOCOL_VERSION,
+    SCHEMA_VERSION,
+    ErrorCode,
+    MutationResult,
+    MutationStatus,
+    PushResponse,
+)
+from fieldkit.server.errors import ApiError, device_revoked
+from fieldkit.server.identity import Principal
+from fieldkit.server.models import Device, MutationLog, Rejection
+from fieldkit.server.mutations import Context, Outcome, Rejected, apply
+from fieldkit.server.store import Store
+
+log = logging.getLogger("fieldkit.server.sync")
+
+
+class IncomingMutation(BaseModel):
+    """``protocol.Mutation`` as the server reads it: the name is any text, so that a name this
+    server does not know is answered by a per-mutation rejection instead of refusing the whole
+    batch (which would block the device's queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int = Field(gt=0, le=2**62, description="per-device, strictly increasing")
+    name: str = Field(max_length=64, description="a MutationName")
+    args: dict[str, Any]
+    schema_version: int = SCHEMA_VERSION
+    form_version: str | None = Field(default=None, max_length=100)
+    created_at: dt.datetime
+
+
+class IncomingPush(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    protocol: int = PROTOCOL_VERSION
+    mutations: list[IncomingMutation] = Field(max_length=MAX_BATCH_MUTATIONS)
+
+
+def check_batch(body: IncomingPush) -> None:
+    if body.protocol != PROTOCOL_VERSION:
+        raise ApiError(
+            400,
+            ErrorCode.UNSUPPORTED_PROTOCOL,
+            f"This server speaks sync protocol {PROTOCOL_VERSION}.",
+            {"supported": [PROTOCOL_VERSION]},
+        )
+    newer = [m.id for m in body.mutations if m.schema_version > SCHEMA_VERSION]
+    if newer:
+        raise ApiError(
+            400,
+            ErrorCode.UNSUPPORTED_PROTOCOL,
+            "The device writes a newer record schema than this server knows; upgrade the server.",
+            {"schema_version": SCHEMA_VERSION, "mutation_ids": newer[:10]},
+        )
+    ids = [m.id for m in body.mutations]
+    if any(b <= a for a, b in itertools.pairwise(ids)):
+        raise ApiError(
+            422,
+            ErrorCode.VALIDATION,
+            "Mutation ids in a batch must be strictly increasing.",
+            {"ids": ids[:MAX_BATCH_MUTATIONS]},
+        )
+
+
+def gap(last: int) -> ApiError:
+    return ApiError(
+        409,
+        ErrorCode.MUTATION_GAP,
+        "A mutation id was skipped; resend from last_mutation_id + 1.",
+        {"last_mutation_id": last},
+    )
+
+
+def push(factory: sessionmaker[Session], p: Principal, body: IncomingPush) -> PushResponse:
+    check_batch(body)
+    with factory() as session, session.begin():
+        device = session.get(Device, p.device_id)
+        last = device.last_mutation_id if device else 0
+    ids = [m.id for m in body.mutations]
+    # Refuse a gap before touching anything: the batch must continue the device's sequence
+    # without holes (duplicates at its start are fine).
+    new_ids = [i for i in ids if i > last]
+    if new_ids and (new_ids[0] != last + 1 or new_ids[-1] - new_ids[0] != len(new_ids) - 1):
+        raise gap(last)
+    results: list[MutationResult] = []
+    for m in body.mutations:
+        results.append(_one(factory, p, m))
+    with factory() as session, session.begin():
+        device = session.get(Device, p.device_id)
+        last = device.last_mutation_id if device else 0
+    return PushResponse(last_mutation_id=last, results=results)
+
+
+def _one(factory: sessionmaker[Session], p: Principal, m: IncomingMutation) -> MutationResult:
+    with factory() as session, session.begin():
+        device = session.scalar(select(Device).where(Device.id == p.device_id).with_for_update())
+        if device is None or device.revoked_at is not None:
+            raise device_revoked()
+        if m.id <= device.last_mutation_id:
+            return _replay(session, device.id, m.id)
+        if m.id != device.last_mutation_id + 1:
+            raise gap(device.last_mutation_id)
+        store = Store(session)
+        ctx = Context(session=session, store=store, principal=p, device=device)
+        try:
+            with session.begin_nested():
+                outcome = apply(ctx, m.name, m.args)
+        except Rejected as exc:
+            store.pending.clear()
+            outcome = Outcome(
+                status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
+            )
+        except IntegrityError as exc:
+            # the database refused what the code let through (e.g. the immutability trigger)
+            store.pending.clear()
+            log.warning("mutation refused by the database: %s", type(exc.orig).__name__)
+            outcome = Outcome(
+                status=MutationStatus.REJECTED,
+                reason_code="integrity",
+                reason="The database refused this change.",
+            )
+        result = MutationResult(
+            id=m.id,
+            status=outcome.status,
+            reason_code=outcome.reason_code,
+            reason=outcome.reason,
+            conflicts=outcome.conflicts,
+            record_version=outcome.record_version,
+        )
+        now = utcnow()
+        if outcome.status is MutationStatus.REJECTED:
+            session.add(
+                Rejection(
+                    device_id=device.id,
+                    mutation_id=m.id,
+                    name=m.name[:64],
+                    reason_code=outcome.reason_code or "",
+                    reason=outcome.reason or "",
+                    at=now,
+                )
+            )
+        session.add(
+            MutationLog(
+                device_id=device.id,
+                mutation_id=m.id,
+                name=m.name[:64],
+                status=result.status.value,
+                result=result.model_dump_json(),
+                applied_at=now,
+            )
+        )
+        device.last_mutation_id = m.id
+        device.last_seen_at = now
+        store.flush_changes()
+        return result
+
+
+def _replay(session: Session, device_id: str, mutation_id: int) -> MutationResult:
+    logged = session.get(MutationLog, (device_id, mutation_id))
+    if logged is None:  # before this server kept results (cannot happen with this schema)
+        return MutationResult(id=mutation_id, status=MutationStatus.DUPLICATE)
+    original = MutationResult.model_validate_json(logged.result)
+    return original.model_copy(
+        update={"status": MutationStatus.DUPLICATE, "original_status": original.status}
+    )
