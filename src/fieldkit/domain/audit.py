@@ -52,19 +52,33 @@ class ChainProblem:
 def verify_chain(
     events: Iterable[AuditEvent], start_hash: str = GENESIS, start_seq: int = 1
 ) -> list[ChainProblem]:
-    """Every problem in a device's chain, in order: altered content, a missing or reordered
-    event, or a link that does not match the previous event's hash."""
+    """Every problem in a device's chain, in stored order, each at the position (seq) where it
+    is: altered content; a missing event (at the first position of a gap); an event out of its
+    place (reordered: before a lower position still to come, after a higher one, or twice); a
+    link that does not match the hash of the event before it."""
+    ordered = list(events)
+    present = {e.seq for e in ordered}
+    hash_at: dict[int, str] = {}
+    for e in ordered:
+        hash_at.setdefault(e.seq, e.hash)
     problems: list[ChainProblem] = []
     expected_seq = start_seq
-    prev_hash = start_hash
-    for event in events:
+    for event in ordered:
         if event.hash != event_hash(event):
             problems.append(ChainProblem(event.seq, event.id, "altered"))
-        if event.seq != expected_seq:
-            kind = "missing" if event.seq > expected_seq else "reordered"
-            problems.append(ChainProblem(expected_seq, event.id, kind))
-        elif event.prev_hash != prev_hash:
+        if event.seq > expected_seq:
+            skipped = range(expected_seq, event.seq)
+            gap = [s for s in skipped if s not in present]
+            if gap:
+                problems.append(ChainProblem(gap[0], event.id, "missing"))
+            if len(gap) < len(skipped):
+                problems.append(ChainProblem(event.seq, event.id, "reordered"))
+        elif event.seq < expected_seq:
+            problems.append(ChainProblem(event.seq, event.id, "reordered"))
+        # The link is checked against the event of the previous position wherever it is stored,
+        # so one misplaced event is not also reported as a broken link of its neighbours.
+        previous = start_hash if event.seq == start_seq else hash_at.get(event.seq - 1)
+        if previous is not None and event.prev_hash != previous:
             problems.append(ChainProblem(event.seq, event.id, "broken_link"))
-        expected_seq = event.seq + 1
-        prev_hash = event.hash
+        expected_seq = max(expected_seq, event.seq + 1)
     return problems
