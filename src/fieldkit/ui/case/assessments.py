@@ -1,15 +1,94 @@
-"""Assessments of a case: the list with status and re-assessment dates, and the form renderer
-(see ``fieldkit.ui.case.form_renderer``) for drafts."""
+"""Assessments of a case: the list with status and re-assessment dates, a new assessment from a
+form, the form rendered from the forms engine's model (drafts saved continuously), submit, the
+reviews, and going on with a returned assessment in a new draft."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fieldkit.i18n import _
-from fieldkit.ui.context import AppContext
-from fieldkit.ui.i18n import fmt_date
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _, current_language, render
+from fieldkit.ui.case.form_renderer import FormRenderer
+from fieldkit.ui.context import ASSESSMENTS, AppContext
+from fieldkit.ui.i18n import fmt_date, fmt_datetime
 from fieldkit.ui.labels import label
-from fieldkit.ui.qt import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from fieldkit.ui.qt import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+AUTOSAVE_MS = 300
+
+
+def active_forms(language: str) -> list[tuple[str, str, str]]:
+    """(form id, version, title) of the newest active version of every shipped form."""
+    from fieldkit.forms.registry import default_registry
+
+    newest: dict[str, Any] = {}
+    for form in default_registry().all():
+        if form.status == "active":
+            newest[form.id] = form  # versions come oldest first
+    out = []
+    for form in newest.values():
+        title = form.title.get(language) or next(iter(form.title.values()))
+        out.append((form.id, form.version, title))
+    return sorted(out, key=lambda f: f[2])
+
+
+def _open(session: Any, assessment_id: str, language: str) -> Any:
+    from fieldkit.services import assessments
+
+    return assessments.show_assessment(session, assessment_id, language)
+
+
+def _create(session: Any, case_id: str, form_id: str, language: str) -> Any:
+    from fieldkit.services import assessments
+
+    created = assessments.create_assessment(session, case_id, form_id)
+    return assessments.show_assessment(session, created.id, language)
+
+
+def _revise(session: Any, assessment_id: str, language: str) -> Any:
+    from fieldkit.services import assessments
+
+    draft = assessments.revise(session, assessment_id)
+    return assessments.show_assessment(session, draft.id, language)
+
+
+def _save(
+    session: Any,
+    assessment_id: str,
+    answers: dict[str, Any],
+    overrides: dict[str, str],
+    language: str,
+) -> tuple[Any, Any]:
+    from fieldkit.forms.model import build_view
+    from fieldkit.services import assessments
+
+    saved = assessments.save_draft(session, assessment_id, answers, overrides)
+    view = build_view(assessments.form_of(saved), answers, overrides, language)
+    return saved, view
+
+
+def _submit(session: Any, assessment_id: str) -> Any:
+    from fieldkit.services import assessments
+
+    return assessments.submit(session, assessment_id)
+
+
+def _list(session: Any, case_id: str) -> list[Any]:
+    from fieldkit.services import assessments
+
+    return list(assessments.list_for_case(session, case_id))
 
 
 class AssessmentsTab(QWidget):
@@ -18,36 +97,331 @@ class AssessmentsTab(QWidget):
         self.ctx = ctx
         self.case_id: str | None = None
         self.items: list[Any] = []
-        self.table = QTableWidget(0, 4, self)
+        self.detail: Any = None  # the AssessmentDetail in the editor
+        self.renderer: FormRenderer | None = None
+        self._saving = False
+        self._dirty = False
+        self._after: list[Any] = []
+        self.saved_count = 0
+
+        self.table = QTableWidget(0, 5, self)
         self.table.setHorizontalHeaderLabels(
-            [_("Form"), _("Status"), _("Submitted"), _("Re-assessment due")]
+            [_("Form"), _("Status"), _("Created"), _("Submitted"), _("Re-assessment due")]
         )
         self.table.setAccessibleName(_("Assessments"))
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.empty = QLabel(_("No assessments yet."), self)
-        self.empty.setObjectName("Hint")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(self.empty)
+        self.table.itemActivated.connect(lambda _i: self.open_selected())
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.form_choice = QComboBox(self)
+        self.form_choice.setAccessibleName(_("Form for a new assessment"))
+        self.new_button = QPushButton(_("New assessment"), self)
+        self.new_button.clicked.connect(self.new_assessment)
+        self.open_button = QPushButton(_("Open"), self)
+        self.open_button.clicked.connect(self.open_selected)
+        self.revise_button = QPushButton(_("Continue in a new draft"), self)
+        self.revise_button.setToolTip(
+            _("A returned assessment is revised in a new draft linked to it.")
+        )
+        self.revise_button.clicked.connect(self.revise_selected)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.form_choice)
+        buttons.addWidget(self.new_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.revise_button)
+        buttons.addWidget(self.open_button)
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.table)
+        top_layout.addLayout(buttons)
 
+        self.editor = QWidget(self)
+        self.editor_layout = QVBoxLayout(self.editor)
+        self.editor_layout.setContentsMargins(0, 0, 0, 0)
+        self.status = QLabel(_("Choose an assessment, or start a new one."), self.editor)
+        self.status.setObjectName("Hint")
+        self.status.setWordWrap(True)
+        self.reviews = QLabel("", self.editor)
+        self.reviews.setObjectName("Notice")
+        self.reviews.setWordWrap(True)
+        self.reviews.hide()
+        self.save_state = QLabel("", self.editor)
+        self.save_state.setObjectName("Hint")
+        self.submit_button = QPushButton(_("Submit for review"), self.editor)
+        self.submit_button.setObjectName("Primary")
+        self.submit_button.clicked.connect(self.submit)
+        self.submit_button.hide()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.save_state, 1)
+        bottom.addWidget(self.submit_button)
+        self.editor_layout.addWidget(self.status)
+        self.editor_layout.addWidget(self.reviews)
+        self.form_slot = QVBoxLayout()
+        self.editor_layout.addLayout(self.form_slot, 1)
+        self.editor_layout.addLayout(bottom)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(top)
+        splitter.addWidget(self.editor)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(splitter)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTOSAVE_MS)
+        self._timer.timeout.connect(self.save_now)
+        self._forms_loaded = False
+
+    # -- list ----------------------------------------------------------------------------
     def show_bundle(self, bundle: Any) -> None:
+        if self.case_id != bundle.view.case.id:
+            self._close_editor()
         self.case_id = bundle.view.case.id
-        self.items = list(bundle.assessments)
+        self.show_list(bundle.assessments)
+        if not self._forms_loaded:
+            self.ctx.taskman.run(active_forms, current_language(), on_done=self._forms)
+
+    def _forms(self, forms: list[tuple[str, str, str]]) -> None:
+        self._forms_loaded = True
+        self.form_choice.clear()
+        for form_id, version, title in forms:
+            self.form_choice.addItem(f"{title} ({version})", form_id)
+
+    def show_list(self, items: list[Any]) -> None:
+        self.items = sorted(items, key=lambda a: a.created_at, reverse=True)
         self.table.setRowCount(len(self.items))
         for r, a in enumerate(self.items):
+            status = label(a.status)
+            if a.conflict_of:
+                status = _("{status} (conflicted copy)").format(status=status)
             for c, text in enumerate(
                 [
                     f"{a.form_id} {a.form_version}",
-                    label(a.status),
+                    status,
+                    fmt_date(a.created_at),
                     fmt_date(a.submitted_at),
                     fmt_date(a.reassessment_due),
                 ]
             ):
                 self.table.setItem(r, c, QTableWidgetItem(text))
-        self.empty.setVisible(not self.items)
+        self.table.resizeColumnsToContents()
+        self._selection_changed()
 
-    def flush(self) -> None:
-        pass
+    def reload_list(self) -> None:
+        if self.case_id:
+            self.ctx.call(_list, self.case_id, on_done=self.show_list)
+
+    def selected(self) -> Any:
+        rows = self.table.selectionModel().selectedRows()
+        return self.items[rows[0].row()] if rows else None
+
+    def select(self, assessment_id: str) -> None:
+        for r, a in enumerate(self.items):
+            if a.id == assessment_id:
+                self.table.selectRow(r)
+
+    def _selection_changed(self) -> None:
+        a = self.selected()
+        self.open_button.setEnabled(a is not None)
+        mine = self.ctx.is_unlocked and a is not None and a.author_id == self.ctx.identity.user_id
+        self.revise_button.setVisible(bool(mine and a.status.value == "returned"))
+
+    # -- opening -------------------------------------------------------------------------
+    def new_assessment(self) -> None:
+        form_id = self.form_choice.currentData()
+        if not form_id or not self.case_id:
+            return
+        self.flush(
+            lambda: self.ctx.call(
+                _create,
+                self.case_id,
+                form_id,
+                current_language(),
+                on_done=self._opened_new,
+                on_error=self._error,
+            )
+        )
+
+    def _opened_new(self, detail: Any) -> None:
+        self.show_detail(detail)
+        self.reload_list()
+
+    def open_selected(self) -> None:
+        a = self.selected()
+        if a is None:
+            return
+        self.flush(
+            lambda: self.ctx.call(
+                _open, a.id, current_language(), on_done=self.show_detail, on_error=self._error
+            )
+        )
+
+    def revise_selected(self) -> None:
+        a = self.selected()
+        if a is None:
+            return
+        self.flush(
+            lambda: self.ctx.call(
+                _revise, a.id, current_language(), on_done=self._opened_new, on_error=self._error
+            )
+        )
+
+    def _close_editor(self) -> None:
+        self._timer.stop()
+        if self.renderer is not None:
+            self.renderer.setParent(None)
+            self.renderer.deleteLater()
+        self.renderer = None
+        self.detail = None
+        self._dirty = False
+        self.submit_button.hide()
+        self.reviews.hide()
+        self.save_state.clear()
+        self.status.setText(_("Choose an assessment, or start a new one."))
+
+    def show_detail(self, detail: Any) -> None:
+        self._close_editor()
+        self.detail = detail
+        a = detail.assessment
+        answers = dict(a.answers)
+        self.renderer = FormRenderer(detail.view, answers, dict(a.overrides), self.editor)
+        self.form_slot.addWidget(self.renderer)
+        draft = a.status.value == "draft" and a.author_id == self.ctx.identity.user_id
+        self.renderer.set_read_only(not draft)
+        if draft:
+            self.renderer.changed.connect(self._changed)
+        self.submit_button.setVisible(draft)
+        self.status.setText(self._status_text(a))
+        reviews = [
+            _("{name} ({when}): {decision}, {outcome}. {comment}").format(
+                name=r.reviewer_name or r.reviewer_id,
+                when=fmt_datetime(r.created_at),
+                decision=label(r.decision),
+                outcome=_("returned") if r.outcome.value == "return" else _("approved"),
+                comment=r.comment,
+            )
+            for r in detail.reviews
+        ]
+        self.reviews.setText("\n".join(reviews))
+        self.reviews.setVisible(bool(reviews))
+        self.select(a.id)
+
+    def _status_text(self, a: Any) -> str:
+        parts = [_("Status: {status}").format(status=label(a.status))]
+        if a.submitted_at:
+            parts.append(_("submitted {when}").format(when=fmt_datetime(a.submitted_at)))
+        if a.reassessment_due:
+            parts.append(_("re-assessment due {date}").format(date=fmt_date(a.reassessment_due)))
+        if a.status.value == "draft":
+            parts.append(_("Saved as you write. Submitting makes it final."))
+        return " · ".join(parts)
+
+    # -- editing -------------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._dirty = True
+        self.save_state.setText(_("Not saved yet…"))
+        self._timer.start()
+
+    def save_now(self, then: Any = None) -> None:
+        self._timer.stop()
+        if then is not None:
+            self._after.append(then)
+        if self._saving:
+            return
+        if (
+            not self._dirty
+            or self.detail is None
+            or self.renderer is None
+            or not self.ctx.is_unlocked
+        ):
+            self._run_after()
+            return
+        self._dirty = False
+        self._saving = True
+        self.ctx.call(
+            _save,
+            self.detail.assessment.id,
+            self.renderer.answers(),
+            self.renderer.overrides(),
+            current_language(),
+            on_done=self._saved,
+            on_error=self._save_failed,
+        )
+
+    def _saved(self, result: tuple[Any, Any]) -> None:
+        self._saving = False
+        saved, view = result
+        self.saved_count += 1
+        if (
+            self.detail is not None
+            and self.renderer is not None
+            and saved.id == self.detail.assessment.id
+        ):
+            self.detail = type(self.detail)(
+                saved, self.detail.form, view, self.detail.reviews, view.result
+            )
+            self.renderer.apply(view)
+            self.save_state.setText(
+                _("Draft saved {when}").format(when=fmt_datetime(saved.updated_at))
+            )
+        if self._dirty:
+            self.save_now()
+        else:
+            self._run_after()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self._saving = False
+        self._dirty = True
+        self._after.clear()
+        self._error(exc)
+
+    def _run_after(self) -> None:
+        callbacks, self._after = self._after, []
+        for callback in callbacks:
+            callback()
+
+    def flush(self, then: Any = None) -> None:
+        self.save_now(then)
+
+    def submit(self) -> None:
+        if self.detail is None or self.renderer is None:
+            return
+        self.renderer.show_errors = True
+        assessment_id = self.detail.assessment.id
+        self._dirty = True  # make sure the latest answers are stored before submitting
+        self.save_now(
+            lambda: self.ctx.call(
+                _submit, assessment_id, on_done=self._submitted, on_error=self._submit_failed
+            )
+        )
+
+    def _submitted(self, a: Any) -> None:
+        self.save_state.setText(
+            _("Submitted for review {when}").format(when=fmt_datetime(a.submitted_at))
+        )
+        self.ctx.call(_open, a.id, current_language(), on_done=self.show_detail)
+        self.reload_list()
+        self.ctx.notify(ASSESSMENTS)
+
+    def _submit_failed(self, exc: BaseException) -> None:
+        if self.renderer is not None and self.detail is not None:
+            self.renderer.apply(self.detail.view)
+            first = self.renderer.first_problem()
+            if first is not None:
+                self.renderer.scroll_to(first)
+        self._error(exc)
+
+    def _error(self, exc: BaseException) -> None:
+        if isinstance(exc, FieldkitError):
+            self.save_state.setText(render(exc))
+        else:
+            self.save_state.setText(_("An unexpected error occurred; nothing was lost."))
+            self.ctx.taskman.error.emit(exc)

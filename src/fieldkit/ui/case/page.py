@@ -9,9 +9,9 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldkit.i18n import _
+from fieldkit.i18n import _, current_language
 from fieldkit.ui.case.journal import JournalTab
-from fieldkit.ui.context import ASSESSMENTS, CONSENTS, INTERVENTIONS, NOTES, AppContext
+from fieldkit.ui.context import ASSESSMENTS, CONSENTS, INTERVENTIONS, SYNC, AppContext
 from fieldkit.ui.i18n import fmt_date
 from fieldkit.ui.labels import label
 from fieldkit.ui.qt import (
@@ -60,13 +60,19 @@ def load_case(session: Any, case_id: str) -> CaseBundle:
         assessments = importlib.import_module("fieldkit.services.assessments")
     except ImportError:
         return bundle
-    lister = getattr(assessments, "list_assessments", None)
-    if callable(lister):
-        bundle.assessments = list(lister(session, case_id))
-    profiler = getattr(assessments, "risk_profile", None) or getattr(assessments, "profile", None)
-    if callable(profiler):
-        bundle.profile = profiler(session, case_id)
+    bundle.assessments = list(assessments.list_for_case(session, case_id))
+    from fieldkit.ui.case.profile_chart import profile_series
+
+    bundle.profile = profile_series(bundle.assessments, assessments.form_of, current_language())
     return bundle
+
+
+def refresh_assessments(session: Any, case_id: str) -> tuple[str, list[Any], Any]:
+    from fieldkit.services import assessments
+    from fieldkit.ui.case.profile_chart import profile_series
+
+    items = list(assessments.list_for_case(session, case_id))
+    return case_id, items, profile_series(items, assessments.form_of, current_language())
 
 
 def _unmask(session: Any, person_id: str) -> str | None:
@@ -389,10 +395,21 @@ class CasePage(QWidget):
         self.loads += 1
 
     def _on_changed(self, kinds: frozenset[str]) -> None:
-        if (self.case_id and kinds & {ASSESSMENTS, CONSENTS, INTERVENTIONS, "sync"}) or (
-            self.case_id and NOTES in kinds and self.bundle is None
-        ):
-            self.load(self.case_id)
+        if not self.case_id:
+            return
+        if kinds & {CONSENTS, INTERVENTIONS, SYNC}:
+            self.load(self.case_id)  # a full refresh (sync may have changed anything)
+        elif ASSESSMENTS in kinds:
+            self.ctx.call(refresh_assessments, self.case_id, on_done=self._assessments_refreshed)
+
+    def _assessments_refreshed(self, result: tuple[str, list[Any], Any]) -> None:
+        case_id, items, profile = result
+        if self.bundle is None or case_id != self.case_id:
+            return
+        self.bundle.assessments = items
+        self.bundle.profile = profile
+        self.assessments.show_list(items)
+        self.profile.show_bundle(self.bundle)
 
     def _on_locked(self) -> None:
         pass  # the page stays as it was, hidden behind the unlock screen, and returns after
