@@ -133,11 +133,17 @@ def new_passphrase(args: argparse.Namespace, *, file_option: str, env: str) -> s
 
 
 @contextmanager
-def unlocked(args: argparse.Namespace, secret: str | None = None) -> Iterator[Any]:
+def unlocked(
+    args: argparse.Namespace, secret: str | None = None, *, check_integrity: bool = False
+) -> Iterator[Any]:
     """An open session for one command; locked again (vault closed) however it ends."""
     from fieldkit.services.profile import open_session
 
-    session = open_session(data_dir(args), secret if secret is not None else passphrase(args))
+    session = open_session(
+        data_dir(args),
+        secret if secret is not None else passphrase(args),
+        check_integrity=check_integrity,
+    )
     try:
         yield session
     except BaseException:
@@ -475,6 +481,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     with unlocked(args) as session:
         problems = verify_audit(session)
+    return _report_chain(args, problems, _("The audit log is intact."))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from fieldkit.services.audit import verify_audit
+
+    with unlocked(args, check_integrity=True) as session:
+        problems = verify_audit(session)
+    return _report_chain(args, problems, _("The vault and the audit log are intact."))
+
+
+def _report_chain(args: argparse.Namespace, problems: list[Any], ok_text: str) -> int:
     data = {
         "intact": not problems,
         "problems": [
@@ -493,7 +511,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             count=len(problems),
             first=problems[0].describe(),
         )
-    emit(args, data, _("The audit log is intact."))
+    emit(args, data, ok_text)
     return ExitCode.OK
 
 
@@ -553,6 +571,12 @@ def register(subparsers: Any) -> None:
     )
 
     add(subparsers, "lock-status", cmd_lock_status, "wrong-passphrase count and lockout state")
+    add(
+        subparsers,
+        "check",
+        cmd_check,
+        "authenticate every page of the vault and verify the audit log (reads the whole file)",
+    )
 
     case = subparsers.add_parser("case", help="cases", parents=[common])
     case_sub = case.add_subparsers(dest="case_command", metavar="COMMAND", required=True)

@@ -17,6 +17,13 @@ def verify_audit(session: Session) -> list[ChainProblem]:
     return list(session.vault.audit.verify())
 
 
+def check_vault(session: Session) -> list[ChainProblem]:
+    """Authenticate every page of the vault (VaultCorrupt names the damaged pages), then verify
+    the audit chain. Reads the whole file: for an explicit check, not for every open."""
+    session.vault.check_integrity()
+    return verify_audit(session)
+
+
 def list_audit(
     session: Session,
     user_id: str | None = None,

@@ -193,8 +193,8 @@ def create_case(
 ) -> Case:
     """A new case and the person it is about, owned by this profile's user, queued for the
     server (``case.create``) and audited, in one transaction."""
-    kind = coerce_enum(CaseType, case_type, "case type")
-    protection = coerce_enum(ProtectedIdentity, protected_identity, "protected identity level")
+    kind = coerce_enum(CaseType, case_type, N_("case type"))
+    protection = coerce_enum(ProtectedIdentity, protected_identity, N_("protected identity level"))
     name = _check_name(person_name)
     number = pnr.parse(personnummer) if personnummer and personnummer.strip() else None
     me = session.identity
@@ -258,7 +258,7 @@ def list_cases(
 ) -> list[CaseSummary]:
     """The caseload on this laptop, newest activity first. Not logged: it shows names and
     types, not case content; opening a case is logged."""
-    wanted_status = coerce_enum(CaseStatus, status, "case status") if status else None
+    wanted_status = coerce_enum(CaseStatus, status, N_("case status")) if status else None
     needle = (query or "").strip().casefold()
     rows = session.vault.cases.summaries(
         user_id=session.identity.user_id,
@@ -364,7 +364,7 @@ def _check_may_edit(session: Session, case: Case) -> None:
 
 def _coerce_case_field(name: str, value: Any) -> Any:
     if name == "next_contact":
-        return parse_date(value, "next contact")
+        return parse_date(value, N_("next contact"))
     if value is None:
         return ""
     if not isinstance(value, str):

@@ -49,7 +49,7 @@ def record_consent(
     person_id: str | None = None,
 ) -> Consent:
     case = require_case(session, case_id)
-    giver = coerce_enum(ConsentGiver, given_by, "consent giver")
+    giver = coerce_enum(ConsentGiver, given_by, N_("consent giver"))
     if not given_by_name.strip():
         raise InvalidInput(N_("Write who gave the consent."))
     me = session.identity
@@ -62,8 +62,8 @@ def record_consent(
         recipients=_recipients(recipients),
         information=information.strip(),
         purpose=purpose.strip(),
-        valid_from=parse_date(valid_from, "valid from") or now.date(),
-        valid_until=parse_date(valid_until, "valid until"),
+        valid_from=parse_date(valid_from, N_("valid from")) or now.date(),
+        valid_until=parse_date(valid_until, N_("valid until")),
         written=written,
         author_id=me.user_id,
         device_id=me.device_id,
@@ -124,9 +124,9 @@ def _build_disclosure(
         raise InvalidInput(N_("Write who received the information."))
     if not information.strip():
         raise InvalidInput(N_("Write which information was disclosed."))
-    kind = coerce_enum(RecipientKind, recipient_kind, "recipient kind")
-    basis = coerce_enum(LegalBasis, legal_basis, "legal basis") if legal_basis else None
-    when = parse_datetime(disclosed_at, "disclosure time") or utcnow()
+    kind = coerce_enum(RecipientKind, recipient_kind, N_("recipient kind"))
+    basis = coerce_enum(LegalBasis, legal_basis, N_("legal basis")) if legal_basis else None
+    when = parse_datetime(disclosed_at, N_("disclosure time")) or utcnow()
     consents = list(session.vault.consents.list_for_case(case.id))
     if basis is LegalBasis.CONSENT and consent_id is None:
         covering = rules.covering_consent(consents, recipient, when.date())

@@ -35,9 +35,9 @@ def record_intervention(
     end_date: dt.date | str | None = None,
 ) -> Intervention:
     case = require_case(session, case_id)
-    what = coerce_enum(InterventionKind, kind, "intervention kind")
-    start = parse_date(start_date, "start date") or utcnow().date()
-    end = parse_date(end_date, "end date")
+    what = coerce_enum(InterventionKind, kind, N_("intervention kind"))
+    start = parse_date(start_date, N_("start date")) or utcnow().date()
+    end = parse_date(end_date, N_("end date"))
     if end is not None and end < start:
         raise InvalidInput(N_("An intervention cannot end before it starts."))
     me = session.identity
@@ -75,7 +75,7 @@ def end_intervention(
         )
     if intervention.end_date is not None:
         raise Refused(N_("This intervention has already ended."))
-    end = parse_date(end_date, "end date") or utcnow().date()
+    end = parse_date(end_date, N_("end date")) or utcnow().date()
     if end < intervention.start_date:
         raise InvalidInput(N_("An intervention cannot end before it starts."))
     changes = {"end_date": end, "outcome": outcome.strip()}

@@ -70,8 +70,8 @@ def add_note(
     """A new journal entry (a draft, or signed at once with ``sign=True``)."""
     case = require_case(session, case_id)
     journal.check_text(text)
-    kind = coerce_enum(ContactType, contact_type, "contact type")
-    when = parse_datetime(event_time, "event time")
+    kind = coerce_enum(ContactType, contact_type, N_("contact type"))
+    when = parse_datetime(event_time, N_("event time"))
     me = session.identity
     now = utcnow()
     entry = JournalEntry(
@@ -109,9 +109,11 @@ def update_draft(session: Session, note_id: str, **changes: Any) -> JournalEntry
     """Edit a draft (text, event time, contact type, place, present). Signed entries refuse."""
     entry = require_note(session, note_id)
     if "contact_type" in changes:
-        changes["contact_type"] = coerce_enum(ContactType, changes["contact_type"], "contact type")
+        changes["contact_type"] = coerce_enum(
+            ContactType, changes["contact_type"], N_("contact type")
+        )
     if "event_time" in changes:
-        changes["event_time"] = parse_datetime(changes["event_time"], "event time") or utcnow()
+        changes["event_time"] = parse_datetime(changes["event_time"], N_("event time")) or utcnow()
     if "present" in changes:
         changes["present"] = _present(changes["present"])
     if "place" in changes and isinstance(changes["place"], str):
@@ -148,13 +150,15 @@ def add_linked_note(
 ) -> JournalEntry:
     """A correction, supplement or the person's own view, linked to a signed entry of the same
     case. The original stays as it was."""
-    link = coerce_enum(LinkKind, kind, "link kind")
+    link = coerce_enum(LinkKind, kind, N_("link kind"))
     original = require_note(session, note_id)
     me = session.identity
     if "contact_type" in fields:
-        fields["contact_type"] = coerce_enum(ContactType, fields["contact_type"], "contact type")
+        fields["contact_type"] = coerce_enum(
+            ContactType, fields["contact_type"], N_("contact type")
+        )
     if "event_time" in fields:
-        fields["event_time"] = parse_datetime(fields["event_time"], "event time") or utcnow()
+        fields["event_time"] = parse_datetime(fields["event_time"], N_("event time")) or utcnow()
     if "present" in fields:
         fields["present"] = _present(fields["present"])
     now = utcnow()

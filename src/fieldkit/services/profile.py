@@ -373,9 +373,15 @@ def create_profile(
     return session
 
 
-def open_session(data_dir: Path, passphrase: str, config: Any = None) -> Session:
+def open_session(
+    data_dir: Path, passphrase: str, config: Any = None, *, check_integrity: bool = False
+) -> Session:
     """Unlock the profile and open its vault. Failed attempts are counted by the key slots and
-    recorded in the vault at the next successful unlock."""
+    recorded in the vault at the next successful unlock.
+
+    ``check_integrity`` authenticates every page of the vault before anything is written to
+    it (slow on a large vault: for ``fieldkit check`` and IT), so a damaged file is reported
+    and left exactly as it was."""
     data_dir = Path(data_dir)
     info = read_profile(data_dir)
     _, slot_path, vault_path = _paths(data_dir)
@@ -405,6 +411,8 @@ def open_session(data_dir: Path, passphrase: str, config: Any = None) -> Session
         ) from exc
     session = Session(data_dir, info.profile_id, info.identity, vault, slots, policy, config)
     try:
+        if check_integrity:
+            vault.check_integrity()
         rotation = session._finish_rotation(passphrase, keys.pending, _key_index(vault))
         with vault.transaction():
             if failed_before:

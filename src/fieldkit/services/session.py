@@ -104,6 +104,13 @@ def require_note(session: Session, note_id: str) -> JournalEntry:
     return note  # type: ignore[no-any-return]
 
 
+def _label(what: str) -> str:
+    """A field name for a message, in the user's language (``what`` is marked with N_)."""
+    from fieldkit.i18n import _
+
+    return _(what)
+
+
 def coerce_enum(enum: type[E], value: Any, what: str) -> E:
     if isinstance(value, enum):
         return value
@@ -112,7 +119,7 @@ def coerce_enum(enum: type[E], value: Any, what: str) -> E:
     except ValueError as exc:
         raise InvalidInput(
             N_("Unknown {what}: {value} (choose one of: {choices})."),
-            what=what,
+            what=_label(what),
             value=value,
             choices=", ".join(m.value for m in enum),
         ) from exc
@@ -129,7 +136,9 @@ def parse_date(value: Any, what: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError as exc:
         raise InvalidInput(
-            N_("{value} is not a date for {what} (write YYYY-MM-DD)."), value=value, what=what
+            N_("{value} is not a date for {what} (write YYYY-MM-DD)."),
+            value=value,
+            what=_label(what),
         ) from exc
 
 
@@ -145,7 +154,7 @@ def parse_datetime(value: Any, what: str) -> dt.datetime | None:
             raise InvalidInput(
                 N_("{value} is not a time for {what} (write YYYY-MM-DD HH:MM)."),
                 value=value,
-                what=what,
+                what=_label(what),
             ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.astimezone()  # local wall-clock time as the worker wrote it

@@ -1,0 +1,195 @@
+"""SIGKILL in the middle of a batch of writes, at random instants, many times over: the vault
+opens cleanly afterwards and never holds a record without its outbox row, an outbox row without
+its record, a half-signed entry, or an audit event the server would not receive."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from fieldkit.domain import journal
+from fieldkit.domain.enums import AuditAction, Role
+from fieldkit.protocol.messages import MutationName
+from fieldkit.security import SecurityPolicy
+from fieldkit.services import cases
+from fieldkit.services.profile import Identity, Session, create_profile, open_session
+
+pytestmark = pytest.mark.keyring
+
+PASS = "korrekt häst batteri häftklammer"
+FAST = SecurityPolicy(argon2_target_seconds=0.01)
+
+# Writes until killed: cases, draft notes, signed notes, corrections, searches; prints a line
+# after each committed write.
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from fieldkit.services.profile import open_session
+    from fieldkit.services import cases, notes, search
+    from fieldkit.security import SecurityPolicy
+    session = open_session(sys.argv[1], sys.argv[2], SecurityPolicy(argon2_target_seconds=0.01))
+    case = cases.create_case(session, "exit_support", "Krasch Person")
+    print("ready", flush=True)
+    i = 0
+    while True:
+        i += 1
+        if i % 17 == 0:
+            case = cases.create_case(session, "exit_support", "Krasch Person %d" % i)
+        note = notes.add_note(session, case.id, "Anteckning %d " % i + "ord " * 300,
+                              sign=i % 2 == 0)
+        if i % 3 == 0 and not note.is_signed:
+            notes.sign_note(session, note.id)
+        if i % 5 == 0:
+            signed = notes.add_note(session, case.id, "Signerad %d" % i, sign=True)
+            notes.add_linked_note(session, signed.id, "correction", "Rättelse %d" % i)
+        if i % 7 == 0:
+            search.search(session, "Anteckning")
+        print(i, flush=True)
+    """
+)
+
+
+def all_cases(session: Session) -> list:  # type: ignore[type-arg]
+    return list(cases._all_cases(session))
+
+
+def check_consistent(session: Session) -> Counter[str]:
+    """Every record has its outbox row and every outbox row its record; signed entries verify;
+    every audit event has its audit.append row; the chain is intact."""
+    vault = session.vault
+    rows = list(vault.outbox.pending(limit=10_000_000, max_bytes=10**12))
+    ids = [r.id for r in rows]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    by_name: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for row in rows:
+        by_name.setdefault(str(row.name), []).append(row.args)
+
+    case_ids = {c.id for c in all_cases(session)}
+    assert {a["case"]["id"] for a in by_name.get(MutationName.CASE_CREATE, [])} == case_ids
+    person_ids = {c.person_id for c in all_cases(session)}
+    assert {a["person"]["id"] for a in by_name.get(MutationName.CASE_CREATE, [])} == person_ids
+    assert all(vault.persons.get(p) is not None for p in person_ids)
+
+    notes = [n for c in case_ids for n in vault.notes.list_for_case(c)]
+    created = [a["note"]["id"] for a in by_name.get(MutationName.NOTE_CREATE, [])]
+    assert len(created) == len(set(created))
+    assert set(created) == {n.id for n in notes}
+    signed = {n.id: n for n in notes if n.is_signed}
+    sign_rows = {a["note"]["id"]: a["note"] for a in by_name.get(MutationName.NOTE_SIGN, [])}
+    assert set(sign_rows) == set(signed)
+    for note_id, note in signed.items():
+        assert journal.verify_signature(note), note_id
+        assert sign_rows[note_id]["content_hash"] == note.content_hash
+
+    events = list(vault.audit.list())
+    appended = [e["id"] for a in by_name.get(MutationName.AUDIT_APPEND, []) for e in a["events"]]
+    assert appended == [e.id for e in events]
+    assert vault.audit.verify() == []
+    sign_events = {e.record_id for e in events if e.action is AuditAction.SIGN}
+    assert sign_events == set(signed)
+    return Counter(
+        {
+            "cases": len(case_ids),
+            "notes": len(notes),
+            "signed": len(signed),
+            "events": len(events),
+            "outbox": len(rows),
+        }
+    )
+
+
+@pytest.fixture
+def profile(real_keyring: str, data_dir: Path) -> Path:
+    create_profile(data_dir, PASS, Identity.local("anna", role=Role.WORKER), FAST).lock()
+    return data_dir
+
+
+def kill_writer_at_random(profile: Path, rng: random.Random, env: dict[str, str]) -> int:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(profile), PASS],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first == "ready", (first, proc.stderr.read() if proc.stderr else "")
+        time.sleep(rng.uniform(0.0, 0.6))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return len(proc.stdout.read().split()) if proc.stdout else 0
+
+
+def test_sigkill_during_writes_never_splits_a_record_from_its_outbox_row(
+    profile: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    previous: Counter[str] = Counter()
+    for _round in range(12):
+        kill_writer_at_random(profile, rng, env)
+        session = open_session(profile, PASS, FAST)  # opens cleanly after the crash
+        try:
+            counts = check_consistent(session)
+        finally:
+            session.lock()
+        # nothing committed before is ever lost
+        assert all(counts[k] >= previous[k] for k in previous), (counts, previous)
+        previous = counts
+    assert previous["notes"] > 0 and previous["signed"] > 0
+
+
+def test_sigkill_of_the_cli_in_a_loop_of_writes(profile: Path, tmp_path: Path) -> None:
+    rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+    env = dict(
+        os.environ,
+        TMPDIR=str(tmp_path),
+        FIELDKIT_PASSPHRASE=PASS,
+        FIELDKIT_LANG="en",
+        FIELDKIT_CONFIG_DIR=str(tmp_path / "c"),
+        FIELDKIT_POLICY_ROOT=str(tmp_path / "p"),
+    )
+    session = open_session(profile, PASS, FAST)
+    case_id = cases.create_case(session, "exit_support", "CLI Krasch").id
+    session.lock()
+    for i in range(15):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fieldkit",
+                "--data-dir",
+                str(profile),
+                "note",
+                "add",
+                case_id,
+                "--text",
+                f"CLI-anteckning {i}",
+                "--sign",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.2, 1.2))  # start-up, unlock, write: killed anywhere in it
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    session = open_session(profile, PASS, FAST)
+    try:
+        counts = check_consistent(session)
+    finally:
+        session.lock()
+    assert counts["cases"] == 1
