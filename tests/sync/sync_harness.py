@@ -55,11 +55,13 @@ class ServerDB:
             return str(self.identity.add_team(session, name).id)
 
     def user(self, username: str, team_id: str, role: Role = Role.WORKER) -> str:
-        from fieldkit.server.models import Team
+        from fieldkit.server import admin
 
         with self.factory() as session, session.begin():
-            team = session.get(Team, team_id)
-            return str(self.identity.add_user(session, username, role, team, username.title()).id)
+            user = admin.add_user(
+                session, self.identity, username, role.value, team_id, username.title()
+            )
+            return str(user.id)
 
     def code(self, username: str) -> str:
         with self.factory() as session, session.begin():
