@@ -82,7 +82,9 @@ def submit(a: Assessment, user_id: str, role: Role, at: dt.datetime | None = Non
     if not may_transition(a.status, S.SUBMITTED, role, is_author=user_id == a.author_id):
         if a.status is S.DRAFT:
             raise Refused(N_("Only the author can submit this assessment."))
-        raise Refused(N_("A {status} assessment cannot be submitted."), status=a.status.value)
+        raise Refused(
+            N_("An assessment that is {status} cannot be submitted."), status=a.status.value
+        )
     if a.reassessment_due is None:
         raise InvalidInput(N_("Every assessment needs a re-assessment date."))
     when = at or utcnow()
