@@ -247,7 +247,11 @@ class Vault:
             head = fh.read(PAGE_SIZE)
         if head.startswith(SQLITE_HEADER):
             raise NotAVault(E.MSG_PLAIN_SQLITE, E.REM_PLAIN_SQLITE, path=str(path))
-        if size == 0 or size % PAGE_SIZE:
+        wal = path.with_name(path.name + "-wal")
+        wal_has_frames = wal.exists() and wal.stat().st_size > 32
+        # A checkpoint cut short (a full disk at close) can leave a partial last page; the
+        # log still holds every page then, and SQLite replays it.
+        if size == 0 or (size % PAGE_SIZE and not (wal_has_frames and size > PAGE_SIZE)):
             expected = max(PAGE_SIZE, (size // PAGE_SIZE + 1) * PAGE_SIZE)
             if size >= PAGE_SIZE and _entropy(head) < 7.0:
                 raise NotAVault(E.MSG_NOT_A_VAULT, E.REM_NOT_A_VAULT, path=str(path))
@@ -260,7 +264,6 @@ class Vault:
         if _entropy(head) < 7.0:
             raise NotAVault(E.MSG_NOT_A_VAULT, E.REM_NOT_A_VAULT, path=str(path))
         marker = path.with_name(path.name + ".open")
-        wal = path.with_name(path.name + "-wal")
         if marker.exists() and not wal.exists() and not accept_missing_wal:
             try:
                 state = json.loads(marker.read_text(encoding="utf-8")).get("state")
@@ -396,13 +399,22 @@ class Vault:
         return VaultCorrupt(E.MSG_CORRUPT_GENERIC, E.REM_KEEP_FILE, path=str(path), detail=str(exc))
 
     def _write_marker(self, state: str) -> None:
+        """The non-secret ``<db>.open`` marker: "open" while in use, "closed" once the log
+        is checkpointed. A full disk must not stop the vault from opening, so a marker that
+        cannot be written is skipped (an existing "open" one is already right)."""
         data = json.dumps({"state": state, "pid": os.getpid()})
         tmp = self.marker_path.with_name(self.marker_path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.marker_path)
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.marker_path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if state == "closed":
+                raise
 
     @property
     def closed(self) -> bool:
@@ -571,6 +583,8 @@ class Vault:
             return Refused(N_("The vault refused this change ({detail})."), detail=text)
         if code == SQLITE_FULL:
             return DiskFull(E.MSG_DISK_FULL, E.REM_DISK_FULL)
+        if code == SQLITE_IOERR and self._no_room():
+            return DiskFull(E.MSG_DISK_FULL, E.REM_DISK_FULL)
         if code == SQLITE_IOERR:
             return VaultWriteFailed(E.MSG_WRITE_FAILED, E.REM_WRITE_FAILED, detail=text)
         if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
@@ -590,6 +604,23 @@ class Vault:
         if isinstance(exc, sqlcipher3.OperationalError) and "fts5" in text.lower():
             return InvalidInput(N_("The search could not be understood."))
         return exc
+
+    def _no_room(self) -> bool:
+        """After a write error: is it because the file cannot grow (no free space, or the
+        process's file-size limit), which SQLite reports as an I/O error, not SQLITE_FULL?"""
+        import resource
+        import shutil
+
+        try:
+            if shutil.disk_usage(self.path.parent).free < 4 * 1024 * 1024:
+                return True
+            soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        except (OSError, ValueError):
+            return False
+        if soft == resource.RLIM_INFINITY:
+            return False
+        sizes = [p.stat().st_size for p in (self.path, self.wal_path) if p.exists()]
+        return max(sizes, default=0) + 1024 * 1024 > soft
 
     def integrity_problems(self) -> list[int]:
         """Page numbers that fail SQLCipher's HMAC check (``PRAGMA cipher_integrity_check``);
