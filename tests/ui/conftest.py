@@ -144,6 +144,12 @@ def window(qtbot: Any, worker_profile: Profile) -> Any:
     win.resize(1200, 800)
     win.show()
     yield win
+    close_window(win)
+
+
+def close_window(win: Any) -> None:
+    win.sync.stop()
+    win.sync.wait_stopped()
     if win.ctx.is_unlocked:
         win.ctx.lock()
     win.ctx.taskman.shutdown(wait=True)

@@ -357,6 +357,7 @@ class AssessmentsTab(QWidget):
         )
 
     def _saved(self, result: tuple[Any, Any]) -> None:
+        self.ctx.wrote.emit()
         self._saving = False
         saved, view = result
         self.saved_count += 1
@@ -404,6 +405,7 @@ class AssessmentsTab(QWidget):
         )
 
     def _submitted(self, a: Any) -> None:
+        self.ctx.wrote.emit()
         self.save_state.setText(
             _("Submitted for review {when}").format(when=fmt_datetime(a.submitted_at))
         )

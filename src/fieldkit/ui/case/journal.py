@@ -382,6 +382,7 @@ class JournalTab(QWidget):
             )
 
     def _saved(self, note: Any) -> None:
+        self.ctx.wrote.emit()
         self._saving = False
         self.draft_id = note.id
         self.saved_count += 1
@@ -440,6 +441,7 @@ class JournalTab(QWidget):
         self.ctx.call(_sign, self.draft_id, on_done=self._signed, on_error=self._save_failed)
 
     def _signed(self, note: Any) -> None:
+        self.ctx.wrote.emit()
         self._merge(note)
         self._clear_editor()
         self.save_state.setText(_("Signed {when}").format(when=fmt_datetime(note.signed_at)))

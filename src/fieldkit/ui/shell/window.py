@@ -22,6 +22,7 @@ from fieldkit.ui.qt import (
     QWidget,
 )
 from fieldkit.ui.shell.idle import IdleWatcher
+from fieldkit.ui.syncpanel.controller import SyncController
 from fieldkit.ui.syncpanel.status import SyncStatusBar
 from fieldkit.ui.unlock.screen import UnlockScreen
 
@@ -60,14 +61,14 @@ class Workspace(QWidget):
         self.case = CasePage(ctx, self)
         self.review = ReviewPage(ctx, self)
         self.knowledge = KnowledgePage(ctx, self)
-        self.sync = SyncPage(ctx, self)
+        self.sync_page = SyncPage(ctx, self)
         self.settings = SettingsPage(ctx, self)
         self._entries: list[tuple[str, QWidget]] = [
             (_("Caseload"), self.caseload),
             (_("Case"), self.case),
             (_("Review"), self.review),
             (_("Guidance"), self.knowledge),
-            (_("Sync"), self.sync),
+            (_("Sync"), self.sync_page),
             (_("Settings"), self.settings),
         ]
         for title, page in self._entries:
@@ -123,6 +124,13 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.user_label)
         self.sync_status.hide()  # shown once unlocked
 
+        self.sync = SyncController(ctx)
+        self.sync.status_changed.connect(self.sync_status.show_status)
+        self.sync.progress.connect(self._sync_progress)
+        self.sync.finished.connect(lambda _r: self.sync_status.hide_progress())
+        self.sync.failed.connect(lambda _e: self.sync_status.hide_progress())
+        self.sync.revoked.connect(self._revoked)
+
         self.idle = IdleWatcher(int(_policy_idle_minutes(ctx.config) * 60_000), self)
         self.idle.idle.connect(self.lock)
         app = QApplication.instance()
@@ -162,12 +170,22 @@ class MainWindow(QMainWindow):
         focus = self.focusWidget()
         self._return_focus = focus if focus is not None and ws.isAncestorOf(focus) else None
         ws.case.flush_drafts()
+        self.sync.stop()
         self.ctx.lock()
 
     def sync_now(self) -> None:
         ws = self._unlocked_workspace()
         if ws is not None:
-            ws.sync.sync_now()
+            ws.sync_page.sync_now()
+
+    def _sync_progress(self, progress: Any) -> None:
+        phase = getattr(progress.phase, "value", str(progress.phase))
+        self.sync_status.show_progress(progress.done, progress.total or 0, phase)
+
+    def _revoked(self, exc: BaseException) -> None:
+        self.ctx.session = None
+        self._on_task_error(exc)
+        self.show_first_run()
 
     def focus_search(self) -> None:
         ws = self._unlocked_workspace()
@@ -202,6 +220,7 @@ class MainWindow(QMainWindow):
         identity = self.ctx.identity
         if self.workspace is None:
             self.workspace = Workspace(self.ctx, self)
+            self.workspace.sync_page.attach(self.sync)
             self.stack.addWidget(self.workspace)
         self.workspace.set_role(str(getattr(identity, "role", "worker")))
         self.user_label.setText(
@@ -247,6 +266,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: Any) -> None:
         if self.workspace is not None and self.ctx.is_unlocked:
             self.workspace.case.flush_drafts()
+        self.sync.stop()
+        self.sync.wait_stopped()
         self.ctx.lock()
         self.ctx.taskman.shutdown(wait=True)
         super().closeEvent(event)

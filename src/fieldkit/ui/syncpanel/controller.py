@@ -1,0 +1,178 @@
+"""Sync for the open session, kept off the GUI thread.
+
+The sync service's scheduler runs cycles on its own thread (the network waits there); every
+vault access of a cycle is handed to the app's single DB worker (``run_on_db``), so the vault's
+connection never leaves its thread. Progress, results, errors and scheduler state come back to
+the GUI thread as Qt signals. The status is read on the DB worker too."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from fieldkit.ui.context import SYNC, AppContext
+from fieldkit.ui.qt import QObject, Signal
+
+log = logging.getLogger("fieldkit.ui.sync")
+
+
+def _make_service(session: Any, bridge: SyncBridge, run_on_db: Callable[..., Any]) -> Any:
+    from fieldkit.services.sync import SyncService
+
+    return SyncService(
+        session,
+        on_progress=bridge.progress.emit,
+        on_revoked=bridge.revoked.emit,
+        run_on_db=run_on_db,
+    )
+
+
+def _status(service: Any) -> Any:
+    return service.status()
+
+
+class SyncBridge(QObject):
+    """Signals carrying the scheduler thread's callbacks to the GUI thread."""
+
+    progress = Signal(object)  # SyncProgress
+    result = Signal(object)  # SyncReport
+    failed = Signal(object)  # exception
+    state = Signal(object)  # dict
+    revoked = Signal(object)
+
+
+class SyncController(QObject):
+    status_changed = Signal(object)  # SyncStatus
+    progress = Signal(object)  # SyncProgress
+    finished = Signal(object)  # SyncReport
+    failed = Signal(object)  # exception (a FieldkitError is for the user)
+    revoked = Signal(object)
+
+    def __init__(self, ctx: AppContext, *, push_delay: float = 3.0) -> None:
+        super().__init__(ctx)
+        self.ctx = ctx
+        self.push_delay = push_delay
+        self.service: Any = None
+        self.status: Any = None
+        self.last_report: Any = None
+        self.last_error: BaseException | None = None
+        self.syncing = False
+        self.bridge = SyncBridge(self)
+        self.bridge.progress.connect(self._on_progress)
+        self.bridge.result.connect(self._on_result)
+        self.bridge.failed.connect(self._on_failed)
+        self.bridge.state.connect(lambda _s: self.refresh_status())
+        self.bridge.revoked.connect(self.revoked.emit)
+        ctx.unlocked.connect(self._start)
+        ctx.wrote.connect(self._local_write)
+
+    # -- the DB worker, for the sync engine --------------------------------------------
+    def _run_on_db(self, fn: Callable[[], Any]) -> Any:
+        taskman = self.ctx.taskman
+        if taskman.on_worker_thread():
+            return fn()
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError("the sync engine must not wait for the DB on the GUI thread")
+        return taskman.run(fn).result()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _start(self) -> None:
+        session = self.ctx.session
+        if session is None:
+            return
+        self.service = _make_service(session, self.bridge, self._run_on_db)
+        self.ctx.taskman.run(_status, self.service, on_done=self._first_status)
+
+    def _first_status(self, status: Any) -> None:
+        self._show_status(status)
+        if status.enrolled and self.service is not None and self.service.scheduler is None:
+            self.service.start_scheduler(
+                push_delay=self.push_delay,
+                on_result=self.bridge.result.emit,
+                on_error=self.bridge.failed.emit,
+                on_state=self.bridge.state.emit,
+            )
+
+    def stop(self, then: Callable[[], None] | None = None) -> None:
+        """Stop background sync without blocking the GUI (the scheduler's thread may be
+        waiting for the network, or for the DB worker)."""
+        service, self.service = self.service, None
+        if service is None:
+            if then is not None:
+                then()
+            return
+
+        def close() -> None:
+            try:
+                service.close()
+            except Exception:  # closing must never keep the profile from locking
+                log.warning("sync did not stop cleanly", exc_info=True)
+
+        closer = threading.Thread(target=close, name="fieldkit-sync-stop", daemon=True)
+        closer.start()
+        self._closer = closer
+        if then is not None:
+            then()
+
+    def wait_stopped(self, timeout: float = 30.0) -> None:
+        closer = getattr(self, "_closer", None)
+        if closer is not None:
+            closer.join(timeout)
+
+    # -- actions -------------------------------------------------------------------------
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.status is not None and self.status.enrolled)
+
+    def sync_now(self) -> None:
+        if self.service is None:
+            return
+        if self.service.scheduler is not None:
+            self.service.scheduler.sync_now()
+            return
+        # not enrolled: one cycle, which explains that (NotEnrolled) through ``failed``
+        self.syncing = True
+        service = self.service
+        threading.Thread(target=self._cycle, args=(service,), daemon=True).start()
+
+    def _cycle(self, service: Any) -> None:
+        try:
+            self.bridge.result.emit(service.run_cycle())
+        except BaseException as exc:  # delivered to the GUI thread, shown to the user
+            self.bridge.failed.emit(exc)
+
+    def _local_write(self) -> None:
+        if self.service is not None and self.service.scheduler is not None:
+            self.service.scheduler.notify_edit()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        if self.service is not None and self.ctx.is_unlocked:
+            self.ctx.taskman.run(_status, self.service, on_done=self._show_status)
+
+    # -- results on the GUI thread -------------------------------------------------------
+    def _show_status(self, status: Any) -> None:
+        self.status = status
+        self.syncing = bool(status.syncing)
+        self.status_changed.emit(status)
+
+    def _on_progress(self, progress: Any) -> None:
+        self.syncing = True
+        self.progress.emit(progress)
+
+    def _on_result(self, report: Any) -> None:
+        self.syncing = False
+        self.last_report = report
+        self.last_error = None
+        self.finished.emit(report)
+        self.refresh_status()
+        if report.pulled or report.conflicts or report.rejected or report.purged:
+            self.ctx.notify(SYNC)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.syncing = False
+        self.last_error = exc
+        self.failed.emit(exc)
+        self.refresh_status()
