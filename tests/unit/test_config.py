@@ -455,6 +455,8 @@ def test_config_access_by_attribute_and_get_agree(tree: Tree) -> None:
         _ = config.no_such_setting  # type: ignore[attr-defined]
     with pytest.raises(UnknownSetting):
         config.get("no_such_setting")
+    assert config.get("no_such_setting", 7) == 7
+    assert config.get("auto_lock_minutes", 7) == 5
     rows = {row["name"]: row for row in config.describe()}
     assert rows["auto_lock_minutes"] == {
         "name": "auto_lock_minutes",

@@ -43,6 +43,7 @@ from fieldkit.config.settings import SETTINGS, Setting, setting, unknown_setting
 from fieldkit.errors import N_, FieldkitError
 
 IGNORED_KEYS = frozenset({"$schema", "$comment"})
+_MISSING: Any = object()
 
 
 class Layer(IntEnum):
@@ -140,8 +141,12 @@ class Config:
             raise AttributeError(name)
         return self._values[name]
 
-    def get(self, name: str) -> Any:
-        setting(name)  # UnknownSetting for a misspelt name
+    def get(self, name: str, default: Any = _MISSING) -> Any:
+        """The value of a setting. An unknown name raises UnknownSetting (naming the closest
+        known one) unless a ``default`` is given, as with a dict."""
+        if name not in SETTINGS and default is not _MISSING:
+            return default
+        setting(name)
         return self._values[name]
 
     def source(self, name: str) -> Source:

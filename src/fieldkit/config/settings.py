@@ -234,6 +234,7 @@ SETTINGS: dict[str, Setting] = {
             S.SECURITY,
             minimum=3,
             maximum=100,
+            user_editable=False,
         ),
         _s(
             "wipe_on_lockout",
