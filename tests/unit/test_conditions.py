@@ -13,8 +13,16 @@ from hypothesis import strategies as st
 from fieldkit.forms.conditions import MAX_DEPTH, analyse, evaluate
 from fieldkit.forms.errors import ConditionError
 
-ANSWERS = {"F1": "clear", "F2": "none", "F3": "some", "I1": ["sspf", "mentor"], "B1": "unknown",
-           "B2": "unknown", "C1": "unknown", "T1": "free text"}
+ANSWERS = {
+    "F1": "clear",
+    "F2": "none",
+    "F3": "some",
+    "I1": ["sspf", "mentor"],
+    "B1": "unknown",
+    "B2": "unknown",
+    "C1": "unknown",
+    "T1": "free text",
+}
 
 
 @pytest.mark.parametrize(
@@ -104,8 +112,14 @@ def test_a_malformed_branch_is_found_even_when_another_decides() -> None:
 
 
 def test_analyse_reports_references() -> None:
-    info = analyse({"all": [{"item": "S1", "in": ["low"]},
-                            {"count": {"items": "B*,C*", "in": ["unknown"], "gte": 10}}]})
+    info = analyse(
+        {
+            "all": [
+                {"item": "S1", "in": ["low"]},
+                {"count": {"items": "B*,C*", "in": ["unknown"], "gte": 10}},
+            ]
+        }
+    )
     assert info.items == {"S1"} and info.patterns == ("B*", "C*")
     assert ("S1", "in", ("low",)) in info.comparisons
 
@@ -115,23 +129,37 @@ def test_analyse_reports_references() -> None:
 ITEMS = ["A1", "A2", "B1", "B2", "C1"]
 CODES = ["x", "y", "z"]
 
-answer = st.one_of(st.none(), st.sampled_from(CODES), st.lists(st.sampled_from(CODES),
-                                                               max_size=3, unique=True))
+answer = st.one_of(
+    st.none(), st.sampled_from(CODES), st.lists(st.sampled_from(CODES), max_size=3, unique=True)
+)
 answers_st = st.dictionaries(st.sampled_from(ITEMS), answer)
 
 leaf = st.one_of(
-    st.builds(lambda i, c: {"item": i, "in": c}, st.sampled_from(ITEMS),
-              st.lists(st.sampled_from(CODES), max_size=3)),
-    st.builds(lambda i, c: {"item": i, "not_in": c}, st.sampled_from(ITEMS),
-              st.lists(st.sampled_from(CODES), max_size=3)),
-    st.builds(lambda i, c: {"item": i, "includes": c}, st.sampled_from(ITEMS),
-              st.sampled_from(CODES)),
-    st.builds(lambda i, c: {"item": i, "includes_any": c}, st.sampled_from(ITEMS),
-              st.lists(st.sampled_from(CODES), max_size=3)),
+    st.builds(
+        lambda i, c: {"item": i, "in": c},
+        st.sampled_from(ITEMS),
+        st.lists(st.sampled_from(CODES), max_size=3),
+    ),
+    st.builds(
+        lambda i, c: {"item": i, "not_in": c},
+        st.sampled_from(ITEMS),
+        st.lists(st.sampled_from(CODES), max_size=3),
+    ),
+    st.builds(
+        lambda i, c: {"item": i, "includes": c}, st.sampled_from(ITEMS), st.sampled_from(CODES)
+    ),
+    st.builds(
+        lambda i, c: {"item": i, "includes_any": c},
+        st.sampled_from(ITEMS),
+        st.lists(st.sampled_from(CODES), max_size=3),
+    ),
     st.builds(lambda i, b: {"item": i, "answered": b}, st.sampled_from(ITEMS), st.booleans()),
-    st.builds(lambda p, c, n: {"count": {"items": p, "in": c, "gte": n}},
-              st.sampled_from(["A*", "B?", "A*,C1", "*"]),
-              st.lists(st.sampled_from(CODES), min_size=1, max_size=3), st.integers(0, 4)),
+    st.builds(
+        lambda p, c, n: {"count": {"items": p, "in": c, "gte": n}},
+        st.sampled_from(["A*", "B?", "A*,C1", "*"]),
+        st.lists(st.sampled_from(CODES), min_size=1, max_size=3),
+        st.integers(0, 4),
+    ),
 )
 conditions = st.recursive(
     leaf,
@@ -144,12 +172,40 @@ conditions = st.recursive(
 )
 
 garbage = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(
-        max_size=5), st.sampled_from(ITEMS + CODES + ["all", "any", "not", "in", "count"])),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["all", "any", "not", "item", "in", "not_in", "includes",
-                         "includes_any", "answered", "count", "items", "gte", "lte", "eq"])
-        | st.text(max_size=3), inner, max_size=3),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(max_size=5),
+        st.sampled_from(ITEMS + CODES + ["all", "any", "not", "in", "count"]),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "all",
+                    "any",
+                    "not",
+                    "item",
+                    "in",
+                    "not_in",
+                    "includes",
+                    "includes_any",
+                    "answered",
+                    "count",
+                    "items",
+                    "gte",
+                    "lte",
+                    "eq",
+                ]
+            )
+            | st.text(max_size=3),
+            inner,
+            max_size=3,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -197,11 +253,15 @@ def test_boolean_algebra(a: Any, b: Any, values: dict[str, Any]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(values=answers_st, patterns=st.lists(st.sampled_from(["A*", "B?", "C1", "*", "?1"]),
-                                            min_size=1, max_size=3),
-       codes=st.lists(st.sampled_from(CODES), min_size=1, max_size=3), n=st.integers(0, 5))
-def test_count_matches_brute_force(values: dict[str, Any], patterns: list[str],
-                                   codes: list[str], n: int) -> None:
+@given(
+    values=answers_st,
+    patterns=st.lists(st.sampled_from(["A*", "B?", "C1", "*", "?1"]), min_size=1, max_size=3),
+    codes=st.lists(st.sampled_from(CODES), min_size=1, max_size=3),
+    n=st.integers(0, 5),
+)
+def test_count_matches_brute_force(
+    values: dict[str, Any], patterns: list[str], codes: list[str], n: int
+) -> None:
     def chosen(v: Any) -> set[str] | None:
         if v is None or v == [] or v == "":
             return None

@@ -45,8 +45,12 @@ def minimal() -> dict[str, Any]:
                 "id": "A",
                 "title": {"sv": "A", "en": "A"},
                 "items": [
-                    {"id": "A1", "type": "rating", "scale": "concern",
-                     "label": {"sv": "Fråga ett", "en": "Question one"}},
+                    {
+                        "id": "A1",
+                        "type": "rating",
+                        "scale": "concern",
+                        "label": {"sv": "Fråga ett", "en": "Question one"},
+                    },
                     {"id": "A2", "type": "text", "label": {"sv": "Två", "en": "Two"}},
                 ],
             }
@@ -137,8 +141,11 @@ def test_unknown_scale() -> None:
 def test_duplicate_item_ids_across_sections() -> None:
     doc = minimal()
     doc["sections"].append(
-        {"id": "B", "title": {"sv": "B", "en": "B"},
-         "items": [{"id": "A1", "type": "text", "label": {"sv": "x", "en": "x"}}]}
+        {
+            "id": "B",
+            "title": {"sv": "B", "en": "B"},
+            "items": [{"id": "A1", "type": "text", "label": {"sv": "x", "en": "x"}}],
+        }
     )
     (p,) = problems_of(dump(doc))
     assert "A1 is used twice" in p.render() and p.where.startswith("item A1")
@@ -148,8 +155,14 @@ def test_cyclic_conditions() -> None:
     doc = minimal()
     items = doc["sections"][0]["items"]
     items[0]["when"] = {"item": "A3", "answered": True}
-    items.append({"id": "A3", "type": "yes_no_unknown", "label": {"sv": "x", "en": "x"},
-                  "when": {"item": "A1", "in": ["clear"]}})
+    items.append(
+        {
+            "id": "A3",
+            "type": "yes_no_unknown",
+            "label": {"sv": "x", "en": "x"},
+            "when": {"item": "A1", "in": ["clear"]},
+        }
+    )
     text = rendered(dump(doc))
     assert "cycle" in text and ("A1 -> A3 -> A1" in text or "A3 -> A1 -> A3" in text)
 
@@ -162,8 +175,9 @@ def test_section_condition_on_its_own_item_is_a_cycle() -> None:
 
 def test_dangling_condition_and_wrong_code() -> None:
     doc = minimal()
-    doc["sections"][0]["items"][1]["when"] = {"any": [{"item": "Z9", "in": ["clear"]},
-                                                      {"item": "A1", "in": ["clera"]}]}
+    doc["sections"][0]["items"][1]["when"] = {
+        "any": [{"item": "Z9", "in": ["clear"]}, {"item": "A1", "in": ["clera"]}]
+    }
     text = rendered(dump(doc))
     assert "item A2 (when)" in text
     assert "refers to item Z9, which does not exist" in text
@@ -183,7 +197,8 @@ def test_missing_translation() -> None:
     assert p.where == "item A2 (label)" and "'en' translation" in p.render()
     doc = minimal()
     doc["scales"]["concern"][1] = {"code": "clear", "sv": "Tydligt"}
-    assert "option clear of scale concern has no 'en' translation" in rendered(dump(doc))
+    (p,) = problems_of(dump(doc))
+    assert p.where == "$.scales.concern[1]" and "no 'en' translation" in p.render()
 
 
 def test_form_must_be_swedish_and_english() -> None:
@@ -288,8 +303,9 @@ def test_every_problem_is_reported_at_once() -> None:
     doc = minimal()
     del doc["sections"][0]["items"][0]["label"]["en"]
     doc["sections"][0]["items"][1]["when"] = {"item": "Q1", "in": ["x"]}
-    doc["sections"][0]["items"].append({"id": "A1", "type": "date",
-                                        "label": {"sv": "d", "en": "d"}})
+    doc["sections"][0]["items"].append(
+        {"id": "A1", "type": "date", "label": {"sv": "d", "en": "d"}}
+    )
     assert len(problems_of(dump(doc))) >= 3
 
 
@@ -376,16 +392,42 @@ def test_a_broken_file_in_a_folder_names_itself(tmp_path: Path) -> None:
 # --- fuzzing -------------------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10, 10), st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10),
+    st.text(max_size=8),
     st.sampled_from(["A1", "none", "clear", "yes", "rating", "text", "sv", "en", "concern"]),
 )
 json_like = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["id", "type", "label", "sv", "en", "code", "when",
-                                       "item", "in", "any", "not", "items", "scale",
-                                       "required", "options", "count"]) | st.text(max_size=5),
-                      inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "type",
+                    "label",
+                    "sv",
+                    "en",
+                    "code",
+                    "when",
+                    "item",
+                    "in",
+                    "any",
+                    "not",
+                    "items",
+                    "scale",
+                    "required",
+                    "options",
+                    "count",
+                ]
+            )
+            | st.text(max_size=5),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=25,
 )
 

@@ -256,15 +256,12 @@ class _Builder:
         for locale in self.locales:
             if locale not in value:
                 self.problem(
-                    N_("The {what} has no '{locale}' translation."), path, what=what, locale=locale
+                    N_("The text has no '{locale}' translation."), path, what=what, locale=locale
                 )
         for locale in value:
             if locale not in self.locales:
                 self.problem(
-                    N_(
-                        "The {what} has a text in '{locale}', which is not among the "
-                        "form's locales."
-                    ),
+                    N_("There is a text in '{locale}', which is not among the form's locales."),
                     (*path, locale),
                     what=what,
                     locale=locale,
@@ -278,7 +275,7 @@ class _Builder:
             code = entry["code"]
             if code in seen:
                 self.problem(
-                    N_("The option code {code} appears twice in {what}."),
+                    N_("The option code {code} appears twice."),
                     (*path, i, "code"),
                     code=code,
                     what=what,

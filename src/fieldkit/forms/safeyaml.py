@@ -108,8 +108,12 @@ def _syntax_error(exc: yaml.YAMLError, file: str) -> FormError:
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if "nesting depth" in str(problem):  # libyaml's own limit, far above ours
-        return FormError.one(N_("The YAML is nested more than {limit} levels deep."), file=file,
-                             line=line, limit=MAX_DEPTH)
+        return FormError.one(
+            N_("The YAML is nested more than {limit} levels deep."),
+            file=file,
+            line=line,
+            limit=MAX_DEPTH,
+        )
     return FormError.one(
         N_("This is not valid YAML: {detail}."), file=file, line=line, detail=str(problem)
     )
