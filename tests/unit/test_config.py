@@ -503,3 +503,37 @@ def test_default_paths_are_the_platform_folders_of_fieldkit(
     assert paths.logs_dir() == Path("/xdg/state/fieldkit/log")
     assert paths.policy_root() == Path("/etc/fieldkit")
     assert not paths.system_sources_overridden()
+
+
+# --- the documentation ------------------------------------------------------------------------
+
+
+def _documented() -> dict[str, list[str]]:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    rows: dict[str, list[str]] = {}
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("`") and cells[0].strip("`") in SETTINGS:
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def _doc_default(value: Any) -> str:
+    if value is None:
+        return "*(none)*"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    return f"`{value}`"
+
+
+def test_docs_list_every_setting_with_its_type_default_and_who_sets_it() -> None:
+    rows = _documented()
+    assert set(rows) == set(SETTINGS)
+    for name, declared in SETTINGS.items():
+        _key, type_, default, _accepted, app, _what = rows[name]
+        json_type = {bool: "boolean", int: "integer", float: "number", str: "text"}[declared.type]
+        assert type_ == json_type + (" or null" if declared.nullable else ""), name
+        assert default == _doc_default(declared.default), name
+        assert app == ("yes" if declared.user_editable else "no"), name
