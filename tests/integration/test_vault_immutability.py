@@ -299,3 +299,18 @@ def test_a_failed_purge_leaves_no_guard_behind(vault: Vault) -> None:
         raise RuntimeError("abort")
     assert vault.notes.get(note.id) == note
     assert vault.query("SELECT count(*) FROM purge_guard")[0][0] == 0
+
+
+def test_a_committed_guard_row_is_cleared_at_open(vault: Vault, key: bytes) -> None:
+    note = signed_note(vault, make_case(vault))
+    con = raw(vault, key)
+    con.execute("INSERT INTO purge_guard (active) VALUES (1)")
+    con.close()
+    path = vault.path
+    vault.close()
+    reopened = Vault.open(path, key)
+    try:
+        with pytest.raises(Refused):
+            reopened.execute("DELETE FROM notes WHERE id = ?", (note.id,))
+    finally:
+        reopened.close()

@@ -325,6 +325,9 @@ class Vault:
         try:
             vault._write_marker("open")
             vault._migrate()
+            # committed state never holds a purge guard; one left by a raw edit is removed
+            if vault.query("SELECT 1 FROM purge_guard LIMIT 1"):
+                vault.execute("DELETE FROM purge_guard")
         except BaseException:
             vault._conn.close()
             vault._conn = None
