@@ -358,6 +358,39 @@ def test_an_unreadable_policy_file_is_reported(tree: Tree) -> None:
     assert file == str(path) and "cannot be read" in message
 
 
+def test_a_policy_folder_that_is_not_a_folder_is_reported(tree: Tree) -> None:
+    (tree.root / "policies").mkdir(parents=True)
+    (tree.root / "policies" / "managed").write_text('{"lockout_limit": 4}')
+    config = load_config()
+    assert config.lockout_limit == 10
+    [(file, key, message)] = config.problems
+    assert file == str(tree.root / "policies" / "managed") and key is None
+    assert "folder of .json policy files" in message
+
+
+def test_only_json_files_are_policy(tree: Tree) -> None:
+    tree.managed("notes.txt", "lockout_limit = 4")
+    tree.managed("p.json.bak", {"lockout_limit": 4})
+    config = load_config()
+    assert config.problems == [] and config.lockout_limit == 10
+
+
+def test_plist_sources_are_read_with_their_types(tmp_path: Path) -> None:
+    """The macOS sources are plists; their reader is the same on every system."""
+    import plistlib
+
+    from fieldkit.config.loader import _Reader
+
+    path = tmp_path / "se.fieldkit.plist"
+    path.write_bytes(plistlib.dumps({"wipe_on_lockout": True, "auto_lock_minutes": 3}))
+    reader = _Reader()
+    assert reader.plist_file(path) == {"wipe_on_lockout": True, "auto_lock_minutes": 3}
+    assert reader.plist_file(tmp_path / "absent.plist") is None
+    (tmp_path / "bad.plist").write_bytes(b"<plist><dict><key>x</key>")
+    assert reader.plist_file(tmp_path / "bad.plist") is None
+    assert [p.file for p in reader.problems] == [str(tmp_path / "bad.plist")]
+
+
 def test_json_schema_key_in_a_policy_file_is_allowed(tree: Tree) -> None:
     tree.managed("p.json", {"$schema": json_schema()["$id"], "lockout_limit": 4})
     config = load_config()

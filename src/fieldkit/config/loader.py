@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from fieldkit.config import paths
 from fieldkit.config.errors import ConfigError, SettingManaged
@@ -219,14 +220,14 @@ class _Reader:
         return self._object(path, data)
 
     def plist_file(self, path: Path) -> dict[str, Any] | None:
-        if not path.is_file():
-            return None
         try:
             data = plistlib.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
         except OSError as exc:
             self.problem(path, None, N_("The file cannot be read ({reason})."), reason=_reason(exc))
             return None
-        except (plistlib.InvalidFileException, ValueError):
+        except (plistlib.InvalidFileException, ValueError, ExpatError):
             self.problem(path, None, N_("The file is not a valid property list."))
             return None
         return self._object(path, data)
@@ -257,9 +258,22 @@ def _reason(exc: OSError) -> str:
 
 
 def _json_dir(directory: Path, reader: _Reader) -> Iterator[tuple[str, dict[str, Any]]]:
-    if not directory.is_dir():
+    # A policy folder that exists but cannot be listed must be reported, never skipped: the
+    # organisation's mandatory settings would otherwise silently not apply.
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
         return
-    for path in sorted(directory.glob("*.json")):
+    except NotADirectoryError:
+        reader.problem(directory, None, N_("This should be a folder of .json policy files."))
+        return
+    except OSError as exc:
+        reader.problem(
+            directory, None, N_("The folder cannot be read ({reason})."), reason=_reason(exc)
+        )
+        return
+    for name in sorted(n for n in names if n.endswith(".json")):
+        path = directory / name
         data = reader.json_file(path)
         if data is not None:
             yield str(path), data
