@@ -522,3 +522,51 @@ def test_intervention(session: Session) -> None:
 
 def test_profile_dir_is_private(session: Session, data_dir: Path) -> None:
     assert (os.stat(data_dir).st_mode & 0o077) == 0
+
+
+def test_lost_profile_json_is_not_taken_for_no_profile(session: Session, data_dir: Path) -> None:
+    from fieldkit.services.profile import ProfileCorrupt
+
+    session.lock()
+    (data_dir / "profile.json").rename(data_dir / "profile.json.bak")
+    with pytest.raises(ProfileCorrupt) as info:
+        open_session(data_dir, PASS, FAST)
+    assert "missing" in str(info.value) and "keyslots.json" in str(info.value)
+    with pytest.raises(ProfileExists):
+        create_profile(data_dir, PASS, session.identity, FAST)
+    (data_dir / "profile.json.bak").rename(data_dir / "profile.json")
+    open_session(data_dir, PASS, FAST).lock()
+
+
+def test_damaged_profile_json(session: Session, data_dir: Path) -> None:
+    from fieldkit.services.profile import ProfileCorrupt
+
+    session.lock()
+    (data_dir / "profile.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ProfileCorrupt) as info:
+        open_session(data_dir, PASS, FAST)
+    assert info.value.exit_code == 4
+
+
+def test_policy_comes_from_the_layered_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an explicit config, the organisation's mandatory policy sets the key rules."""
+    from fieldkit.services.profile import security_policy
+
+    managed = tmp_path / "policy" / "policies" / "managed"
+    managed.mkdir(parents=True)
+    (managed / "security.json").write_text(
+        json.dumps({"lockout_limit": 3, "wipe_on_lockout": True, "min_passphrase_length": 16}),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FIELDKIT_POLICY_ROOT", str(tmp_path / "policy"))
+    monkeypatch.setenv("FIELDKIT_CONFIG_DIR", str(tmp_path / "config"))
+    policy = security_policy()
+    assert (policy.lockout_limit, policy.wipe_on_lockout, policy.min_passphrase_length) == (
+        3,
+        True,
+        16,
+    )
+    assert security_policy(FAST) is FAST
+    assert security_policy({"lockout_limit": 5}).lockout_limit == 5

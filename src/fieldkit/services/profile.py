@@ -159,6 +159,17 @@ def read_profile(data_dir: Path) -> ProfileInfo:
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
+        remains = [n for n in (SLOT_FILE, VAULT_FILE) if (Path(data_dir) / n).exists()]
+        if remains:
+            raise ProfileCorrupt(
+                N_("The profile file {path} is missing, but the profile's {files} are there."),
+                N_(
+                    "Do not create a new profile here. Restore profile.json from a backup, or "
+                    "contact IT support; the vault itself is untouched."
+                ),
+                path=str(path),
+                files=", ".join(remains),
+            ) from exc
         raise NoProfile(
             N_("There is no fieldkit profile in {path}."),
             N_("Create one with 'fieldkit init', or point --data-dir at an existing profile."),
