@@ -303,6 +303,12 @@ def revise(session: Session, assessment_id: str) -> Assessment:
     """The author goes on with a returned assessment in a new draft linked to it."""
     a = require_assessment(session, assessment_id)
     draft = rules.revise_returned(a, session.identity.user_id)
+    for other in session.vault.assessments.list_for_case(a.case_id):
+        if other.previous_id == a.id:
+            raise Refused(
+                N_("The draft {draft_id} already continues this returned assessment."),
+                draft_id=other.id,
+            )
     draft = replace(draft, device_id=session.identity.device_id)
     with write(session):
         _save(session, draft)
