@@ -153,6 +153,10 @@ def test_accepted_values_come_back_in_the_settings_type() -> None:
     assert setting("server_url").validate("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
     assert setting("recovery_public_key").validate(PEM) == PEM
     assert setting("language").validate(None) is None
+    # an emptied field of a setting that may be unset means "not set"
+    assert setting("server_url").validate("  ") is None
+    assert setting("language").validate("") is None
+    assert setting("recovery_public_key").validate("") is None
 
 
 def test_a_misspelt_setting_name_suggests_the_right_one() -> None:
@@ -179,6 +183,7 @@ def test_the_schema_accepts_the_defaults_and_a_real_policy() -> None:
             "argon2_target_seconds": 1,
         }
     )
+    validator.validate({"server_url": "", "language": "", "recovery_public_key": None})
     assert schema["properties"]["auto_lock_minutes"]["x-description-sv"]
 
 

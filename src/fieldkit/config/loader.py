@@ -287,7 +287,10 @@ def _registry_values(key_path: str, reader: _Reader) -> dict[str, Any] | None:
 
     location = f"HKLM\\{key_path}"
     try:
-        key = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key_path, 0, winreg.KEY_READ)
+        # The 64-bit view, where the MSI and Group Policy write, whatever this Python's bitness.
+        key = winreg.OpenKey(
+            winreg.HKEY_LOCAL_MACHINE, key_path, 0, winreg.KEY_READ | winreg.KEY_WOW64_64KEY
+        )
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -56,6 +56,8 @@ class Setting:
     def validate(self, value: Any) -> Any:
         """The value as the app uses it, or InvalidSettingValue saying what is wrong."""
         name = self.name
+        if self.nullable and isinstance(value, str) and not value.strip():
+            value = None  # an emptied field means "not set"
         if value is None:
             if self.nullable:
                 return None
@@ -134,17 +136,18 @@ class Setting:
             "x-user-editable": self.user_editable,
         }
         if self.choices is not None:
-            schema["enum"] = [*self.choices, *([None] if self.nullable else [])]
+            schema["enum"] = [*self.choices, *([None, ""] if self.nullable else [])]
         if self.minimum is not None:
             schema["minimum"] = _num(self.minimum)
         if self.maximum is not None:
             schema["maximum"] = _num(self.maximum)
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
+        empty = r"^\s*$|" if self.nullable else ""
         if self.check is _check_url:
-            schema["pattern"] = r"^https?://[^\s/?#]+"
+            schema["pattern"] = empty + r"^https?://[^\s/?#]+"
         if self.check is _check_public_key:
-            schema["pattern"] = r"^-----BEGIN PUBLIC KEY-----"
+            schema["pattern"] = empty + r"^\s*-----BEGIN PUBLIC KEY-----"
         return schema
 
 
