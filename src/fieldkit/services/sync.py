@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import platform
 import threading
 from collections.abc import Callable
@@ -24,7 +25,13 @@ from fieldkit.domain.enums import Role
 from fieldkit.domain.ids import utcnow
 from fieldkit.domain.records import EDITABLE_CASE_FIELDS, replace
 from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput, NotFound, Refused
-from fieldkit.protocol.messages import EnrollResponse, MutationName
+from fieldkit.protocol.messages import (
+    DEFAULT_PULL_LIMIT,
+    MAX_BATCH_MUTATIONS,
+    MAX_PULL_LIMIT,
+    EnrollResponse,
+    MutationName,
+)
 from fieldkit.services.profile import (
     Identity,
     Session,
@@ -56,6 +63,18 @@ from fieldkit.sync.transport import DeviceCredential, Transport, validate_server
 log = logging.getLogger("fieldkit.services.sync")
 
 RESOLUTIONS = ("mine", "theirs", "merged")
+# Tuning knobs for diagnosis and the crash tests (smaller pages and batches, more instants to
+# be interrupted at). Bounded by the protocol's limits.
+ENV_PULL_LIMIT = "FIELDKIT_SYNC_PULL_LIMIT"
+ENV_PUSH_BATCH = "FIELDKIT_SYNC_PUSH_BATCH"
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return max(low, min(high, value))
 
 
 class ServerManaged(FieldkitError):
@@ -302,7 +321,12 @@ class SyncService:
             expected_server_id=server.get("server_id"),
         )
         return SyncEngine(
-            self.session.vault, transport, on_progress=self.on_progress, run_on_db=self._db
+            self.session.vault,
+            transport,
+            on_progress=self.on_progress,
+            run_on_db=self._db,
+            pull_limit=_env_int(ENV_PULL_LIMIT, DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT),
+            batch_mutations=_env_int(ENV_PUSH_BATCH, MAX_BATCH_MUTATIONS, 1, MAX_BATCH_MUTATIONS),
         )
 
     @property
