@@ -165,3 +165,24 @@ def test_configure_logging_again_replaces_its_handlers() -> None:
 )
 def test_safe_arguments(value: object, allowed: bool) -> None:
     assert logs.safe_arg(value) is allowed
+
+
+def test_the_app_logs_to_its_file_at_the_configured_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDKIT_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("FIELDKIT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("FIELDKIT_POLICY_ROOT", str(tmp_path / "etc"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text('{"log_level": "info"}')
+    try:
+        log_file = logs.configure_app_logging()
+        logging.getLogger("fieldkit.sync").info("pulled %d changes", 12)
+        logging.getLogger("fieldkit.sync").debug("below the level")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+    finally:
+        logs.configure_logging(debug=False)
+    assert log_file == tmp_path / "logs" / "fieldkit.log"
+    text = log_file.read_text()
+    assert "pulled 12 changes" in text and "below the level" not in text

@@ -215,3 +215,16 @@ def configure_logging(
 
 def default_log_file() -> Path:
     return paths.default_log_file()
+
+
+def configure_app_logging(debug: bool = False, config: Any = None) -> Path:
+    """Logging as the app runs it: stderr and the rotating ``fieldkit.log`` in the logs folder,
+    at the ``log_level`` setting (``debug`` wins). ``config`` is a ``fieldkit.config.Config``
+    (loaded when not given). Returns the log file."""
+    if config is None:
+        from fieldkit.config.loader import load_config
+
+        config = load_config()
+    log_file = default_log_file()
+    configure_logging(debug=debug, log_file=log_file, level=getattr(config, "log_level", None))
+    return log_file
