@@ -177,7 +177,8 @@ class ServerWorld:
 
     def __init__(self, db_url: str, **settings: Any) -> None:
         self.db_url = db_url
-        self.settings = ServerSettings(db_url=db_url, log_requests=False, **settings)
+        settings.setdefault("log_requests", False)
+        self.settings = ServerSettings(db_url=db_url, **settings)
         self.app: FastAPI = create_app(self.settings)
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.factory = self.app.state.factory

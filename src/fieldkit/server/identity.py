@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldkit.domain.enums import Role
-from fieldkit.domain.ids import new_id, utcnow
+from fieldkit.domain.ids import is_id, new_id, utcnow
 from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput, NotFound
 from fieldkit.protocol import ErrorCode, UserInfo
 from fieldkit.server.errors import ApiError, device_revoked, unauthorized
@@ -82,6 +82,11 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def clean_text(text: str, limit: int = 200) -> str:
+    """Text for a plain column: PostgreSQL refuses NUL characters in text."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def hash_secret(secret: str) -> str:
@@ -237,8 +242,8 @@ class LocalIdentityProvider:
                     device = Device(
                         id=new_id(),
                         user_id=user.id,
-                        name=device_name,
-                        platform=platform,
+                        name=clean_text(device_name),
+                        platform=clean_text(platform, 100),
                         secret_hash=hash_secret(secret),
                         created_at=now,
                         last_seen_at=now,
@@ -274,6 +279,8 @@ class LocalIdentityProvider:
         )
 
     def issue_token(self, device_id: str, device_secret: str) -> tuple[str, int, UserInfo]:
+        if not is_id(device_id):
+            raise unauthorized("Unknown device or wrong device secret.")
         with self._factory() as session, session.begin():
             device = session.get(Device, device_id)
             if device is None or not hmac.compare_digest(
@@ -319,6 +326,8 @@ class LocalIdentityProvider:
 
     def authenticate(self, token: str) -> Principal:
         payload = self._verify(token)
+        if not is_id(payload["d"]):
+            raise unauthorized("Unknown device.")
         with self._factory() as session, session.begin():
             device = session.get(Device, payload["d"])
             if device is None or device.user_id != payload["u"]:

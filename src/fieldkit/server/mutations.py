@@ -41,7 +41,7 @@ from fieldkit.domain.records import (
 )
 from fieldkit.errors import FieldkitError, InvalidInput
 from fieldkit.protocol import ChangeKind, FieldConflict, MutationName, MutationStatus, RecordType
-from fieldkit.server.identity import Principal
+from fieldkit.server.identity import Principal, clean_text
 from fieldkit.server.models import AuditEventRow, AuditProblem, CaseMember, CaseScope, Device, User
 from fieldkit.server.scope import may_see_case
 from fieldkit.server.store import Store, record_data
@@ -197,7 +197,7 @@ def ensure_new(ctx: Context, record_type: RecordType, record_id: str) -> None:
 def team_members(ctx: Context, user_ids: list[str]) -> list[User]:
     users = []
     for uid in user_ids:
-        user = ctx.session.get(User, uid) if isinstance(uid, str) else None
+        user = ctx.session.get(User, uid) if is_id(uid) else None
         if (
             user is None
             or not user.active
@@ -704,6 +704,8 @@ def audit_append(ctx: Context, args: dict[str, Any]) -> Outcome:
         raise Rejected("invalid_args", f"At most {MAX_AUDIT_EVENTS} events per mutation.")
     events = [parse_record(AuditEvent, e, "events[]") for e in raw]
     for e in events:
+        if not 0 < e.seq < 2**62:
+            raise Rejected("invalid_args", "An audit event's seq is a positive integer.")
         if e.device_id != ctx.device.id:
             raise Rejected("device_mismatch", "Audit events must come from this device's chain.")
         if e.actor_id != ctx.principal.user_id:
@@ -723,9 +725,9 @@ def audit_append(ctx: Context, args: dict[str, Any]) -> Outcome:
                 seq=e.seq,
                 actor_id=e.actor_id,
                 action=e.action.value,
-                record_type=e.record_type,
-                record_id=e.record_id,
-                case_id=e.case_id,
+                record_type=clean_text(e.record_type, 20),
+                record_id=clean_text(e.record_id, 64) if e.record_id else None,
+                case_id=clean_text(e.case_id, 64) if e.case_id else None,
                 details=json.dumps(to_dict(e)["details"], sort_keys=True),
                 at=e.at,
                 prev_hash=e.prev_hash,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fieldkit.domain.ids import utcnow
+from fieldkit.domain.ids import is_id, utcnow
 from fieldkit.protocol import ChangeKind, RecordType
 from fieldkit.server.models import CaseScope, Change, FeedCounter, Record
 
@@ -61,8 +61,8 @@ class Store:
 
     # --- records ------------------------------------------------------------------------
     def get(self, record_type: RecordType, record_id: str) -> Record | None:
-        if not isinstance(record_id, str):
-            return None
+        if not is_id(record_id):
+            return None  # every record id is a UUID; anything else is simply not there
         return self.session.get(Record, (record_type.value, record_id))
 
     def insert(

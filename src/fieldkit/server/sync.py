@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldkit.domain.ids import utcnow
@@ -24,7 +24,7 @@ from fieldkit.protocol import (
     PushResponse,
 )
 from fieldkit.server.errors import ApiError, device_revoked
-from fieldkit.server.identity import Principal
+from fieldkit.server.identity import Principal, clean_text
 from fieldkit.server.models import Device, MutationLog, Rejection
 from fieldkit.server.mutations import Context, Outcome, Rejected, apply
 from fieldkit.server.store import Store
@@ -126,6 +126,15 @@ def _one(factory: sessionmaker[Session], p: Principal, m: IncomingMutation) -> M
             outcome = Outcome(
                 status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
             )
+        except DataError as exc:
+            # a value the database cannot hold (out of range, a NUL character...)
+            store.pending.clear()
+            log.warning("mutation value refused by the database: %s", type(exc.orig).__name__)
+            outcome = Outcome(
+                status=MutationStatus.REJECTED,
+                reason_code="invalid_args",
+                reason="A value in this mutation cannot be stored.",
+            )
         except IntegrityError as exc:
             # the database refused what the code let through (e.g. the immutability trigger)
             store.pending.clear()
@@ -149,9 +158,9 @@ def _one(factory: sessionmaker[Session], p: Principal, m: IncomingMutation) -> M
                 Rejection(
                     device_id=device.id,
                     mutation_id=m.id,
-                    name=m.name[:64],
+                    name=clean_text(m.name, 64),
                     reason_code=outcome.reason_code or "",
-                    reason=outcome.reason or "",
+                    reason=clean_text(outcome.reason or "", 2000),
                     at=now,
                 )
             )
@@ -159,7 +168,7 @@ def _one(factory: sessionmaker[Session], p: Principal, m: IncomingMutation) -> M
             MutationLog(
                 device_id=device.id,
                 mutation_id=m.id,
-                name=m.name[:64],
+                name=clean_text(m.name, 64),
                 status=result.status.value,
                 result=result.model_dump_json(),
                 applied_at=now,
