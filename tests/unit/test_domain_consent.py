@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 
@@ -135,3 +136,26 @@ def test_a_disclosure_without_basis_warns_and_needs_a_justification(
 )
 def test_a_disclosure_on_a_legal_basis_needs_no_consent(basis: LegalBasis) -> None:
     assert rules.disclosure_warnings(disclosure(legal_basis=basis), []) == []
+
+
+@pytest.fixture
+def utc_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine on UTC, as servers often are: the days must still be Swedish days."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_dates_are_swedish_days_whatever_the_machines_zone(utc_machine: None) -> None:
+    """Withdrawn at 00:30 on 2 March in Stockholm (23:30 UTC on 1 March): still active on 1 March;
+    a disclosure at 00:30 on the day a consent starts is covered by it."""
+    late = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
+    withdrawn = rules.withdraw(consent(), "nej", at=late)
+    assert rules.status_at(withdrawn, dt.date(2026, 3, 1)) is ConsentStatus.ACTIVE
+    assert rules.status_at(withdrawn, dt.date(2026, 3, 2)) is ConsentStatus.WITHDRAWN
+    first_minutes = dt.datetime(2026, 1, 14, 23, 30, tzinfo=dt.UTC)  # 00:30 on 15 January
+    assert rules.disclosure_warnings(disclosure(disclosed_at=first_minutes), [consent()]) == []

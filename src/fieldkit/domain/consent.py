@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fieldkit.domain.enums import ConsentStatus, LegalBasis
 from fieldkit.domain.ids import utcnow
 from fieldkit.domain.records import Consent, Disclosure, replace
 from fieldkit.errors import N_, InvalidInput, Refused
 
+try:
+    _SWEDEN: dt.tzinfo | None = ZoneInfo("Europe/Stockholm")
+except (ZoneInfoNotFoundError, ValueError):  # Windows without the tzdata package
+    _SWEDEN = None
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The Swedish calendar day of a (UTC) moment. Consent dates are the worker's days, and
+    00:30 in Stockholm is still the previous day in UTC. A fixed zone, not the machine's, so the
+    laptop and the server (often on UTC) judge a disclosure alike."""
+    return moment.astimezone(_SWEDEN).date()
+
 
 def status_at(consent: Consent, on: dt.date) -> ConsentStatus:
-    if consent.withdrawn_at is not None and consent.withdrawn_at.date() <= on:
+    if consent.withdrawn_at is not None and local_date(consent.withdrawn_at) <= on:
         return ConsentStatus.WITHDRAWN
     if on < consent.valid_from:
         return ConsentStatus.NOT_YET_VALID
@@ -53,7 +66,7 @@ def disclosure_warnings(disclosure: Disclosure, consents: Iterable[Consent]) -> 
 
     A warning does not forbid the disclosure (the law allows some without consent), but it must
     be answered with a written justification."""
-    on = disclosure.disclosed_at.date()
+    on = local_date(disclosure.disclosed_at)
     if disclosure.legal_basis is None:
         return [N_("No legal basis is stated for this disclosure.")]
     if (
