@@ -536,12 +536,17 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 def _common() -> argparse.ArgumentParser:
     """The global options, accepted after the subcommand too (without overriding them)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="profile directory")
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help=_("profile directory"))
     common.add_argument(
-        "--passphrase-file", default=argparse.SUPPRESS, help="read the passphrase from this file"
+        "--passphrase-file",
+        default=argparse.SUPPRESS,
+        help=_(
+            "read the passphrase from this file (for automation the FIELDKIT_PASSPHRASE "
+            "environment variable also works; otherwise you are asked)"
+        ),
     )
     common.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        "--json", action="store_true", default=argparse.SUPPRESS, help=_("machine-readable output")
     )
     return common
 
@@ -558,83 +563,96 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(func=guarded(func))
         return parser
 
-    p = add(subparsers, "init", cmd_init, "create a profile (encrypted vault and key slots)")
-    p.add_argument("--user", help="user name (default: the login name)")
-    p.add_argument("--display-name", help="name shown on entries")
-    p.add_argument("--role", choices=[Role.WORKER.value, Role.TEAM_LEAD.value], default="worker")
-    p.add_argument("--team", help="team name")
+    def group(name: str, help: str, dest: str) -> Any:
+        parser = subparsers.add_parser(name, help=help, description=help, parents=[common])
+        return parser.add_subparsers(dest=dest, metavar="COMMAND", required=True)
 
-    p = add(subparsers, "passwd", cmd_passwd, "change the passphrase")
+    p = add(subparsers, "init", cmd_init, _("create a profile (encrypted vault and key slots)"))
+    p.add_argument("--user", help=_("user name (default: the login name)"))
+    p.add_argument("--display-name", help=_("name shown on entries"))
+    p.add_argument(
+        "--role",
+        choices=[Role.WORKER.value, Role.TEAM_LEAD.value],
+        default="worker",
+        help=_("role in the team"),
+    )
+    p.add_argument("--team", help=_("team name"))
+
+    p = add(subparsers, "passwd", cmd_passwd, _("change the passphrase"))
     p.add_argument(
         "--new-passphrase-file",
-        help=f"read the new passphrase from this file (or {ENV_NEW_PASSPHRASE})",
+        help=_("read the new passphrase from this file (or {variable})").format(
+            variable=ENV_NEW_PASSPHRASE
+        ),
     )
 
-    add(subparsers, "lock-status", cmd_lock_status, "wrong-passphrase count and lockout state")
+    add(subparsers, "lock-status", cmd_lock_status, _("wrong-passphrase count and lockout state"))
     add(
         subparsers,
         "check",
         cmd_check,
-        "authenticate every page of the vault and verify the audit log (reads the whole file)",
+        _("authenticate every page of the vault and verify the audit log (reads the whole file)"),
     )
 
-    case = subparsers.add_parser("case", help="cases", parents=[common])
-    case_sub = case.add_subparsers(dest="case_command", metavar="COMMAND", required=True)
-    p = add(case_sub, "add", cmd_case_add, "create a case (prints its id)")
-    p.add_argument("--type", required=True, choices=_choices(CaseType))
-    p.add_argument("--name", required=True, help="the person's name")
-    p.add_argument("--personnummer")
+    case_sub = group("case", _("cases"), "case_command")
+    p = add(case_sub, "add", cmd_case_add, _("create a case (prints its id)"))
+    p.add_argument("--type", required=True, choices=_choices(CaseType), help=_("case type"))
+    p.add_argument("--name", required=True, help=_("the person's name"))
+    p.add_argument("--personnummer", help=_("personal identity or coordination number"))
     p.add_argument(
-        "--protected", choices=_choices(ProtectedIdentity), default=ProtectedIdentity.NONE.value
+        "--protected",
+        choices=_choices(ProtectedIdentity),
+        default=ProtectedIdentity.NONE.value,
+        help=_("protected identity level"),
     )
-    p.add_argument("--address")
-    p.add_argument("--summary")
-    p.add_argument("--reference", help="the case number")
-    p = add(case_sub, "list", cmd_case_list, "the cases on this laptop")
-    p.add_argument("--mine", action="store_true", help="only my own and assigned cases")
-    p.add_argument("--status", choices=["open", "closed"])
-    p.add_argument("--query", help="filter by name or case number")
-    p = add(case_sub, "show", cmd_case_show, "open a case (logged)")
+    p.add_argument("--address", help=_("address (shown only after a logged unmask)"))
+    p.add_argument("--summary", help=_("short summary of the case"))
+    p.add_argument("--reference", help=_("the case number"))
+    p = add(case_sub, "list", cmd_case_list, _("the cases on this laptop"))
+    p.add_argument("--mine", action="store_true", help=_("only my own and assigned cases"))
+    p.add_argument("--status", choices=["open", "closed"], help=_("only open or closed cases"))
+    p.add_argument("--query", help=_("filter by name or case number"))
+    p = add(case_sub, "show", cmd_case_show, _("open a case (logged)"))
     p.add_argument("case_id")
-    p.add_argument("--unmask", action="store_true", help="show the address (logged)")
+    p.add_argument("--unmask", action="store_true", help=_("show the address (logged)"))
 
-    note = subparsers.add_parser("note", help="journal entries", parents=[common])
-    note_sub = note.add_subparsers(dest="note_command", metavar="COMMAND", required=True)
-    p = add(note_sub, "add", cmd_note_add, "write a journal entry (prints its id)")
+    note_sub = group("note", _("journal entries"), "note_command")
+    p = add(note_sub, "add", cmd_note_add, _("write a journal entry (prints its id)"))
     p.add_argument("case_id")
-    p.add_argument("--text", required=True, help="the text ('-' reads stdin)")
-    p.add_argument("--sign", action="store_true", help="sign it at once")
-    p.add_argument("--contact-type", choices=_choices(ContactType), default="visit")
-    p.add_argument("--place")
-    p.add_argument("--present", action="append", help="someone present (repeat)")
-    p.add_argument("--event-time", help="when it happened (YYYY-MM-DD HH:MM; default now)")
-    p = add(note_sub, "edit", cmd_note_edit, "change a draft")
+    p.add_argument("--text", required=True, help=_("the text ('-' reads stdin)"))
+    p.add_argument("--sign", action="store_true", help=_("sign it at once"))
+    p.add_argument(
+        "--contact-type", choices=_choices(ContactType), default="visit", help=_("contact type")
+    )
+    p.add_argument("--place", help=_("where it happened"))
+    p.add_argument("--present", action="append", help=_("someone present (repeat)"))
+    p.add_argument("--event-time", help=_("when it happened (YYYY-MM-DD HH:MM; default now)"))
+    p = add(note_sub, "edit", cmd_note_edit, _("change a draft"))
     p.add_argument("note_id")
-    p.add_argument("--text")
-    p.add_argument("--contact-type", choices=_choices(ContactType))
-    p.add_argument("--place")
-    p.add_argument("--event-time")
-    p = add(note_sub, "sign", cmd_note_sign, "sign a draft (it never changes after)")
+    p.add_argument("--text", help=_("the text ('-' reads stdin)"))
+    p.add_argument("--contact-type", choices=_choices(ContactType), help=_("contact type"))
+    p.add_argument("--place", help=_("where it happened"))
+    p.add_argument("--event-time", help=_("when it happened (YYYY-MM-DD HH:MM; default now)"))
+    p = add(note_sub, "sign", cmd_note_sign, _("sign a draft (it never changes after)"))
     p.add_argument("note_id")
     for name, kind, help in (
-        ("correct", LinkKind.CORRECTION, "write a correction of a signed entry"),
-        ("supplement", LinkKind.SUPPLEMENT, "write a supplement to a signed entry"),
-        ("own-view", LinkKind.OWN_VIEW, "record the person's own view of a signed entry"),
+        ("correct", LinkKind.CORRECTION, _("write a correction of a signed entry")),
+        ("supplement", LinkKind.SUPPLEMENT, _("write a supplement to a signed entry")),
+        ("own-view", LinkKind.OWN_VIEW, _("record the person's own view of a signed entry")),
     ):
         p = add(note_sub, name, _linked(kind), help)
         p.add_argument("note_id")
-        p.add_argument("--text", required=True, help="the text ('-' reads stdin)")
-        p.add_argument("--sign", action="store_true", help="sign it at once")
-    p = add(note_sub, "list", cmd_note_list, "a case's journal (logged)")
+        p.add_argument("--text", required=True, help=_("the text ('-' reads stdin)"))
+        p.add_argument("--sign", action="store_true", help=_("sign it at once"))
+    p = add(note_sub, "list", cmd_note_list, _("a case's journal (logged)"))
     p.add_argument("case_id")
 
-    p = add(subparsers, "search", cmd_search, "full-text search (logged)")
+    p = add(subparsers, "search", cmd_search, _("full-text search (logged)"))
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help=_("at most this many results"))
 
-    audit = subparsers.add_parser("audit", help="the access log", parents=[common])
-    audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
-    add(audit_sub, "verify", cmd_audit_verify, "check the hash chain of the audit log")
-    p = add(audit_sub, "list", cmd_audit_list, "list audit events (logged as a log review)")
-    p.add_argument("--case", help="only events of this case")
-    p.add_argument("--limit", type=int, help="only the last N events")
+    audit_sub = group("audit", _("the access log"), "audit_command")
+    add(audit_sub, "verify", cmd_audit_verify, _("check the hash chain of the audit log"))
+    p = add(audit_sub, "list", cmd_audit_list, _("list audit events (logged as a log review)"))
+    p.add_argument("--case", help=_("only events of this case"))
+    p.add_argument("--limit", type=int, help=_("only the last N events"))
