@@ -176,203 +176,247 @@ def _check_public_key(name: str, value: str) -> None:
         )
 
 
-def _s(
-    name: str, type_: type, default: Any, en: str, sv: str, category: Category, **options: Any
-) -> Setting:
-    return Setting(name, type_, default, en, sv, category, **options)
-
-
-S = Category
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
-        _s(
-            "server_url",
-            str,
-            None,
-            "Address of the municipality's fieldkit server (https://...). Empty: work offline "
-            "only.",
-            "Adress till kommunens fieldkit-server (https://...). Tom: arbeta endast offline.",
-            S.SYNC,
+        Setting(
+            name="server_url",
+            type=str,
+            default=None,
+            description=(
+                "Address of the municipality's fieldkit server (https://...). Empty: work offline "
+                "only."
+            ),
+            description_sv=(
+                "Adress till kommunens fieldkit-server (https://...). Tom: arbeta endast offline."
+            ),
+            category=Category.SYNC,
             nullable=True,
             max_length=2000,
             check=_check_url,
         ),
-        _s(
-            "sync_interval_minutes",
-            int,
-            5,
-            "Minutes between automatic synchronisations while online.",
-            "Minuter mellan automatiska synkroniseringar när datorn är uppkopplad.",
-            S.SYNC,
+        Setting(
+            name="sync_interval_minutes",
+            type=int,
+            default=5,
+            description="Minutes between automatic synchronisations while online.",
+            description_sv="Minuter mellan automatiska synkroniseringar när datorn är uppkopplad.",
+            category=Category.SYNC,
             minimum=1,
             maximum=1440,
         ),
-        _s(
-            "allow_http_loopback",
-            bool,
-            False,
-            "Allow an unencrypted http:// server address on this computer only (127.0.0.1, "
-            "localhost). For demonstrations and tests; never for real data.",
-            "Tillåt en okrypterad http://-serveradress enbart på den här datorn (127.0.0.1, "
-            "localhost). För demonstrationer och tester, aldrig för riktiga uppgifter.",
-            S.SYNC,
+        Setting(
+            name="allow_http_loopback",
+            type=bool,
+            default=False,
+            description=(
+                "Allow an unencrypted http:// server address on this computer only (127.0.0.1, "
+                "localhost). For demonstrations and tests; never for real data."
+            ),
+            description_sv=(
+                "Tillåt en okrypterad http://-serveradress enbart på den här datorn (127.0.0.1, "
+                "localhost). För demonstrationer och tester, aldrig för riktiga uppgifter."
+            ),
+            category=Category.SYNC,
         ),
-        _s(
-            "auto_lock_minutes",
-            int,
-            5,
-            "Minutes without activity before the app locks itself and asks for the passphrase.",
-            "Minuter utan aktivitet innan appen låser sig och ber om lösenfrasen.",
-            S.SECURITY,
+        Setting(
+            name="auto_lock_minutes",
+            type=int,
+            default=5,
+            description=(
+                "Minutes without activity before the app locks itself and asks for the passphrase."
+            ),
+            description_sv="Minuter utan aktivitet innan appen låser sig och ber om lösenfrasen.",
+            category=Category.SECURITY,
             minimum=1,
             maximum=240,
         ),
-        _s(
-            "lockout_limit",
-            int,
-            10,
-            "Wrong passphrases in a row before the profile is locked out.",
-            "Antal felaktiga lösenfraser i följd innan profilen spärras.",
-            S.SECURITY,
+        Setting(
+            name="lockout_limit",
+            type=int,
+            default=10,
+            description="Wrong passphrases in a row before the profile is locked out.",
+            description_sv="Antal felaktiga lösenfraser i följd innan profilen spärras.",
+            category=Category.SECURITY,
             minimum=3,
             maximum=100,
             user_editable=False,
         ),
-        _s(
-            "wipe_on_lockout",
-            bool,
-            False,
-            "Erase the profile on this computer when it is locked out. Data not yet synchronised "
-            "is lost.",
-            "Radera profilen på den här datorn när den spärras. Uppgifter som inte har "
-            "synkroniserats går förlorade.",
-            S.SECURITY,
+        Setting(
+            name="wipe_on_lockout",
+            type=bool,
+            default=False,
+            description=(
+                "Erase the profile on this computer when it is locked out. Data not yet "
+                "synchronised is lost."
+            ),
+            description_sv=(
+                "Radera profilen på den här datorn när den spärras. Uppgifter som inte har "
+                "synkroniserats går förlorade."
+            ),
+            category=Category.SECURITY,
             user_editable=False,
         ),
-        _s(
-            "min_passphrase_length",
-            int,
-            12,
-            "Shortest passphrase accepted, in characters.",
-            "Kortaste godtagna lösenfras, i antal tecken.",
-            S.SECURITY,
+        Setting(
+            name="min_passphrase_length",
+            type=int,
+            default=12,
+            description="Shortest passphrase accepted, in characters.",
+            description_sv="Kortaste godtagna lösenfras, i antal tecken.",
+            category=Category.SECURITY,
             minimum=8,
             maximum=128,
             user_editable=False,
         ),
-        _s(
-            "argon2_target_seconds",
-            float,
-            0.5,
-            "Time the passphrase key derivation should take on this computer, in seconds "
-            "(measured when the profile is created).",
-            "Hur lång tid nyckelhärledningen från lösenfrasen ska ta på den här datorn, i "
-            "sekunder (mäts när profilen skapas).",
-            S.SECURITY,
+        Setting(
+            name="argon2_target_seconds",
+            type=float,
+            default=0.5,
+            description=(
+                "Time the passphrase key derivation should take on this computer, in seconds "
+                "(measured when the profile is created)."
+            ),
+            description_sv=(
+                "Hur lång tid nyckelhärledningen från lösenfrasen ska ta på den här datorn, i "
+                "sekunder (mäts när profilen skapas)."
+            ),
+            category=Category.SECURITY,
             minimum=0.1,
             maximum=10.0,
             user_editable=False,
         ),
-        _s(
-            "allow_insecure_keyring",
-            bool,
-            False,
-            "Allow a keyring that does not protect its secrets (plaintext or none). Only for "
-            "development; the app warns while it is on.",
-            "Tillåt en nyckelring som inte skyddar sina hemligheter (klartext eller ingen). "
-            "Endast för utveckling; appen varnar så länge det är påslaget.",
-            S.SECURITY,
+        Setting(
+            name="allow_insecure_keyring",
+            type=bool,
+            default=False,
+            description=(
+                "Allow a keyring that does not protect its secrets (plaintext or none). Only for "
+                "development; the app warns while it is on."
+            ),
+            description_sv=(
+                "Tillåt en nyckelring som inte skyddar sina hemligheter (klartext eller ingen). "
+                "Endast för utveckling; appen varnar så länge det är påslaget."
+            ),
+            category=Category.SECURITY,
             user_editable=False,
         ),
-        _s(
-            "recovery_public_key",
-            str,
-            None,
-            "The organisation's recovery public key (PEM). When set, each profile's data key is "
-            "also sealed to it so IT can recover a profile whose passphrase is lost.",
-            "Organisationens publika återställningsnyckel (PEM). När den är angiven förseglas "
-            "varje profils datanyckel även med den, så att IT kan återställa en profil vars "
-            "lösenfras har glömts bort.",
-            S.SECURITY,
+        Setting(
+            name="recovery_public_key",
+            type=str,
+            default=None,
+            description=(
+                "The organisation's recovery public key (PEM). When set, each profile's data key "
+                "is also sealed to it so IT can recover a profile whose passphrase is lost."
+            ),
+            description_sv=(
+                "Organisationens publika återställningsnyckel (PEM). När den är angiven förseglas "
+                "varje profils datanyckel även med den, så att IT kan återställa en profil vars "
+                "lösenfras har glömts bort."
+            ),
+            category=Category.SECURITY,
             nullable=True,
             max_length=10_000,
             check=_check_public_key,
             user_editable=False,
         ),
-        _s(
-            "export_allowed",
-            bool,
-            True,
-            "Allow exporting and printing case documents (PDF). Every export is logged.",
-            "Tillåt export och utskrift av ärendehandlingar (PDF). Varje export loggas.",
-            S.DATA,
+        Setting(
+            name="export_allowed",
+            type=bool,
+            default=True,
+            description=(
+                "Allow exporting and printing case documents (PDF). Every export is logged."
+            ),
+            description_sv=(
+                "Tillåt export och utskrift av ärendehandlingar (PDF). Varje export loggas."
+            ),
+            category=Category.DATA,
             user_editable=False,
         ),
-        _s(
-            "closed_case_retention_days",
-            int,
-            30,
-            "Days a closed case stays on this computer before its local copy is removed (it "
-            "remains on the server).",
-            "Antal dagar ett avslutat ärende finns kvar på den här datorn innan den lokala "
-            "kopian tas bort (det finns kvar på servern).",
-            S.DATA,
+        Setting(
+            name="closed_case_retention_days",
+            type=int,
+            default=30,
+            description=(
+                "Days a closed case stays on this computer before its local copy is removed (it "
+                "remains on the server)."
+            ),
+            description_sv=(
+                "Antal dagar ett avslutat ärende finns kvar på den här datorn innan den lokala "
+                "kopian tas bort (det finns kvar på servern)."
+            ),
+            category=Category.DATA,
             minimum=0,
             maximum=3650,
             user_editable=False,
         ),
-        _s(
-            "keep_protected_identity_off_laptop",
-            bool,
-            False,
-            "Keep cases of persons with protected identity on the server only; they are not "
-            "stored on laptops.",
-            "Behåll ärenden som rör personer med skyddade personuppgifter enbart på servern; de "
-            "lagras inte på bärbara datorer.",
-            S.DATA,
+        Setting(
+            name="keep_protected_identity_off_laptop",
+            type=bool,
+            default=False,
+            description=(
+                "Keep cases of persons with protected identity on the server only; they are not "
+                "stored on laptops."
+            ),
+            description_sv=(
+                "Behåll ärenden som rör personer med skyddade personuppgifter enbart på servern; "
+                "de lagras inte på bärbara datorer."
+            ),
+            category=Category.DATA,
             user_editable=False,
         ),
-        _s(
-            "municipality_name",
-            str,
-            "",
-            "Name of the municipality, shown in the app and on exported documents.",
-            "Kommunens namn, visas i appen och på exporterade handlingar.",
-            S.ORGANISATION,
+        Setting(
+            name="municipality_name",
+            type=str,
+            default="",
+            description="Name of the municipality, shown in the app and on exported documents.",
+            description_sv="Kommunens namn, visas i appen och på exporterade handlingar.",
+            category=Category.ORGANISATION,
             max_length=200,
             user_editable=False,
         ),
-        _s(
-            "unit_name",
-            str,
-            "",
-            "Name of the unit (e.g. the field team), shown in the app and on exported documents.",
-            "Enhetens namn (t.ex. fältgruppen), visas i appen och på exporterade handlingar.",
-            S.ORGANISATION,
+        Setting(
+            name="unit_name",
+            type=str,
+            default="",
+            description=(
+                "Name of the unit (e.g. the field team), shown in the app and on exported "
+                "documents."
+            ),
+            description_sv=(
+                "Enhetens namn (t.ex. fältgruppen), visas i appen och på exporterade handlingar."
+            ),
+            category=Category.ORGANISATION,
             max_length=200,
             user_editable=False,
         ),
-        _s(
-            "language",
-            str,
-            None,
-            "Language of the app: sv (Swedish) or en (English). Empty: follow the computer's "
-            "language.",
-            "Appens språk: sv (svenska) eller en (engelska). Tomt: följ datorns språk.",
-            S.APPEARANCE,
+        Setting(
+            name="language",
+            type=str,
+            default=None,
+            description=(
+                "Language of the app: sv (Swedish) or en (English). Empty: follow the computer's "
+                "language."
+            ),
+            description_sv=(
+                "Appens språk: sv (svenska) eller en (engelska). Tomt: följ datorns språk."
+            ),
+            category=Category.APPEARANCE,
             nullable=True,
             choices=("sv", "en"),
         ),
-        _s(
-            "log_level",
-            str,
-            "warning",
-            "How much the app writes to its log: debug, info, warning or error. Logs never "
-            "contain case content.",
-            "Hur mycket appen skriver i sin logg: debug, info, warning eller error. Loggen "
-            "innehåller aldrig uppgifter ur ärenden.",
-            S.DIAGNOSTICS,
+        Setting(
+            name="log_level",
+            type=str,
+            default="warning",
+            description=(
+                "How much the app writes to its log: debug, info, warning or error. Logs never "
+                "contain case content."
+            ),
+            description_sv=(
+                "Hur mycket appen skriver i sin logg: debug, info, warning eller error. Loggen "
+                "innehåller aldrig uppgifter ur ärenden."
+            ),
+            category=Category.DIAGNOSTICS,
             choices=("debug", "info", "warning", "error"),
         ),
     )
