@@ -48,6 +48,35 @@ def files_under(*roots: Path) -> dict[str, bytes]:
     return found
 
 
+def read_with_independent_implementation(data: Path, marker: str, note_id: str) -> None:
+    import sqlite3
+
+    import apsw
+
+    from fieldkit.security import KeySlots, SecurityPolicy
+    from fieldkit.services.profile import read_profile
+
+    slots = KeySlots(data / "keyslots.json", read_profile(data).profile_id)
+    key = slots.unlock(PASS, SecurityPolicy()).current
+    con = apsw.Connection(str(data / "vault.db"), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        con.execute("PRAGMA cipher='sqlcipher'")
+        con.execute("PRAGMA legacy=4")
+        con.execute(f"PRAGMA key=\"x'{key.hex()}'\"")
+        texts = dict(con.execute("SELECT id, text FROM notes").fetchall())
+        names = [row[0] for row in con.execute("SELECT name FROM persons").fetchall()]
+    finally:
+        con.close()
+    assert marker in texts[note_id]
+    assert names == [f"Person {marker}"]
+    plain = sqlite3.connect(f"file:{data / 'vault.db'}?mode=ro", uri=True)
+    try:
+        with pytest.raises(sqlite3.DatabaseError):
+            plain.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    finally:
+        plain.close()
+
+
 KILLED_WRITER = textwrap.dedent(
     """
     import sys, time
@@ -135,6 +164,11 @@ def test_marker_is_nowhere_on_disk_or_in_logs(real_keyring: str, tmp_path: Path)
     assert note_id in cli("--json", "search", marker.split("-")[0])
     cli("case", "list")
     cli("audit", "list")
+
+    # The content is there, encrypted as a standard SQLCipher 4 file: an independent
+    # implementation (SQLite3 Multiple Ciphers) reads it with the raw data key from the key
+    # slots; plain SQLite reads nothing.
+    read_with_independent_implementation(data, marker, note_id)
 
     # a writer killed with the vault open leaves a full write-ahead log behind
     writer = subprocess.Popen(
