@@ -202,3 +202,58 @@ def test_sigkill_of_the_cli_in_a_loop_of_writes(profile: Path, tmp_path: Path) -
         session.lock()
     assert counts["cases"] == 1
     assert counts["notes"] > 0
+
+
+ROTATOR = textwrap.dedent(
+    """
+    import sys
+    from fieldkit.services.profile import open_session
+    from fieldkit.security import SecurityPolicy
+    session = open_session(sys.argv[1], sys.argv[2], SecurityPolicy(argon2_target_seconds=0.01))
+    print("ready", flush=True)
+    while True:
+        session.rotate_data_key(sys.argv[2])
+        print("rotated", flush=True)
+    """
+)
+
+
+def test_sigkill_during_data_key_rotation_never_loses_the_vault(
+    profile: Path, tmp_path: Path
+) -> None:
+    """Kill a loop of data-key rotations (key slots, PRAGMA rekey, key slots) anywhere: the
+    next unlock finishes or redoes the interrupted rotation and everything is still there."""
+    from fieldkit.services import notes
+
+    session = open_session(profile, PASS, FAST)
+    case = cases.create_case(session, "exit_support", "Rotation Person")
+    written = [
+        notes.add_note(session, case.id, f"Anteckning {i} " + "ord " * 200, sign=True).id
+        for i in range(150)
+    ]
+    session.lock()
+    rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    finished = []
+    for _round in range(10):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", ROTATOR, str(profile), PASS],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline().strip()
+            assert first == "ready", (first, proc.stderr.read() if proc.stderr else "")
+            time.sleep(rng.uniform(0.0, 0.8))
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finished.append(proc.stdout.read().count("rotated") if proc.stdout else 0)
+        session = open_session(profile, PASS, FAST)
+        try:
+            assert not session.slots.status().rotation_pending
+            assert all(session.vault.notes.get(note_id) is not None for note_id in written)
+            check_consistent(session)
+        finally:
+            session.lock()
+    assert sum(finished) > 0, "no rotation ever completed: the kill instants are too early"
