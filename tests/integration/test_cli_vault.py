@@ -353,3 +353,18 @@ def test_swedish_messages(real_keyring: str, tmp_path: Path) -> None:
     assert result.returncode == ExitCode.NOT_FOUND
     assert "Det finns ingen fieldkit-profil" in result.stderr
     assert "fieldkit init" in result.stderr
+
+
+def test_rotate_key(fast_profile: Path, tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    case_id = run(
+        env, "case", "add", "--type", "exit_support", "--name", "Nyckel Byte", data_dir=fast_profile
+    ).stdout.strip()
+    before = (fast_profile / "vault.db").read_bytes()
+    result = run(env, "rotate-key", data_dir=fast_profile)
+    assert result.returncode == 0, result.stderr
+    assert (fast_profile / "vault.db").read_bytes() != before
+    result = run(env, "--json", "case", "list", data_dir=fast_profile)
+    assert [c["case_id"] for c in json.loads(result.stdout)] == [case_id]
+    events = json.loads(run(env, "--json", "audit", "list", data_dir=fast_profile).stdout)
+    assert any(e["action"] == "key.change" and e["details"] == {"kind": "data_key"} for e in events)

@@ -247,6 +247,14 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    secret = passphrase(args)
+    with unlocked(args, secret) as session:
+        session.rotate_data_key(secret)
+    emit(args, {"rotated": True}, _("The vault has a new data key."))
+    return ExitCode.OK
+
+
 def cmd_lock_status(args: argparse.Namespace) -> int:
     from fieldkit.security import KeySlots
     from fieldkit.services.profile import SLOT_FILE, read_profile
@@ -586,6 +594,12 @@ def register(subparsers: Any) -> None:
         ),
     )
 
+    add(
+        subparsers,
+        "rotate-key",
+        cmd_rotate_key,
+        _("re-encrypt the vault with a new data key (the passphrase stays the same)"),
+    )
     add(subparsers, "lock-status", cmd_lock_status, _("wrong-passphrase count and lockout state"))
     add(
         subparsers,

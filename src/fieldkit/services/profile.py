@@ -359,9 +359,11 @@ def create_profile(
         )
     policy = security_policy(config)
     check_passphrase(passphrase, policy, identity.username)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        data_dir.chmod(0o700)
+    fresh = not data_dir.exists() or not any(data_dir.iterdir())
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if fresh:  # a folder of our own: only this user may enter it
+        with contextlib.suppress(OSError):
+            data_dir.chmod(0o700)
     profile_id = new_id()
     slots = KeySlots(slot_path, profile_id)
     key = slots.create(passphrase, policy, username=identity.username)
