@@ -570,3 +570,16 @@ def test_policy_comes_from_the_layered_configuration(
     )
     assert security_policy(FAST) is FAST
     assert security_policy({"lockout_limit": 5}).lockout_limit == 5
+
+
+def test_case_summaries_carry_owner_name_and_review_flag(session: Session) -> None:
+    case = cases.create_case(session, "exit_support", "Sammandrag Person")
+    (summary,) = cases.list_cases(session)
+    assert summary.case_id == case.id
+    assert summary.owner_name == "Anna Fältassistent"
+    assert summary.needs_review is False
+    assert summary.note_count == 0
+    notes.add_note(session, case.id, "Utkast")
+    (summary,) = cases.list_cases(session)
+    assert (summary.note_count, summary.draft_count) == (1, 1)
+    assert summary.to_dict()["owner_name"] == "Anna Fältassistent"

@@ -11,6 +11,7 @@ from typing import Any
 from fieldkit.domain import personnummer as pnr
 from fieldkit.domain.codec import to_dict
 from fieldkit.domain.enums import (
+    AssessmentStatus,
     AuditAction,
     CaseStatus,
     CaseType,
@@ -114,6 +115,8 @@ class CaseSummary:
     draft_count: int = 0
     last_note_at: dt.datetime | None = None
     reassessment_due: dt.date | None = None
+    owner_name: str = ""
+    needs_review: bool = False  # an assessment of the case waits for a team lead's review
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +139,8 @@ class CaseSummary:
             "reassessment_due": (
                 self.reassessment_due.isoformat() if self.reassessment_due else None
             ),
+            "owner_name": self.owner_name,
+            "needs_review": self.needs_review,
         }
 
 
@@ -266,6 +271,10 @@ def list_cases(
         protected_only=protected_only,
         status=wanted_status,
     )
+    names = _display_names(session)
+    awaiting_review = {
+        a.case_id for a in session.vault.assessments.with_status(AssessmentStatus.SUBMITTED)
+    }
     result: list[CaseSummary] = []
     for row in rows:
         case = row.case
@@ -290,9 +299,18 @@ def list_cases(
                 draft_count=int(row.draft_count),
                 last_note_at=row.last_note_at,
                 reassessment_due=row.reassessment_due,
+                owner_name=names.get(case.owner_id, ""),
+                needs_review=case.id in awaiting_review,
             )
         )
     return result
+
+
+def _display_names(session: Session) -> dict[str, str]:
+    names = {str(u["id"]): str(u.get("display_name") or "") for u in session.vault.users.list()}
+    me = session.identity
+    names.setdefault(me.user_id, me.display_name)
+    return names
 
 
 def _list_for_case(repo: Any, case_id: str) -> list[Any]:
