@@ -34,6 +34,46 @@ MARK = ("[", "]")
 EXACT_BOOST = 0.5  # each query word found as typed (diacritics included) adds 50 % to the score
 
 
+# Ranking cost must not grow with the vault: bm25 is computed for at most this many of the
+# newest matching rows, and the snippet only for the rows returned.
+CANDIDATE_WINDOW = 2000
+
+# Phase 1: the newest matches in rowid order (FTS5 walks that natively and stops early), with
+# bm25; phase 2: the best of those. Only then snippets (for the chosen rows, within their rowid
+# range) and the rows themselves.
+TOP_SQL = """
+WITH cand AS (
+    SELECT rowid AS rid, bm25({fts}, {weights}) AS score FROM {fts}
+    WHERE {fts} MATCH :q {scope}
+    ORDER BY rowid DESC LIMIT :window)
+SELECT rid, score FROM cand ORDER BY score LIMIT :fetch
+"""
+SNIPPET_SQL = """
+SELECT rowid, snippet({fts}, -1, :o, :c, '…', 16) FROM {fts}
+WHERE {fts} MATCH :q AND rowid >= :lo AND +rowid IN (SELECT value FROM json_each(:ids))
+"""
+NOTE_ROWS = """
+SELECT rowid, id, case_id, text || ' ' || place FROM notes
+WHERE rowid IN (SELECT value FROM json_each(:ids))
+"""
+CASE_ROWS = """
+SELECT c.rowid, c.id, c.id, c.reference || ' ' || coalesce(p.name, '') || ' ' || c.summary
+       || ' ' || c.district
+FROM cases c LEFT JOIN persons p ON p.id = c.person_id
+WHERE c.rowid IN (SELECT value FROM json_each(:ids))
+"""
+SCOPES = {
+    "notes_fts": "AND rowid IN (SELECT n.rowid FROM notes n "
+    "WHERE n.case_id IN (SELECT value FROM json_each(:scope)))",
+    "cases_fts": "AND rowid IN (SELECT c.rowid FROM cases c "
+    "WHERE c.id IN (SELECT value FROM json_each(:scope)))",
+}
+SOURCES = (
+    ("note", "notes_fts", "1.0, 0.5", NOTE_ROWS),
+    ("case", "cases_fts", "2.0, 3.0, 1.0, 1.0", CASE_ROWS),
+)
+
+
 @dataclass(frozen=True)
 class SearchHit:
     record_type: str  # "note" or "case"
@@ -84,33 +124,35 @@ class SearchRepository:
         ``case_ids`` restricts the search to those cases (need to know)."""
         expr, words = match_expression(text)
         limit = max(1, min(int(limit), 500))
-        fetch = limit * 3
-        scope = ""
-        params_scope: list[str] = []
+        params: dict[str, object] = {
+            "q": expr,
+            "o": mark[0],
+            "c": mark[1],
+            "window": CANDIDATE_WINDOW,
+            "fetch": limit * 2,
+        }
         if case_ids is not None:
-            scope = " AND {col} IN (SELECT value FROM json_each(?))"
-            params_scope = [json.dumps(list(case_ids))]
-        note_rows = self.vault.query(
-            "SELECT n.id, n.case_id, snippet(notes_fts, -1, ?, ?, '…', 16), "
-            "bm25(notes_fts, 1.0, 0.5) AS score, n.text, n.place "
-            "FROM notes_fts JOIN notes n ON n.rowid = notes_fts.rowid "
-            "WHERE notes_fts MATCH ?" + scope.format(col="n.case_id") + " ORDER BY score LIMIT ?",
-            [mark[0], mark[1], expr, *params_scope, fetch],
-        )
-        case_rows = self.vault.query(
-            "SELECT c.id, c.id, snippet(cases_fts, -1, ?, ?, '…', 16), "
-            "bm25(cases_fts, 2.0, 3.0, 1.0, 1.0) AS score, "
-            "cases_fts.reference || ' ' || cases_fts.person_name || ' ' || cases_fts.summary "
-            "|| ' ' || cases_fts.district, '' "
-            "FROM cases_fts JOIN cases c ON c.rowid = cases_fts.rowid "
-            "WHERE cases_fts MATCH ?" + scope.format(col="c.id") + " ORDER BY score LIMIT ?",
-            [mark[0], mark[1], expr, *params_scope, fetch],
-        )
-        hits = []
-        for kind, rows in (("case", case_rows), ("note", note_rows)):
-            for rid, case_id, snippet, score, body, place in rows:
-                relevance = -float(score) * _boost(words, f"{body} {place}")
-                hits.append(SearchHit(kind, rid, case_id, snippet or "", relevance))
+            params["scope"] = json.dumps(list(case_ids))
+        hits: list[SearchHit] = []
+        for kind, fts, weights, rows_sql in SOURCES:
+            scope = SCOPES[fts] if case_ids is not None else ""
+            top = self.vault.query(TOP_SQL.format(fts=fts, weights=weights, scope=scope), params)
+            if not top:
+                continue
+            ids = json.dumps([rid for rid, _ in top])
+            snippets = dict(
+                self.vault.query(
+                    SNIPPET_SQL.format(fts=fts),
+                    {**params, "ids": ids, "lo": min(rid for rid, _ in top)},
+                )
+            )
+            rows = {r[0]: r[1:] for r in self.vault.query(rows_sql, {"ids": ids})}
+            for rid, score in top:
+                if rid not in rows:
+                    continue
+                record_id, case_id, body = rows[rid]
+                relevance = -float(score) * _boost(words, body or "")
+                hits.append(SearchHit(kind, record_id, case_id, snippets.get(rid) or "", relevance))
         hits.sort(key=lambda h: (-h.rank, h.record_type, h.record_id))
         return hits[:limit]
 

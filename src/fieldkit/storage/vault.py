@@ -13,6 +13,7 @@ the string references are dropped at once and left to the allocator.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import hashlib
@@ -21,6 +22,7 @@ import json
 import math
 import os
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -49,6 +51,7 @@ from fieldkit.storage.errors import (
 )
 
 PAGE_SIZE = 4096  # SQLCipher 4 default
+CACHE_KIB = 32 * 1024
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -187,6 +190,18 @@ class Vault:
         self._key = bytearray(key)
         self.key_index = key_index
         self._depth = 0
+        # A process that ends without close() still checkpoints and marks a clean close,
+        # so its next start does not take SQLite's own clean shutdown for a lost log.
+        ref = weakref.ref(self)
+
+        def close_at_exit() -> None:
+            vault = ref()
+            if vault is not None:
+                with contextlib.suppress(Exception):
+                    vault.close()
+
+        self._at_exit = close_at_exit
+        atexit.register(close_at_exit)
         from fieldkit.storage.repos import build_repositories
 
         build_repositories(self)
@@ -310,6 +325,8 @@ class Vault:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
+            # decrypted pages stay in memory (the process holds the key anyway): 32 MB
+            conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             options = {row[0] for row in conn.execute("PRAGMA compile_options")}
             if "ENABLE_FTS5" not in options:
                 raise Fts5Missing(E.MSG_FTS5_MISSING, E.REM_FTS5_MISSING)
@@ -431,6 +448,7 @@ class Vault:
         conn = self._conn
         if conn is None:
             return
+        atexit.unregister(self._at_exit)
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -448,6 +466,10 @@ class Vault:
         if not self.wal_path.exists():
             with contextlib.suppress(FileNotFoundError):
                 self.marker_path.unlink()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def __enter__(self) -> Vault:
         return self
