@@ -102,6 +102,37 @@ def test_create_applies_schema_and_pragmas(tmp_path: Path, key: bytes) -> None:
     assert (os.stat(tmp_path / "vault.db").st_mode & 0o777) == 0o600
 
 
+def test_open_sequence_order(db: Path, key: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN.md section 3: key first, then compatibility 4, then the proving read, then
+    cipher_version, then the pragmas."""
+    import fieldkit.storage.vault as vault_module
+
+    statements: list[str] = []
+    real_connect = sqlcipher3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlcipher3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(vault_module.sqlcipher3, "connect", traced)
+    Vault.open(db, key).close()
+    wanted = [
+        "PRAGMA key",
+        "PRAGMA cipher_compatibility = 4",
+        "SELECT count(*) FROM sqlite_master",
+        "PRAGMA cipher_version",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA secure_delete = ON",
+        "PRAGMA temp_store = MEMORY",
+    ]
+    seen = [next(i for i, s in enumerate(statements) if s.startswith(w)) for w in wanted]
+    assert seen == sorted(seen) and seen[0] == 0
+    assert statements[-1].startswith("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def test_create_refuses_an_existing_file(db: Path, key: bytes) -> None:
     before = sha(db)
     with pytest.raises(VaultExists):

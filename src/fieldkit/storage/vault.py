@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -720,7 +719,3 @@ class Vault:
     outbox: Any
     meta: Any
     search: Any
-
-
-def now_text() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
