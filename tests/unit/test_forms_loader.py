@@ -32,6 +32,7 @@ def minimal() -> dict[str, Any]:
             "locales": ["sv", "en"],
             "title": {"sv": "Test", "en": "Test"},
             "scoring": "none",
+            "reassessment_item": "R1",
         },
         "scales": {
             "concern": [
@@ -52,6 +53,12 @@ def minimal() -> dict[str, Any]:
                         "label": {"sv": "Fråga ett", "en": "Question one"},
                     },
                     {"id": "A2", "type": "text", "label": {"sv": "Två", "en": "Two"}},
+                    {
+                        "id": "R1",
+                        "type": "date",
+                        "required": True,
+                        "label": {"sv": "Ny bedömning", "en": "Re-assessment"},
+                    },
                 ],
             }
         ],
@@ -227,6 +234,18 @@ def test_scoring_other_than_none_is_refused() -> None:
     assert "Only 'scoring: none' is allowed" in rendered(dump(doc))
 
 
+def test_reassessment_date_is_required_of_every_form() -> None:
+    doc = minimal()
+    del doc["form"]["reassessment_item"]
+    assert "'reassessment_item' is missing" in rendered(dump(doc))
+    doc = minimal()
+    doc["form"]["reassessment_item"] = "A2"
+    assert "must name a date item; A2 is not one" in rendered(dump(doc))
+    doc = minimal()
+    doc["sections"][0]["items"][2]["required"] = {"when": {"item": "A1", "in": ["clear"]}}
+    assert "must always be asked and required" in rendered(dump(doc))
+
+
 def test_rating_scale_needs_unknown() -> None:
     doc = minimal()
     doc["scales"]["concern"].pop()
@@ -281,6 +300,8 @@ def test_alias_bomb_is_refused() -> None:
         ("", "The file is empty"),
         ("- 1\n- 2\n", "Does not fit the form schema"),
         ("yes: 1\n", "read by YAML as a boolean"),
+        # libyaml would accept this; the pure parser (always used) does not: same everywhere
+        ("a: {sv: Varför?, en: Why?}\n", "not valid YAML"),
     ],
 )
 def test_unsafe_or_broken_yaml(source: str, expected: str) -> None:
@@ -447,7 +468,7 @@ def mutate(doc: Any, path: list[Any], value: Any) -> Any:
     return doc
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.lists(st.integers(0, 50), max_size=6), value=json_like)
 def test_fuzzed_definitions_raise_only_form_errors(path: list[int], value: Any) -> None:
     doc = mutate(minimal(), path, value)

@@ -424,9 +424,8 @@ class _Builder:
         )
         self.all_ids = set(seen_items)
         self.references(form)
-        if not self.problems:
-            order = self.visibility_order(form)
-            object.__setattr__(form, "visibility_order", order)
+        order = self.visibility_order(form)  # also reports cycles next to other problems
+        object.__setattr__(form, "visibility_order", order)
         if self.problems:
             raise FormError(self.problems)
         return form
@@ -760,6 +759,21 @@ class _Builder:
                     )
         if form.reassessment_item is not None:
             target = form.item(form.reassessment_item)
+            home = form.section_of(form.reassessment_item)
+            if (
+                target is not None
+                and target.type == "date"
+                and home is not None
+                and not (target.required and target.when is None and home.when is None)
+            ):
+                self.problem(
+                    N_(
+                        "The re-assessment date {ref} must always be asked and required "
+                        "(required: true, no 'when' on it or its section)."
+                    ),
+                    ("form", "reassessment_item"),
+                    ref=form.reassessment_item,
+                )
             if target is None or target.type != "date":
                 self.problem(
                     N_("reassessment_item must name a date item; {ref} is not one."),

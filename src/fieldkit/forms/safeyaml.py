@@ -29,10 +29,9 @@ JPath = tuple[str | int, ...]
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_T + t for t in ("str", "null", "bool", "int", "float", "timestamp")}
 
-try:  # the C parser when available; both are the safe loaders
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+# The pure-Python safe loader, always: libyaml accepts some documents the pure parser refuses
+# (e.g. "{sv: Varför?, en: Why?}"), and a form must read the same on every installation.
+_Loader: Any = yaml.SafeLoader
 
 
 @dataclass
