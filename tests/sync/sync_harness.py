@@ -243,3 +243,29 @@ def cli(
         timeout=timeout,
         cwd=REPO,
     )
+
+
+class DbThread:
+    """The app's way to use a vault: one thread owns the connection; others hand it work.
+    ``open(laptop)`` opens the session on that thread; ``run(fn)`` runs ``fn`` there."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldkit-db")
+        self.session: Any = None
+
+    def run(self, fn: Any) -> Any:
+        return self._pool.submit(fn).result()
+
+    def open(self, laptop: Laptop) -> Any:
+        from fieldkit.services.profile import open_session
+
+        self.session = self.run(lambda: open_session(laptop.data_dir, PASS, FAST))
+        return self.session
+
+    def close(self) -> None:
+        session = self.session
+        if session is not None and not session.locked:
+            self.run(session.lock)
+        self._pool.shutdown(wait=True)

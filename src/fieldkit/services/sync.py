@@ -55,6 +55,7 @@ from fieldkit.sync.engine import (
     run_here,
     sync_repo,
 )
+from fieldkit.sync.backoff import Backoff
 from fieldkit.sync.errors import DeviceRevoked, NotEnrolled, SyncError
 from fieldkit.sync.scheduler import SyncScheduler
 from fieldkit.sync.status import SyncReport, SyncStatus
@@ -408,6 +409,7 @@ class SyncService:
         on_result: Callable[[SyncReport], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_state: Callable[[dict[str, Any]], None] | None = None,
+        backoff: Backoff | None = None,
     ) -> SyncScheduler:
         """Background sync for the GUI (see fieldkit.sync.scheduler). Call ``notify_edit()``
         after each local write and ``stop()`` on close or lock."""
@@ -421,6 +423,7 @@ class SyncService:
             on_result=on_result,
             on_error=on_error,
             on_state=on_state,
+            backoff=backoff,
         )
         self.scheduler.start()
         return self.scheduler
