@@ -29,7 +29,9 @@ def thread_guard() -> Iterator[ThreadGuard]:
         yield guard
     finally:
         guard.uninstall()
-    assert guard.violations == [], f"called on the GUI thread: {guard.violations}"
+    assert guard.violations == [], f"called on the GUI thread: {guard.violations}\n" + "\n".join(
+        guard.stacks
+    )
 
 
 # --- real profiles, made off the GUI thread ------------------------------------------------

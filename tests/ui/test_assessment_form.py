@@ -67,6 +67,30 @@ def test_fill_and_submit_with_a_justified_warning(
     assert r.editors["A1"].messages.isVisible()
     assert tab.detail.assessment.status.value == "draft"
 
+    fill_concern_form(qtbot, tab)
+
+    qtbot.mouseClick(tab.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: tab.detail is not None and tab.detail.assessment.status.value == "submitted",
+        timeout=8000,
+    )
+    assert not tab.submit_button.isVisible()
+    assert not r.editors["S3"].text.isEnabled() if tab.renderer is r else True
+    assert not tab.renderer.editors["S3"].text.isEnabled()  # submitted: read-only
+
+    from fieldkit.services import assessments
+
+    stored = worker_profile.read(
+        lambda s: assessments.list_for_case(s, worker_profile.case_ids["sven"])
+    )
+    assert [a.status.value for a in stored] == ["submitted"]
+    assert stored[0].overrides["CHK2"].startswith("Första kontakten")
+    assert stored[0].answers["S3"] == RATIONALE
+
+
+def fill_concern_form(qtbot: Any, tab: Any) -> None:
+    """Answer the concern form as a careful worker early in a case would."""
+    r = tab.renderer
     # every factor rated "unknown" (an honest answer), the basis and the summary filled in
     for editor in r.editors.values():
         if editor.type == "rating":
@@ -98,21 +122,3 @@ def test_fill_and_submit_with_a_justified_warning(
     assert r.warnings_box.isVisible()
     r.override_edits["CHK2"].setText("Första kontakten; underlaget byggs upp under hösten.")
     wait_saved(qtbot, tab)
-
-    qtbot.mouseClick(tab.submit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: tab.detail is not None and tab.detail.assessment.status.value == "submitted",
-        timeout=8000,
-    )
-    assert not tab.submit_button.isVisible()
-    assert not r.editors["S3"].text.isEnabled() if tab.renderer is r else True
-    assert not tab.renderer.editors["S3"].text.isEnabled()  # submitted: read-only
-
-    from fieldkit.services import assessments
-
-    stored = worker_profile.read(
-        lambda s: assessments.list_for_case(s, worker_profile.case_ids["sven"])
-    )
-    assert [a.status.value for a in stored] == ["submitted"]
-    assert stored[0].overrides["CHK2"].startswith("Första kontakten")
-    assert stored[0].answers["S3"] == RATIONALE

@@ -20,7 +20,9 @@ import importlib
 import inspect
 import logging
 import pkgutil
+import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -190,6 +192,7 @@ class GuiThreadViolation(AssertionError):
 @dataclass
 class ThreadGuard:
     violations: list[str] = field(default_factory=list)
+    stacks: list[str] = field(default_factory=list)  # where each violation was made
     calls_off_gui_thread: int = 0
     _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
 
@@ -207,8 +210,11 @@ def _on_gui_thread() -> bool:
 def _wrap(guard: ThreadGuard, qualname: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if _on_gui_thread():
+        # A finaliser (``__del__``) runs on whichever thread the garbage collector happens
+        # to run on; that is not the GUI calling a service.
+        if _on_gui_thread() and sys._getframe(1).f_code.co_name != "__del__":
             guard.violations.append(qualname)
+            guard.stacks.append("".join(traceback.format_stack(limit=12)))
             raise GuiThreadViolation(f"{qualname} called on the GUI thread")
         guard.calls_off_gui_thread += 1
         return fn(*args, **kwargs)

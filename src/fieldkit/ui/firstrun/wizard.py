@@ -4,7 +4,6 @@ rules explained, done. Or, clearly apart, a demo profile with made-up data for t
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +56,9 @@ def _create_demo(data_dir: Path, passphrase: str, name: str, config: Any) -> Any
 
 
 def _enrol(data_dir: Path, server_url: str, code: str, passphrase: str, config: Any) -> Any:
-    sync = importlib.import_module("fieldkit.services.sync")
-    return sync.enroll(data_dir, server_url, code, passphrase, config=config)
+    from fieldkit.services import sync
+
+    return sync.enroll(data_dir, code, passphrase, server_url=server_url or None, config=config)
 
 
 class FirstRunWizard(QWidget):

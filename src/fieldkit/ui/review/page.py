@@ -1,21 +1,529 @@
-"""For team leads: the review queue of submitted assessments, the review panel, the team
-overview with overdue re-assessments, and the access-log review."""
+"""For team leads: the review queue of submitted assessments, the review panel (agree / partly /
+disagree, a comment, approve or return), the team overview with overdue re-assessments, and the
+access log (filter by user, case and period). Reviewing never touches the ratings."""
 
 from __future__ import annotations
 
-from fieldkit.i18n import _
-from fieldkit.ui.context import AppContext
-from fieldkit.ui.qt import QLabel, QTabWidget, QVBoxLayout, QWidget
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _, current_language, render
+from fieldkit.ui.case.form_renderer import FormRenderer
+from fieldkit.ui.context import ASSESSMENTS, SYNC, AppContext
+from fieldkit.ui.i18n import fmt_date, fmt_datetime
+from fieldkit.ui.labels import label
+from fieldkit.ui.qt import (
+    QButtonGroup,
+    QComboBox,
+    QDate,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+@dataclass
+class QueueRow:
+    assessment: Any
+    person_name: str
+    reference: str
+    author_name: str
+
+
+@dataclass
+class TeamOverview:
+    cases: list[Any]
+    overdue: list[tuple[Any, str, str]]  # assessment, person name, reference
+    names: dict[str, str]
+
+
+def _queue(session: Any) -> list[QueueRow]:
+    from fieldkit.services import assessments, cases, directory
+
+    names = directory.display_names(session)
+    summaries = {c.case_id: c for c in cases.list_cases(session)}
+    rows = []
+    for a in assessments.review_queue(session):
+        case = summaries.get(a.case_id)
+        rows.append(
+            QueueRow(
+                a,
+                case.person_name if case else "",
+                case.reference if case else "",
+                names.get(a.author_id, a.author_id),
+            )
+        )
+    return rows
+
+
+def _show(session: Any, assessment_id: str, language: str) -> Any:
+    from fieldkit.services import assessments
+
+    return assessments.show_assessment(session, assessment_id, language)
+
+
+def _review(session: Any, assessment_id: str, decision: str, comment: str, outcome: str) -> Any:
+    from fieldkit.services import assessments
+
+    return assessments.review(session, assessment_id, decision, comment, outcome)
+
+
+def _team(session: Any) -> TeamOverview:
+    from fieldkit.services import assessments, cases, directory
+
+    summaries = cases.list_cases(session)
+    by_id = {c.case_id: c for c in summaries}
+    overdue = []
+    for a in assessments.overdue(session):
+        case = by_id.get(a.case_id)
+        overdue.append((a, case.person_name if case else "", case.reference if case else ""))
+    return TeamOverview(summaries, overdue, directory.display_names(session))
+
+
+def _audit(
+    session: Any, user_id: str | None, case_id: str | None, since: dt.datetime, until: dt.datetime
+) -> tuple[list[Any], dict[str, str], dict[str, str]]:
+    from fieldkit.services import audit, cases, directory
+
+    events = audit.list_audit(session, user_id=user_id, case_id=case_id, since=since, until=until)
+    references = {
+        c.case_id: f"{c.reference} {c.person_name}".strip() for c in cases.list_cases(session)
+    }
+    return events, directory.display_names(session), references
+
+
+def _directory(session: Any) -> tuple[list[Any], list[Any]]:
+    from fieldkit.services import cases, directory
+
+    return list(directory.list_users(session)), list(cases.list_cases(session))
+
+
+def _table(headers: list[str], parent: QWidget) -> QTableWidget:
+    table = QTableWidget(0, len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+    table.resizeColumnsToContents()
+
+
+class ReviewQueueTab(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.rows: list[QueueRow] = []
+        self.detail: Any = None
+        self.renderer: FormRenderer | None = None
+        self.reviews_done = 0
+        self.queue = _table(
+            [_("Person"), _("Case number"), _("Submitted by"), _("Submitted")], self
+        )
+        self.queue.setAccessibleName(_("Review queue"))
+        self.queue.itemSelectionChanged.connect(self._open_selected)
+        self.empty = QLabel(_("No assessments are waiting for review."), self)
+        self.empty.setObjectName("Hint")
+
+        # the review panel
+        self.panel = QWidget(self)
+        self.heading = QLabel(_("Choose an assessment in the queue."), self.panel)
+        self.heading.setObjectName("SectionTitle")
+        self.heading.setWordWrap(True)
+        self.form_slot = QVBoxLayout()
+        self.agree = QRadioButton(label("agree"), self.panel)
+        self.partly = QRadioButton(label("partly"), self.panel)
+        self.disagree = QRadioButton(label("disagree"), self.panel)
+        self.decision = QButtonGroup(self.panel)
+        for button, code in (
+            (self.agree, "agree"),
+            (self.partly, "partly"),
+            (self.disagree, "disagree"),
+        ):
+            button.setProperty("code", code)
+            self.decision.addButton(button)
+        self.comment = QPlainTextEdit(self.panel)
+        self.comment.setAccessibleName(_("Review comment"))
+        self.comment.setPlaceholderText(
+            _("Your comment to the worker: what you agree with, what should change.")
+        )
+        self.comment.setFixedHeight(80)
+        self.approve_button = QPushButton(_("Approve"), self.panel)
+        self.approve_button.setObjectName("Primary")
+        self.approve_button.clicked.connect(lambda: self.send("approve"))
+        self.return_button = QPushButton(_("Return to the worker"), self.panel)
+        self.return_button.clicked.connect(lambda: self.send("return"))
+        self.message = QLabel("", self.panel)
+        self.message.setWordWrap(True)
+        decisions = QHBoxLayout()
+        decisions.addWidget(QLabel(_("Your judgement:"), self.panel))
+        decisions.addWidget(self.agree)
+        decisions.addWidget(self.partly)
+        decisions.addWidget(self.disagree)
+        decisions.addStretch(1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.return_button)
+        buttons.addWidget(self.approve_button)
+        panel_layout = QVBoxLayout(self.panel)
+        panel_layout.setContentsMargins(0, 0, 0, 0)
+        panel_layout.addWidget(self.heading)
+        panel_layout.addLayout(self.form_slot, 1)
+        panel_layout.addLayout(decisions)
+        panel_layout.addWidget(self.comment)
+        panel_layout.addLayout(buttons)
+        self._enable_panel(False)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.queue)
+        left_layout.addWidget(self.empty)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(self.panel)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(splitter)
+
+    def _enable_panel(self, enabled: bool) -> None:
+        for widget in (
+            self.agree,
+            self.partly,
+            self.disagree,
+            self.comment,
+            self.approve_button,
+            self.return_button,
+        ):
+            widget.setEnabled(enabled)
+
+    def reload(self) -> None:
+        self.ctx.call(_queue, on_done=self.show_queue, on_error=lambda _e: None)
+
+    def show_queue(self, rows: list[QueueRow]) -> None:
+        self.rows = rows
+        _fill(
+            self.queue,
+            [
+                [r.person_name, r.reference, r.author_name, fmt_date(r.assessment.submitted_at)]
+                for r in rows
+            ],
+        )
+        self.empty.setVisible(not rows)
+
+    def select_row(self, row: int) -> None:
+        self.queue.selectRow(row)
+
+    def _open_selected(self) -> None:
+        rows = self.queue.selectionModel().selectedRows()
+        if not rows:
+            return
+        row = self.rows[rows[0].row()]
+        self.ctx.call(
+            _show, row.assessment.id, current_language(), on_done=lambda d: self.show_detail(row, d)
+        )
+
+    def show_detail(self, row: QueueRow, detail: Any) -> None:
+        if self.renderer is not None:
+            self.renderer.setParent(None)
+            self.renderer.deleteLater()
+        self.detail = detail
+        self.heading.setText(
+            _("{person} ({reference}) — submitted by {author} {when}").format(
+                person=row.person_name,
+                reference=row.reference,
+                author=row.author_name,
+                when=fmt_datetime(detail.assessment.submitted_at),
+            )
+        )
+        self.renderer = FormRenderer(
+            detail.view,
+            dict(detail.assessment.answers),
+            dict(detail.assessment.overrides),
+            self.panel,
+        )
+        self.renderer.set_read_only(True)
+        self.form_slot.addWidget(self.renderer)
+        self.decision.setExclusive(False)
+        for button in self.decision.buttons():
+            button.setChecked(False)
+        self.decision.setExclusive(True)
+        self.comment.clear()
+        self.message.clear()
+        self._enable_panel(True)
+
+    def send(self, outcome: str) -> None:
+        if self.detail is None:
+            return
+        chosen = self.decision.checkedButton()
+        if chosen is None:
+            self.message.setText(_("Choose whether you agree, partly agree or disagree."))
+            return
+        if outcome == "return" and not self.comment.toPlainText().strip():
+            self.message.setText(_("Write a comment so the worker knows what to change."))
+            return
+        self._enable_panel(False)
+        self.ctx.call(
+            _review,
+            self.detail.assessment.id,
+            str(chosen.property("code")),
+            self.comment.toPlainText(),
+            outcome,
+            on_done=self._reviewed,
+            on_error=self._failed,
+        )
+
+    def _reviewed(self, review: Any) -> None:
+        self.reviews_done += 1
+        self.message.setText(
+            _("Approved.") if review.outcome.value == "approve" else _("Returned to the worker.")
+        )
+        self.detail = None
+        if self.renderer is not None:
+            self.renderer.setParent(None)
+            self.renderer.deleteLater()
+            self.renderer = None
+        self.heading.setText(_("Choose an assessment in the queue."))
+        self.ctx.wrote.emit()
+        self.ctx.notify(ASSESSMENTS)
+        self.reload()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._enable_panel(True)
+        self.message.setText(
+            render(exc) if isinstance(exc, FieldkitError) else _("An unexpected error occurred.")
+        )
+
+
+class TeamTab(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.overview: TeamOverview | None = None
+        overdue_title = QLabel(_("Overdue re-assessments"), self)
+        overdue_title.setObjectName("SectionTitle")
+        self.overdue = _table(
+            [_("Person"), _("Case number"), _("Re-assessment was due"), _("Assessed by")], self
+        )
+        self.overdue.setAccessibleName(_("Overdue re-assessments"))
+        self.overdue.itemActivated.connect(self._open)
+        workload_title = QLabel(_("Open cases per worker"), self)
+        workload_title.setObjectName("SectionTitle")
+        self.workload = _table([_("Worker"), _("Open cases"), _("Protected identity")], self)
+        self.workload.setAccessibleName(_("Open cases per worker"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(overdue_title)
+        layout.addWidget(self.overdue, 1)
+        layout.addWidget(workload_title)
+        layout.addWidget(self.workload, 1)
+
+    def reload(self) -> None:
+        self.ctx.call(_team, on_done=self.show_overview)
+
+    def show_overview(self, overview: TeamOverview) -> None:
+        self.overview = overview
+        _fill(
+            self.overdue,
+            [
+                [
+                    person,
+                    reference,
+                    fmt_date(a.reassessment_due),
+                    overview.names.get(a.author_id, a.author_id),
+                ]
+                for a, person, reference in overview.overdue
+            ],
+        )
+        per_worker: dict[str, list[int]] = {}
+        for case in overview.cases:
+            if case.status.value != "open":
+                continue
+            counts = per_worker.setdefault(case.owner_id, [0, 0])
+            counts[0] += 1
+            if case.protected_identity.value != "none":
+                counts[1] += 1
+        _fill(
+            self.workload,
+            [
+                [overview.names.get(w, w), str(n), str(p)]
+                for w, (n, p) in sorted(
+                    per_worker.items(), key=lambda kv: overview.names.get(kv[0], kv[0])
+                )
+            ],
+        )
+
+    def _open(self, item: QTableWidgetItem) -> None:
+        if self.overview is not None:
+            a = self.overview.overdue[item.row()][0]
+            self.ctx.open_case_requested.emit(a.case_id)
+
+
+ACTION_LABELS = {
+    "case.read": "Opened the case",
+    "case.create": "Created the case",
+    "search": "Searched",
+    "export": "Exported",
+    "print": "Printed",
+    "sign": "Signed a journal entry",
+    "unmask": "Showed a protected address",
+    "login": "Signed in",
+    "unlock": "Unlocked",
+    "unlock.failed": "Failed unlock attempts",
+    "lock": "Locked",
+    "assessment.read": "Read an assessment",
+    "assessment.submit": "Submitted an assessment",
+    "assessment.review": "Reviewed an assessment",
+    "log.review": "Reviewed the access log",
+    "key.change": "Changed the passphrase or key",
+}
+
+
+class AccessLogTab(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.events: list[Any] = []
+        self.user = QComboBox(self)
+        self.user.setAccessibleName(_("User"))
+        self.case = QComboBox(self)
+        self.case.setAccessibleName(_("Case"))
+        today = QDate.currentDate()
+        self.since = QDateEdit(today.addDays(-30), self)
+        self.since.setCalendarPopup(True)
+        self.since.setAccessibleName(_("From"))
+        self.until = QDateEdit(today, self)
+        self.until.setCalendarPopup(True)
+        self.until.setAccessibleName(_("To"))
+        show = QPushButton(_("Show"), self)
+        show.setObjectName("Primary")
+        show.clicked.connect(self.search)
+        filters = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.since)
+        row.addWidget(QLabel("–", self))
+        row.addWidget(self.until)
+        row.addStretch(1)
+        filters.addRow(_("User"), self.user)
+        filters.addRow(_("Case"), self.case)
+        filters.addRow(_("Period"), row)
+        note = QLabel(_("Looking at the access log is itself recorded in it."), self)
+        note.setObjectName("Hint")
+        self.table = _table([_("When"), _("Who"), _("What"), _("Case")], self)
+        self.table.setAccessibleName(_("Access log"))
+        self.count = QLabel("", self)
+        self.count.setObjectName("Hint")
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        buttons = QHBoxLayout()
+        buttons.addWidget(note, 1)
+        buttons.addWidget(show)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count)
+
+    def reload(self) -> None:
+        self.ctx.call(_directory, on_done=self._choices)
+
+    def _choices(self, result: tuple[list[Any], list[Any]]) -> None:
+        users, cases = result
+        current_user, current_case = self.user.currentData(), self.case.currentData()
+        self.user.clear()
+        self.user.addItem(_("Everyone"), None)
+        for user in users:
+            self.user.addItem(user.display_name, user.id)
+        self.case.clear()
+        self.case.addItem(_("All cases"), None)
+        for case in sorted(cases, key=lambda c: c.reference):
+            self.case.addItem(f"{case.reference} {case.person_name}".strip(), case.case_id)
+        self.user.setCurrentIndex(max(self.user.findData(current_user), 0))
+        self.case.setCurrentIndex(max(self.case.findData(current_case), 0))
+
+    def search(self) -> None:
+        a, b = self.since.date(), self.until.date()
+        since_day = dt.date(a.year(), a.month(), a.day())
+        until_day = dt.date(b.year(), b.month(), b.day())
+        since = dt.datetime.combine(since_day, dt.time.min).astimezone(dt.UTC)
+        until = dt.datetime.combine(until_day, dt.time.max).astimezone(dt.UTC)
+        self.ctx.call(
+            _audit,
+            self.user.currentData(),
+            self.case.currentData(),
+            since,
+            until,
+            on_done=self.show_events,
+        )
+
+    def show_events(self, result: tuple[list[Any], dict[str, str], dict[str, str]]) -> None:
+        events, names, references = result
+        self.events = list(reversed(events))  # newest first
+        _fill(
+            self.table,
+            [
+                [
+                    fmt_datetime(e.at),
+                    names.get(e.actor_id, e.actor_id),
+                    _(ACTION_LABELS.get(e.action.value, e.action.value)),
+                    references.get(e.case_id or "", ""),
+                ]
+                for e in self.events
+            ],
+        )
+        self.count.setText(_("{count} events").format(count=len(self.events)))
 
 
 class ReviewPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        title = QLabel(_("Review"), self)
+        title = QLabel(_("Team lead"), self)
         title.setObjectName("PageTitle")
         self.tabs = QTabWidget(self)
+        self.queue = ReviewQueueTab(ctx, self)
+        self.team = TeamTab(ctx, self)
+        self.log = AccessLogTab(ctx, self)
+        self.tabs.addTab(self.queue, _("Review queue"))
+        self.tabs.addTab(self.team, _("Team overview"))
+        self.tabs.addTab(self.log, _("Access log"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)
         layout.addWidget(title)
         layout.addWidget(self.tabs, 1)
+        ctx.changed.connect(self._changed)
+
+    def is_for_lead(self) -> bool:
+        return (
+            self.ctx.is_unlocked
+            and str(getattr(self.ctx.identity.role, "value", "")) == "team_lead"
+        )
+
+    def _changed(self, kinds: frozenset[str]) -> None:
+        if not self.is_for_lead():
+            return
+        if kinds & {ASSESSMENTS, SYNC, "cases"}:
+            self.queue.reload()
+            self.team.reload()
+            self.log.reload()

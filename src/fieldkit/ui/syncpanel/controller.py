@@ -88,11 +88,15 @@ class SyncController(QObject):
     def _first_status(self, status: Any) -> None:
         self._show_status(status)
         if status.enrolled and self.service is not None and self.service.scheduler is None:
-            self.service.start_scheduler(
-                push_delay=self.push_delay,
-                on_result=self.bridge.result.emit,
-                on_error=self.bridge.failed.emit,
-                on_state=self.bridge.state.emit,
+            # even starting a thread stays off the GUI thread: nothing of sync runs here
+            service, bridge, delay = self.service, self.bridge, self.push_delay
+            self.ctx.taskman.run(
+                lambda: service.start_scheduler(
+                    push_delay=delay,
+                    on_result=bridge.result.emit,
+                    on_error=bridge.failed.emit,
+                    on_state=bridge.state.emit,
+                )
             )
 
     def stop(self, then: Callable[[], None] | None = None) -> None:
@@ -130,7 +134,7 @@ class SyncController(QObject):
         if self.service is None:
             return
         if self.service.scheduler is not None:
-            self.service.scheduler.sync_now()
+            self.ctx.taskman.run(self.service.scheduler.sync_now)
             return
         # not enrolled: one cycle, which explains that (NotEnrolled) through ``failed``
         self.syncing = True
@@ -145,7 +149,7 @@ class SyncController(QObject):
 
     def _local_write(self) -> None:
         if self.service is not None and self.service.scheduler is not None:
-            self.service.scheduler.notify_edit()
+            self.ctx.taskman.run(self.service.scheduler.notify_edit)
         self.refresh_status()
 
     def refresh_status(self) -> None:
