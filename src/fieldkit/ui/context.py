@@ -30,6 +30,7 @@ class AppContext(QObject):
     locked = Signal()
     changed = Signal(object)  # frozenset of change kinds
     open_case_requested = Signal(str)  # case id
+    guidance_requested = Signal(str)  # a topic: a document title word or tag
     wrote = Signal()  # a local write reached the vault (sync pushes it after a quiet moment)
 
     def __init__(

@@ -11,6 +11,7 @@ from fieldkit.i18n import _, current_language, render
 from fieldkit.ui.case.form_renderer import FormRenderer
 from fieldkit.ui.context import ASSESSMENTS, AppContext
 from fieldkit.ui.i18n import fmt_date, fmt_datetime
+from fieldkit.ui.knowledge.links import SECTION_GUIDANCE
 from fieldkit.ui.labels import label
 from fieldkit.ui.qt import (
     QComboBox,
@@ -292,7 +293,16 @@ class AssessmentsTab(QWidget):
         self.detail = detail
         a = detail.assessment
         answers = dict(a.answers)
-        self.renderer = FormRenderer(detail.view, answers, dict(a.overrides), self.editor)
+        links = {
+            section: [
+                (_(text), lambda _c=False, t=topic: self.ctx.guidance_requested.emit(t))
+                for text, topic in entries
+            ]
+            for section, entries in SECTION_GUIDANCE.items()
+        }
+        self.renderer = FormRenderer(
+            detail.view, answers, dict(a.overrides), self.editor, section_links=links
+        )
         self.form_slot.addWidget(self.renderer)
         draft = a.status.value == "draft" and a.author_id == self.ctx.identity.user_id
         self.renderer.set_read_only(not draft)

@@ -421,6 +421,7 @@ class FormRenderer(QWidget):
         answers: dict[str, Any],
         overrides: dict[str, str],
         parent: QWidget | None = None,
+        section_links: dict[str, list[tuple[str, Any]]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.form_id = view.form_id
@@ -457,6 +458,11 @@ class FormRenderer(QWidget):
                 hint.setObjectName("Hint")
                 hint.setWordWrap(True)
                 inner.addWidget(hint)
+            for text, action in (section_links or {}).get(section.id, []):
+                link = QPushButton(text, box)
+                link.setIcon(std_icon("SP_FileDialogInfoView"))
+                link.clicked.connect(action)
+                inner.addWidget(link, 0, Qt.AlignmentFlag.AlignLeft)
             for item in section.items:
                 editor = ItemEditor(item, box)
                 editor.set_value(answers.get(item.id))

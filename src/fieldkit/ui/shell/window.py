@@ -82,6 +82,7 @@ class Workspace(QWidget):
         layout.addWidget(self.sidebar)
         layout.addWidget(self.pages, 1)
         ctx.open_case_requested.connect(self.open_case)
+        ctx.guidance_requested.connect(self.open_guidance)
 
     def show_page(self, page: QWidget) -> None:
         for row, (_title, widget) in enumerate(self._entries):
@@ -95,6 +96,10 @@ class Workspace(QWidget):
     def open_case(self, case_id: str) -> None:
         self.case.load(case_id)
         self.show_page(self.case)
+
+    def open_guidance(self, topic: str) -> None:
+        self.knowledge.open_topic(topic)
+        self.show_page(self.knowledge)
 
     def set_role(self, role: str) -> None:
         is_lead = role in ("team_lead", "admin")
