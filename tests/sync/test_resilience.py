@@ -243,13 +243,14 @@ def test_an_access_token_that_runs_out_mid_cycle_is_renewed_transparently(
             service = SyncService(s)
             service.run_cycle()
             transport = service.engine.transport
-            assert transport.token_renewals == 1
+            before = transport.token_renewals
+            caplog.clear()
             # A laptop that slept: the monotonic clock stood still, the server's did not.
             transport._token_deadline = time.monotonic() + 3600
             time.sleep(2.2)
             notes.add_note(s, case_id, "Skrivet efter vilan.")
             report = service.run_cycle()
-            assert transport.token_renewals >= 2
+            assert transport.token_renewals > before
             assert "access token expired mid-cycle; renewing" in caplog.text
             assert report.pushed >= 1
             service.close()
