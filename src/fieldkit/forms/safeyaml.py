@@ -12,6 +12,7 @@ that is the most common mistake in option codes.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,9 +86,9 @@ def load_yaml(
         raise FormError.one(
             N_("The file contains NUL characters; it is not a YAML text."), file=file
         )
-    _check_shape(text, file, max_depth)
+    events = _check_shape(text, file, max_depth)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = _EventComposer(events).get_single_node()
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, file) from None
     except RecursionError:  # pragma: no cover - prevented by _check_shape
@@ -122,13 +123,36 @@ def _line(mark: Any) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
-def _check_shape(text: str, file: str, max_depth: int) -> None:
-    """Walk the event stream (the parser is iterative, so this is safe on any input) to refuse
-    deep nesting and multi-document files before anything recursive touches them."""
+class _EventComposer(yaml.composer.Composer, yaml.resolver.Resolver):
+    """The safe loader's composer and resolver, fed from events already parsed and checked
+    (so the text is parsed once)."""
+
+    def __init__(self, events: list[yaml.Event]) -> None:
+        self._events = deque(events)
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    def check_event(self, *choices: Any) -> bool:
+        if not self._events:
+            return False
+        return not choices or isinstance(self._events[0], choices)
+
+    def peek_event(self) -> Any:
+        return self._events[0]
+
+    def get_event(self) -> Any:
+        return self._events.popleft()
+
+
+def _check_shape(text: str, file: str, max_depth: int) -> list[yaml.Event]:
+    """Parse to events (the parser is iterative, so this is safe on any input), refusing deep
+    nesting and multi-document files before anything recursive touches them."""
     depth = 0
     documents = 0
+    events: list[yaml.Event] = []
     try:
         for event in yaml.parse(text, Loader=_Loader):
+            events.append(event)
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > max_depth:
@@ -150,6 +174,7 @@ def _check_shape(text: str, file: str, max_depth: int) -> None:
                     )
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, file) from None
+    return events
 
 
 class _Builder:
