@@ -176,10 +176,16 @@ def _schema_problem(
     where = _where(doc, path)
     if path in doc.boolean_texts:
         text = doc.boolean_texts[path]
+        message = (
+            N_("{text} is read by YAML as the boolean {value}, not as a code: quote it ('{text}').")
+            if path and path[-1] == "code"
+            else N_(
+                "{text} is read by YAML as the boolean {value}: quote it ('{text}') if it is "
+                "meant as text."
+            )
+        )
         return FormProblem(
-            N_(
-                "{text} is read by YAML as the boolean {value}, not as a code: quote it ('{text}')."
-            ),
+            message,
             {"text": text, "value": str(err.instance).lower()},
             doc.file,
             line,
