@@ -121,7 +121,7 @@ class AssessmentsTab(QWidget):
         self.form_choice.setAccessibleName(_("Form for a new assessment"))
         self.new_button = QPushButton(_("New assessment"), self)
         self.new_button.clicked.connect(self.new_assessment)
-        self.open_button = QPushButton(_("Open"), self)
+        self.open_button = QPushButton(_("Open the assessment"), self)
         self.open_button.clicked.connect(self.open_selected)
         self.revise_button = QPushButton(_("Continue in a new draft"), self)
         self.revise_button.setToolTip(

@@ -315,7 +315,7 @@ class InterventionsTab(QWidget):
                 _("End"),
                 _("Responsible"),
                 _("Description"),
-                _("Outcome"),
+                _("Result"),
             ],
             self,
         )

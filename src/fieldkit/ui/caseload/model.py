@@ -66,7 +66,7 @@ COLUMNS: list[tuple[str, str, Callable[[Any], str], Callable[[Any], Any]]] = [
     ),
     (
         "worker",
-        N_("Worker"),
+        N_("Responsible worker"),
         lambda r: str(field_of(r, "owner_name", "worker_name", default="")),
         lambda r: str(field_of(r, "owner_name", "worker_name", default="")).casefold(),
     ),

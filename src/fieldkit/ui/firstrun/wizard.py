@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import N_, FieldkitError
 from fieldkit.i18n import _, render
 from fieldkit.ui.context import AppContext
 from fieldkit.ui.qt import (
@@ -25,11 +25,11 @@ from fieldkit.ui.qt import (
 from fieldkit.ui.settings.access import setting_value
 
 STRENGTH_TEXT = {
-    0: "Very weak",
-    1: "Weak",
-    2: "Fair",
-    3: "Good",
-    4: "Strong",
+    0: N_("Very weak"),
+    1: N_("Weak"),
+    2: N_("Fair"),
+    3: N_("Good"),
+    4: N_("Strong"),
 }
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import N_, FieldkitError
 from fieldkit.i18n import _, current_language, render
 from fieldkit.ui.case.form_renderer import FormRenderer
 from fieldkit.ui.context import ASSESSMENTS, SYNC, AppContext
@@ -383,22 +383,22 @@ class TeamTab(QWidget):
 
 
 ACTION_LABELS = {
-    "case.read": "Opened the case",
-    "case.create": "Created the case",
-    "search": "Searched",
-    "export": "Exported",
-    "print": "Printed",
-    "sign": "Signed a journal entry",
-    "unmask": "Showed a protected address",
-    "login": "Signed in",
-    "unlock": "Unlocked",
-    "unlock.failed": "Failed unlock attempts",
-    "lock": "Locked",
-    "assessment.read": "Read an assessment",
-    "assessment.submit": "Submitted an assessment",
-    "assessment.review": "Reviewed an assessment",
-    "log.review": "Reviewed the access log",
-    "key.change": "Changed the passphrase or key",
+    "case.read": N_("Opened the case"),
+    "case.create": N_("Created the case"),
+    "search": N_("Searched"),
+    "export": N_("Exported"),
+    "print": N_("Printed"),
+    "sign": N_("Signed a journal entry"),
+    "unmask": N_("Showed a protected address"),
+    "login": N_("Signed in"),
+    "unlock": N_("Unlocked"),
+    "unlock.failed": N_("Failed unlock attempts"),
+    "lock": N_("Locked"),
+    "assessment.read": N_("Read an assessment"),
+    "assessment.submit": N_("Submitted an assessment"),
+    "assessment.review": N_("Reviewed an assessment"),
+    "log.review": N_("Reviewed the access log"),
+    "key.change": N_("Changed the passphrase or key"),
 }
 
 

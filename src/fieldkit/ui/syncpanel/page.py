@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import N_, FieldkitError
 from fieldkit.i18n import _, render
 from fieldkit.ui.context import SYNC, AppContext
 from fieldkit.ui.i18n import fmt_datetime
@@ -25,24 +25,24 @@ from fieldkit.ui.qt import (
 from fieldkit.ui.syncpanel.controller import SyncController
 
 MUTATION_LABELS = {
-    "note.create": "Journal entry",
-    "note.sign": "Signature of a journal entry",
-    "note.update_draft": "Journal draft",
-    "assessment.save_draft": "Assessment draft",
-    "assessment.submit": "Submitted assessment",
-    "assessment.review": "Review",
-    "case.set_fields": "Case details",
-    "case.create": "New case",
-    "consent.record": "Consent",
-    "disclosure.record": "Disclosure",
-    "intervention.record": "Intervention",
-    "audit.append": "Access log",
+    "note.create": N_("Journal entry"),
+    "note.sign": N_("Signature of a journal entry"),
+    "note.update_draft": N_("Journal draft"),
+    "assessment.save_draft": N_("Assessment draft"),
+    "assessment.submit": N_("Submitted assessment"),
+    "assessment.review": N_("Review"),
+    "case.set_fields": N_("Case details"),
+    "case.create": N_("New case"),
+    "consent.record": N_("Consent"),
+    "disclosure.record": N_("Disclosure"),
+    "intervention.record": N_("Intervention"),
+    "audit.append": N_("Access log"),
 }
 FIELD_LABELS = {
-    "summary": "Summary",
-    "district": "District",
-    "referral_source": "Referred by",
-    "next_contact": "Next contact",
+    "summary": N_("Summary"),
+    "district": N_("District"),
+    "referral_source": N_("Referred by"),
+    "next_contact": N_("Next contact"),
 }
 
 
