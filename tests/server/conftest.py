@@ -1,7 +1,14 @@
-"""Server tests run on both databases: embedded SQLite and the real PostgreSQL."""
+"""Server tests run on both databases: embedded SQLite and the real PostgreSQL.
+
+On PostgreSQL each test gets a fresh, empty schema (its own search_path) in one database made
+for this test session: as isolated as a database per test, without the second or two that
+CREATE/DROP DATABASE cost each time. Commits need not wait for the disk in these tests
+(synchronous_commit=off): durability is not what they check."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,12 +16,44 @@ import pytest
 from server_helpers import ServerWorld, migrate_url
 
 
+@pytest.fixture(scope="session")
+def pg_server_database(pg_url: str) -> Iterator[str]:
+    import psycopg
+
+    admin = os.environ["FIELDKIT_TEST_PG_ADMIN_URL"].replace("postgresql+psycopg", "postgresql")
+    name = f"fk_server_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = pg_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_schema_url(pg_server_database: str) -> Iterator[str]:
+    """A URL whose connections see only a fresh schema of their own."""
+    import psycopg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    plain = pg_server_database.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{pg_server_database}?options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'server.db'}"
     else:
-        url = request.getfixturevalue("pg_database")
+        url = request.getfixturevalue("pg_schema_url")
     migrate_url(url)
     return url
 
