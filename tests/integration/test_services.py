@@ -583,3 +583,22 @@ def test_case_summaries_carry_owner_name_and_review_flag(session: Session) -> No
     (summary,) = cases.list_cases(session)
     assert (summary.note_count, summary.draft_count) == (1, 1)
     assert summary.to_dict()["owner_name"] == "Anna Fältassistent"
+
+
+def test_policy_can_keep_protected_identities_off_the_laptop(
+    real_keyring: str, data_dir: Path, identity: Identity
+) -> None:
+    config = {"argon2_target_seconds": 0.01, "keep_protected_identity_off_laptop": True}
+    s = create_profile(data_dir, PASS, identity, config)
+    try:
+        before = len(outbox(s))
+        with pytest.raises(Refused) as info:
+            cases.create_case(
+                s, "exit_support", "Skyddad Person", protected_identity="protected_registration"
+            )
+        assert "not kept on laptops" in str(info.value)
+        assert len(outbox(s)) == before
+        cases.create_case(s, "exit_support", "Vanlig Person")
+    finally:
+        s.lock()
+        wipe_profile(data_dir)

@@ -31,6 +31,7 @@ from fieldkit.domain.records import (
 )
 from fieldkit.errors import N_, InvalidInput, Refused
 from fieldkit.protocol.messages import MutationName
+from fieldkit.services.profile import setting
 from fieldkit.services.session import (
     Session,
     audit,
@@ -200,6 +201,16 @@ def create_case(
     server (``case.create``) and audited, in one transaction."""
     kind = coerce_enum(CaseType, case_type, N_("case type"))
     protection = coerce_enum(ProtectedIdentity, protected_identity, N_("protected identity level"))
+    if protection.is_protected and setting(
+        session.config, "keep_protected_identity_off_laptop", False
+    ):
+        raise Refused(
+            N_(
+                "By your organisation's policy, cases of persons with protected identity are "
+                "not kept on laptops."
+            ),
+            N_("Record the case in the central system, or ask your team lead."),
+        )
     name = _check_name(person_name)
     number = pnr.parse(personnummer) if personnummer and personnummer.strip() else None
     me = session.identity

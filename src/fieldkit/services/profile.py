@@ -269,6 +269,15 @@ _POLICY_KEYS = {
 }
 
 
+def setting(config: Any, name: str, default: Any = None) -> Any:
+    """One configuration value from whatever ``config`` is (a fieldkit.config Config, a
+    mapping, a SecurityPolicy, None); ``default`` when it does not say."""
+    if config is None:
+        return default
+    value = _config_value(config, name)
+    return default if value is None else value
+
+
 def security_policy(config: Any = None) -> SecurityPolicy:
     """The key-handling rules from the configuration (policy layering is fieldkit.config's job).
 
@@ -357,6 +366,8 @@ def create_profile(
             path=str(data_dir),
             files=", ".join(leftovers),
         )
+    if config is None:
+        config = _load_config()
     policy = security_policy(config)
     check_passphrase(passphrase, policy, identity.username)
     fresh = not data_dir.exists() or not any(data_dir.iterdir())
@@ -398,6 +409,8 @@ def open_session(
     data_dir = Path(data_dir)
     info = read_profile(data_dir)
     _, slot_path, vault_path = _paths(data_dir)
+    if config is None:
+        config = _load_config()
     policy = security_policy(config)
     slots = KeySlots(slot_path, info.profile_id)
     failed_before = _failed_attempts(slots)
