@@ -56,8 +56,12 @@ test: deps
 	$(VENV)/bin/mypy
 	$(SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
 
+# The demo: a central service on embedded SQLite in ./demo, a seeded team, the app opened as
+# the worker (DEMO_AS=lead for the team lead). A private keyring session holds the demo
+# laptops' device secrets, so each run builds the demo afresh.
 run: deps
-	$(SERVICES) $(PY) -m fieldkit demo --dir demo
+	FIELDKIT_NO_POSTGRES=1 FIELDKIT_WITH_DISPLAY=1 $(SERVICES) $(PY) -m fieldkit demo --dir demo \
+	  $(if $(DEMO_AS),--as $(DEMO_AS))
 
 demo: run
 

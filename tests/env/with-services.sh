@@ -6,6 +6,9 @@
 #     HOME so no developer keyring is touched;
 #   - Qt on the offscreen platform.
 # FIELDKIT_REQUIRE_REAL=1 tells the test suite that a missing component is a failure, never a skip.
+#
+# `make run` uses it too, with FIELDKIT_NO_POSTGRES=1 (the demo server runs on SQLite) and
+# FIELDKIT_WITH_DISPLAY=1 (the app opens on the real display instead of offscreen).
 set -euo pipefail
 
 die() { echo "with-services: $*" >&2; exit 3; }
@@ -37,7 +40,9 @@ SQL
   export FIELDKIT_TEST_PG_ADMIN_URL="postgresql+psycopg://fieldkit_test:fieldkit_test@127.0.0.1:5432/postgres"
 }
 
-start_postgres
+if [ "${FIELDKIT_NO_POSTGRES:-0}" != 1 ]; then
+  start_postgres
+fi
 
 command -v dbus-run-session >/dev/null || die "dbus-run-session is missing (make system-deps installs dbus)."
 command -v gnome-keyring-daemon >/dev/null || die "gnome-keyring-daemon is missing (make system-deps installs gnome-keyring)."
@@ -48,7 +53,9 @@ mkdir -p "$KEYRING_HOME/run" "$KEYRING_HOME/share" "$KEYRING_HOME/config"
 chmod 700 "$KEYRING_HOME/run"
 
 export FIELDKIT_REQUIRE_REAL=1
-export QT_QPA_PLATFORM=offscreen
+if [ "${FIELDKIT_WITH_DISPLAY:-0}" != 1 ]; then
+  export QT_QPA_PLATFORM=offscreen
+fi
 export FIELDKIT_KEYRING_HOME="$KEYRING_HOME"
 
 # The keyring's own password only protects this throwaway test keyring.

@@ -823,8 +823,17 @@ def apply_remote(vault: Vault, record_type: RecordType, data: dict[str, Any], ve
             return True
     if record_type is RecordType.ASSESSMENT and local is not None:
         status = vault.query("SELECT status FROM assessments WHERE id = ?", (record_id,))[0][0]
-        if _STATUS_RANK[status] > _STATUS_RANK.get(str(payload.get("status")), 0):
+        remote_rank = _STATUS_RANK.get(str(payload.get("status")), 0)
+        if _STATUS_RANK[status] > remote_rank:
             vault.execute("UPDATE assessments SET version = ? WHERE id = ?", (version, record_id))
+            return True
+        if status != AssessmentStatus.DRAFT:
+            # Submitted content never changes: the server's copy of it (the echo of our own
+            # submit, or the team lead's approval/return) may only move the status forward.
+            vault.execute(
+                "UPDATE assessments SET version = ?, status = ? WHERE id = ?",
+                (version, str(payload.get("status")), record_id),
+            )
             return True
     record = payload if isinstance(repo, _DictRepository) else from_dict(repo.record_cls, payload)
     repo.put(record)
