@@ -197,3 +197,27 @@ def test_each_failure_has_its_own_message_and_code(
     assert result.returncode == 0, result.stderr
 
     assert len(set(messages.values())) == len(messages), messages
+
+
+def test_tampered_audit_log_is_reported_with_where(profile: Path, env: dict[str, str]) -> None:
+    """A key holder who drops the guards and edits the log is found by `audit verify`."""
+    import sqlcipher3
+
+    from fieldkit.security import KeySlots
+
+    key = (
+        KeySlots(profile / "keyslots.json", read_profile(profile).profile_id)
+        .unlock(PASS, SecurityPolicy())
+        .current
+    )
+    con = sqlcipher3.connect(str(profile / "vault.db"), isolation_level=None)
+    con.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    con.execute("DROP TRIGGER audit_no_update")
+    con.execute("UPDATE audit_events SET actor_id = 'someone else' WHERE seq = 3")
+    con.close()
+    result = cli(env, profile, "audit", "verify")
+    assert result.returncode == ExitCode.INTEGRITY
+    assert "tampered" in result.stderr and "an altered event at position 3" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = cli(dict(env, FIELDKIT_LANG="sv"), profile, "audit", "verify")
+    assert "en ändrad händelse på position 3" in result.stderr

@@ -500,6 +500,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return _report_chain(args, problems, _("The vault and the audit log are intact."))
 
 
+_PROBLEM_KINDS = {
+    "altered": N_("an altered event"),
+    "missing": N_("a missing event"),
+    "reordered": N_("events out of order"),
+    "broken_link": N_("a broken link"),
+}
+
+
+def _describe(problem: Any) -> str:
+    kind = _PROBLEM_KINDS.get(problem.kind)
+    return _("{kind} at position {position}").format(
+        kind=_(kind) if kind else problem.kind, position=problem.position
+    )
+
+
 def _report_chain(args: argparse.Namespace, problems: list[Any], ok_text: str) -> int:
     data = {
         "intact": not problems,
@@ -512,12 +527,12 @@ def _report_chain(args: argparse.Namespace, problems: list[Any], ok_text: str) -
             emit(args, data)
         else:
             for p in problems:
-                print(p.describe(), file=sys.stderr)
+                print(_describe(p) + (f" ({p.event_id})" if p.event_id else ""), file=sys.stderr)
         raise AuditBroken(
             N_("The audit log has been tampered with: {count} problem(s), the first {first}."),
             N_("Do not change anything; report it to your team lead and IT support."),
             count=len(problems),
-            first=problems[0].describe(),
+            first=_describe(problems[0]),
         )
     emit(args, data, ok_text)
     return ExitCode.OK
