@@ -373,9 +373,11 @@ def run(args: argparse.Namespace) -> int:
             _("Opening the app as {name} ({username}).").format(
                 name=who["name"], username=who["username"]
             ),
-            _(
-                "To switch to the {role}: fieldkit demo --as {who}   (or make run DEMO_AS={who})"
-            ).format(role=_("team lead") if other == "lead" else _("worker"), who=other),
+            (
+                _("To switch to the team lead: fieldkit demo --as lead (or make run DEMO_AS=lead)")
+                if other == "lead"
+                else _("To switch to the worker: fieldkit demo --as worker (or make run)")
+            ),
         ]
     )
     if args.no_gui:
