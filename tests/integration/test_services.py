@@ -602,3 +602,41 @@ def test_policy_can_keep_protected_identities_off_the_laptop(
     finally:
         s.lock()
         wipe_profile(data_dir)
+
+
+def test_directory_names_the_team(session: Session) -> None:
+    from fieldkit.services import directory
+
+    with session.vault.transaction():
+        session.vault.users.put(
+            {"id": "u-2", "username": "bo", "display_name": "Bo Ledare", "role": "team_lead",
+             "team_id": session.identity.team_id, "version": 1}
+        )  # fmt: skip
+    members = directory.list_users(session)
+    assert [m.display_name for m in members] == ["Anna Fältassistent", "Bo Ledare"]
+    assert members[1].role is Role.TEAM_LEAD
+    assert directory.display_name(session, "u-2") == "Bo Ledare"
+    assert directory.display_name(session, "unknown") == "unknown"
+
+
+def test_knowledge_library(session: Session) -> None:
+    from fieldkit.services import knowledge
+
+    with session.vault.transaction():
+        for doc_id, title, tags, body in (
+            ("d1", "Samverkan SSPF", ["sspf", "samverkan"], "Skola, socialtjänst, polis."),
+            ("d2", "Avhopparverksamhet", ["exit"], "Stöd att lämna våldsbejakande miljöer."),
+        ):
+            session.vault.documents.put(
+                {"id": doc_id, "title": title, "body_markdown": body, "version": 2,
+                 "published_at": "2026-01-10T09:00:00Z", "tags": tags}
+            )  # fmt: skip
+    assert [d.title for d in knowledge.list_documents(session)] == [
+        "Avhopparverksamhet",
+        "Samverkan SSPF",
+    ]
+    assert [d.id for d in knowledge.list_documents(session, tag="SSPF")] == ["d1"]
+    assert knowledge.get_document(session, "d2").tags == ("exit",)
+    assert [d.id for d in knowledge.search_documents(session, "våldsbejakande MILJÖER")] == ["d2"]
+    with pytest.raises(NotFound):
+        knowledge.get_document(session, "nope")
