@@ -640,3 +640,21 @@ def test_knowledge_library(session: Session) -> None:
     assert [d.id for d in knowledge.search_documents(session, "våldsbejakande MILJÖER")] == ["d2"]
     with pytest.raises(NotFound):
         knowledge.get_document(session, "nope")
+
+
+def test_services_run_on_one_worker_thread(real_keyring: str, data_dir: Path, identity: Identity
+                                           ) -> None:  # fmt: skip
+    """The GUI runs every service call on one worker thread, never on its own."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        s = worker.submit(create_profile, data_dir, PASS, identity, FAST).result()
+        case = worker.submit(cases.create_case, s, "exit_support", "Tråd Person").result()
+        note = worker.submit(notes.add_note, s, case.id, "Från arbetstråden", sign=True).result()
+        assert note.is_signed
+        assert worker.submit(lambda: threading.current_thread() is not threading.main_thread()
+                             ).result()  # fmt: skip
+        worker.submit(s.lock).result()
+    assert s.locked
+    wipe_profile(data_dir)
