@@ -392,7 +392,11 @@ def create_profile(
         _remove_vault_files(vault_path)
         raise
     session = Session(data_dir, profile_id, identity, vault, slots, policy, config)
-    session.record(AuditAction.LOGIN, details={"profile": "created"})
+    try:
+        session.record(AuditAction.LOGIN, details={"profile": "created"})
+    except BaseException:
+        session._close_quietly()
+        raise
     log.info("profile created")
     return session
 
