@@ -368,3 +368,65 @@ def test_rotate_key(fast_profile: Path, tmp_path: Path) -> None:
     assert [c["case_id"] for c in json.loads(result.stdout)] == [case_id]
     events = json.loads(run(env, "--json", "audit", "list", data_dir=fast_profile).stdout)
     assert any(e["action"] == "key.change" and e["details"] == {"kind": "data_key"} for e in events)
+
+
+def _on_terminal(env: dict[str, str], args: list[str], answers: list[tuple[str, str]]
+                 ) -> tuple[int, str]:  # fmt: skip
+    """Run the command on a pseudo-terminal (its controlling terminal), answering prompts."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes the command
+        try:
+            os.execvpe(sys.executable, [sys.executable, "-m", "fieldkit", *args], env)  # noqa: S606
+        finally:
+            os._exit(127)
+    seen = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if pending and pending[0][0].encode() in seen.split(b"\n")[-1]:
+            os.write(fd, pending.pop(0)[1].encode() + b"\n")
+            seen += b"\n"
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
+
+
+def test_interactive_passphrase_is_asked_twice_and_never_echoed(
+    real_keyring: str, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path, passphrase=None)
+    profile = str(tmp_path / "profile")
+    code, screen = _on_terminal(
+        env,
+        ["--data-dir", profile, "init", "--user", "anna"],
+        [("New passphrase:", PASS), ("Repeat the new passphrase:", "något helt annat här")],
+    )
+    assert code == ExitCode.USAGE
+    assert "differ" in screen
+    assert not (tmp_path / "profile" / "profile.json").exists()
+    code, screen = _on_terminal(
+        env,
+        ["--data-dir", profile, "init", "--user", "anna"],
+        [("New passphrase:", PASS), ("Repeat the new passphrase:", PASS)],
+    )
+    assert code == 0, screen
+    assert "Profile created" in screen
+    assert PASS not in screen and "häftklammer" not in screen  # never echoed
+    code, screen = _on_terminal(
+        env, ["--data-dir", profile, "case", "list"], [("Passphrase:", PASS)]
+    )
+    assert code == 0, screen
+    assert "No cases." in screen and PASS not in screen
