@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table
 
 from fieldkit.domain.records import Assessment
 from fieldkit.forms.answers import is_answered, rating_parts
@@ -27,6 +27,7 @@ from fieldkit.reports.layout import (
     markup,
     para,
     styles,
+    table_style,
 )
 from fieldkit.reports.text import N_
 
@@ -143,7 +144,7 @@ def item_flowables(item: ItemView, ctx: ReportContext) -> list[Flowable]:
         hAlign="LEFT",
     )
     row.setStyle(
-        TableStyle(
+        table_style(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),

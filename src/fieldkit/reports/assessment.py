@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table
 
 from fieldkit.domain.enums import AssessmentStatus
 from fieldkit.domain.records import Assessment, Case, Intervention, Person, Review
@@ -41,6 +41,7 @@ from fieldkit.reports.layout import (
     markup,
     para,
     styles,
+    table_style,
 )
 from fieldkit.reports.text import N_
 
@@ -125,7 +126,7 @@ def _alerts(data: AssessmentReportInput, ctx: ReportContext) -> list[Flowable]:
 def _grid(rows: list[list[Flowable]], widths: list[float]) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, RULE),

@@ -164,7 +164,7 @@ def grid(
     n = len(columns)
     column_width = (CONTENT_WIDTH - label_width) / max(n, 1)
     height = header_height + row_height * len(sections) + legend_height
-    drawing = Drawing(CONTENT_WIDTH, height)
+    drawing = Drawing(CONTENT_WIDTH, height, initialFontName=REGULAR, initialFontSize=7.5)
     top = height - header_height
     for index, column in enumerate(columns):
         x = label_width + index * column_width

@@ -51,7 +51,7 @@ class PageDecor:
     """What is printed on every page (all already in the document's language)."""
 
     document: str  # "Journalutdrag"
-    marking: str  # "SEKRETESS – OSL 26 kap."
+    marking: str  # the confidentiality marking, from the catalogue
     page_label: str  # "Sida {page} av {pages}"
     letterhead: str = ""  # "Malmö stad · Fältgruppen Väster"
     reference: str = ""  # the case reference, or the person for a subject-access extract
@@ -170,6 +170,9 @@ def build_pdf(out: BinaryIO, story: Sequence[Flowable], decor: PageDecor, title:
         subject="",
         keywords="",
         lang="sv-SE" if decor.language == "sv" else "en-GB",
+        initialFontName=REGULAR,  # never the unembeddable base-14 Helvetica, not even unused
+        initialFontSize=9.5,
+        initialLeading=13,
     )
     frame = Frame(
         doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body", showBoundary=0
@@ -252,6 +255,12 @@ def styles() -> Styles:
 # --- building blocks -------------------------------------------------------------------------
 
 
+def table_style(commands: list[tuple[Any, ...]]) -> TableStyle:
+    """A TableStyle in the document font (reportlab's default cell font is the unembeddable
+    base-14 Helvetica, which would otherwise be referenced on every page with a table)."""
+    return TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), *commands])
+
+
 def esc(text: object) -> str:
     """Text for a Paragraph: markup characters escaped, line breaks kept."""
     return escape(str(text)).replace("\r\n", "\n").replace("\n", "<br/>")
@@ -287,7 +296,7 @@ def facts_table(rows: Iterable[tuple[str, Any]], label_width: float = 45 * mm) -
         data.append([para(label, st.muted), cell])
     table = Table(data, colWidths=[label_width, CONTENT_WIDTH - label_width], hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
@@ -304,7 +313,7 @@ def boxed(content: list[Flowable], *, edge: Any = WARN_EDGE, fill: Any = WARN_BG
     """Content in a tinted box (alerts, the protected-identity notice)."""
     table = Table([[content]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
             [
                 ("BOX", (0, 0), (-1, -1), 1, edge),
                 ("BACKGROUND", (0, 0), (-1, -1), fill),
@@ -322,7 +331,7 @@ def side_ruled(content: list[Flowable], colour: Any, indent: float = 8 * mm) -> 
     """Content indented with a coloured rule on its left (linked journal entries)."""
     table = Table([[content]], colWidths=[CONTENT_WIDTH - indent], hAlign="RIGHT")
     table.setStyle(
-        TableStyle(
+        table_style(
             [
                 ("LINEBEFORE", (0, 0), (0, -1), 2.2, colour),
                 ("LEFTPADDING", (0, 0), (-1, -1), 7),

@@ -58,7 +58,7 @@ RATIONALE = (
 def person(protected: ProtectedIdentity = ProtectedIdentity.NONE) -> Person:
     return Person(
         name="Elias Åkesson-Lindqvist",
-        personnummer="20090412-2386",
+        personnummer="20090412-2389",
         birth_date=dt.date(2009, 4, 12),
         protected_identity=protected,
         address="Östra Förstadsgatan 12 B, 212 11 Malmö",

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table
 
 from fieldkit.domain.records import (
     Assessment,
@@ -47,6 +47,7 @@ from fieldkit.reports.layout import (
     long_text,
     para,
     styles,
+    table_style,
 )
 from fieldkit.reports.text import N_
 
@@ -125,7 +126,7 @@ def _case_rows(case: Case, ctx: ReportContext) -> list[tuple[str, Any]]:
 def _table(rows: list[list[Any]], widths: list[float]) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
-        TableStyle(
+        table_style(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, RULE),

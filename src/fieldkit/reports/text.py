@@ -4,7 +4,7 @@ Every text a document prints is an English message id marked with ``tr(...)``; i
 translation lives in ``resources/locale/sv/reports.po`` under the message context ``report``,
 so the documents' wording never collides with another area's translation of the same English
 word. The catalogue is read from the .po sources (Babel), so a document never prints a stale
-compiled translation. Statute references (e.g. the confidentiality marking's "OSL 26 kap.")
+compiled translation. Statute references (e.g. in the Swedish confidentiality marking)
 are translation data, never code.
 """
 
