@@ -159,6 +159,22 @@ def test_docs_publish_and_retention_run(world: ServerWorld, tmp_path: Path, caps
     assert run(capsys, world.db_url, "retention", "run", "--today", "someday")[0] == ExitCode.USAGE
 
 
+def test_an_exempt_case_is_not_culled(world: ServerWorld, capsys) -> None:  # type: ignore[no-untyped-def]
+    anna = world.device("anna", "worker", world.team("T"))
+    args = case_args(anna, personnummer="19811218-9876")
+    anna.push_one("case.create", **args)
+    case_id = args["case"]["id"]
+    assert run(capsys, world.db_url, "retention", "exempt", case_id)[0] == 0
+    _code, out, _ = run(capsys, world.db_url, "retention", "run", "--today", "2099-01-01", "--json")
+    assert json.loads(out)["counts"] == {"cull": 0, "archive": 0, "exempt": 1}
+    assert anna.integrity()["case"]["count"] == 1
+    assert run(capsys, world.db_url, "retention", "exempt", case_id, "--clear")[0] == 0
+    _code, out, _ = run(capsys, world.db_url, "retention", "run", "--today", "2099-01-01", "--json")
+    assert json.loads(out)["counts"]["cull"] == 1
+    assert anna.integrity()["case"]["count"] == 0
+    assert run(capsys, world.db_url, "retention", "exempt", case_id)[0] == ExitCode.NOT_FOUND
+
+
 def test_messages_in_swedish(world: ServerWorld, capsys) -> None:  # type: ignore[no-untyped-def]
     i18n.compile_language("sv")
     i18n.translation.cache_clear()

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from fieldkit.domain import audit as audit_rules
 from fieldkit.domain.enums import AssessmentStatus, AuditAction, Role
-from fieldkit.domain.ids import utcnow
+from fieldkit.domain.ids import is_id, utcnow
 from fieldkit.domain.records import AuditEvent
-from fieldkit.errors import N_, InvalidInput
+from fieldkit.errors import N_, InvalidInput, NotFound
 from fieldkit.protocol import ChangeKind, RecordType
 from fieldkit.server.identity import LocalIdentityProvider
 from fieldkit.server.models import (
@@ -273,6 +273,14 @@ def run_retention(
     session.flush()
     store.flush_changes()
     return actions
+
+
+def set_retention_exempt(session: Session, case_id: str, exempt: bool) -> None:
+    """Keep a case (and so its person's file) out of retention culling, or release it."""
+    scope = session.get(CaseScope, case_id) if is_id(case_id) else None
+    if scope is None or scope.tombstoned:
+        raise NotFound(N_("No case with id {case_id}."), case_id=case_id)
+    scope.retention_exempt = exempt
 
 
 # --- statistics -------------------------------------------------------------------------

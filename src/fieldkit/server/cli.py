@@ -273,6 +273,20 @@ def cmd_retention_run(args: argparse.Namespace, env: Env) -> int:
 
 
 @with_env
+def cmd_retention_exempt(args: argparse.Namespace, env: Env) -> int:
+    with env.transaction() as session:
+        admin.set_retention_exempt(session, args.case_id, not args.clear)
+    data = {"case_id": args.case_id, "exempt": not args.clear}
+    text = (
+        _("Case {case_id} is exempt from retention.")
+        if not args.clear
+        else _("Case {case_id} follows the retention rules again.")
+    )
+    emit(args, data, text.format(**data))
+    return ExitCode.OK
+
+
+@with_env
 def cmd_stats(args: argparse.Namespace, env: Env) -> int:
     if args.min_count < 1:
         raise InvalidInput(N_("--min-count is at least 1."))
@@ -396,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_retention_run, "apply the retention rules", retention)
     run.add_argument("--dry-run", action="store_true", help="report without changing anything")
     run.add_argument("--today", help="evaluate as of this date (YYYY-MM-DD)")
+
+    exempt = add("exempt", cmd_retention_exempt, "keep a case out of retention culling", retention)
+    exempt.add_argument("case_id")
+    exempt.add_argument("--clear", action="store_true", help="release it again")
 
     stats = add("stats", cmd_stats, "anonymised counts for the situational picture")
     stats.add_argument("--min-count", type=int, default=5, help="suppress smaller cells (5)")
