@@ -133,6 +133,7 @@ class SyncEngine:
         self.batch_mutations = batch_mutations
         self.batch_bytes = batch_bytes
         self._cycle_lock = threading.Lock()
+        self._resync_needed = False
 
     # ------------------------------------------------------------------------------ vault
     def _meta_get(self, key: str, default: Any = None) -> Any:
@@ -165,7 +166,11 @@ class SyncEngine:
             self.transport.health()
             for _round in range(MAX_ROUNDS):
                 self.push(report)
-                self._pull_with_resync(report)
+                if self._resync_needed:
+                    self._resync_needed = False
+                    self.resync(report)
+                else:
+                    self._pull_with_resync(report)
                 # Work written while this round ran: one more round, so that a pull never
                 # sits on top of a local edit for long.
                 if not self._pending(1):
@@ -415,6 +420,14 @@ class SyncEngine:
             {"assessment": to_dict(copy)},
             form_version=copy.form_version,
         )
+        # The original must become the server's version. A submitted assessment never changes
+        # in the vault (apply_remote keeps its content), so the local one goes - its text is in
+        # the copy, in this same transaction - and the pull brings the server's. If this laptop
+        # already holds that version number, the feed will not send it again: re-pull.
+        local = self.vault.assessments.get(original.id)
+        self.vault.purge_record(RecordType.ASSESSMENT, original.id)
+        if local is not None and local.version >= (result.record_version or 0):
+            self._resync_needed = True
         report.conflicts += 1
         log.info("assessment submit conflict: kept a conflicted copy")
 
