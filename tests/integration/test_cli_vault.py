@@ -430,3 +430,36 @@ def test_interactive_passphrase_is_asked_twice_and_never_echoed(
     )
     assert code == 0, screen
     assert "No cases." in screen and PASS not in screen
+
+
+def _managed_policy(tmp_path: Path, **values: object) -> None:
+    managed = tmp_path / "policy" / "policies" / "managed"
+    managed.mkdir(parents=True, exist_ok=True)
+    (managed / "lockout.json").write_text(json.dumps(values), encoding="utf-8")
+
+
+def test_lockout_by_policy(fast_profile: Path, tmp_path: Path) -> None:
+    _managed_policy(tmp_path, lockout_limit=3)
+    wrong = cli_env(tmp_path, passphrase="helt fel lösenfras igen")
+    for _ in range(2):
+        assert run(wrong, "case", "list", data_dir=fast_profile).returncode == ExitCode.AUTH
+    result = run(wrong, "case", "list", data_dir=fast_profile)
+    assert result.returncode == ExitCode.AUTH
+    assert "locked" in result.stderr and "IT support" in result.stderr
+    result = run(cli_env(tmp_path), "case", "list", data_dir=fast_profile)  # right, too late
+    assert result.returncode == ExitCode.AUTH
+    assert "locked" in result.stderr
+    status = json.loads(run(wrong, "--json", "lock-status", data_dir=fast_profile).stdout)
+    assert status["locked_out"] is True
+    assert (fast_profile / "vault.db").exists()
+
+
+def test_lockout_with_wipe_by_policy(fast_profile: Path, tmp_path: Path) -> None:
+    _managed_policy(tmp_path, lockout_limit=3, wipe_on_lockout=True)
+    wrong = cli_env(tmp_path, passphrase="helt fel lösenfras igen")
+    for _ in range(2):
+        assert run(wrong, "case", "list", data_dir=fast_profile).returncode == ExitCode.AUTH
+    result = run(wrong, "case", "list", data_dir=fast_profile)
+    assert result.returncode == ExitCode.AUTH
+    assert "has been wiped" in result.stderr
+    assert list(fast_profile.iterdir()) == []
