@@ -33,6 +33,7 @@ from fieldkit.reports.text import N_
 
 INDENT = 11 * mm
 UNKNOWN_CODES = frozenset({"unknown"})
+LONG_ANSWER = 24  # characters that fit the answer column on one or two lines
 
 
 def form_view(form: Form, assessment: Assessment, ctx: ReportContext) -> FormView:
@@ -136,7 +137,13 @@ def item_flowables(item: ItemView, ctx: ReportContext) -> list[Flowable]:
         answer = para("", st.cell)
         details = _repeat(item, value, ctx)
     else:
-        answer = para(value_text(item, value, ctx), st.cell_bold)
+        shown = value_text(item, value, ctx)
+        if item.type == "multiselect" or len(shown) > LONG_ANSWER:
+            # A list or a long label reads badly squeezed into the answer column: below it.
+            answer = para("", st.cell)
+            details = [para(shown, _indented(st.cell_bold))]
+        else:
+            answer = para(shown, st.cell_bold)
     answer_width = 42 * mm
     row = Table(
         [[para(item.id, st.muted), para(item.label, st.label), answer]],

@@ -106,7 +106,7 @@ def _alerts(data: AssessmentReportInput, ctx: ReportContext) -> list[Flowable]:
         Spacer(1, 6),
         boxed(
             [
-                para(ctx.tr(N_("Immediate action: {sections}"), sections=names), st.callout),
+                para(ctx.tr(N_("Opened by the answers: {sections}"), sections=names), st.callout),
                 para(
                     ctx.tr(
                         N_(
