@@ -30,19 +30,19 @@ from fieldkit.ui.qt import (
 AUTOSAVE_MS = 300
 
 
-def active_forms(language: str) -> list[tuple[str, str, str]]:
-    """(form id, version, title) of the newest active version of every shipped form."""
+def active_forms(language: str) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
+    """(form id, version, title) of the newest active version of every shipped form, and the
+    title of every form id (for the list of a case's assessments)."""
     from fieldkit.forms.registry import default_registry
 
     newest: dict[str, Any] = {}
+    titles: dict[str, str] = {}
     for form in default_registry().all():
+        titles[form.id] = form.title.get(language) or next(iter(form.title.values()))
         if form.status == "active":
             newest[form.id] = form  # versions come oldest first
-    out = []
-    for form in newest.values():
-        title = form.title.get(language) or next(iter(form.title.values()))
-        out.append((form.id, form.version, title))
-    return sorted(out, key=lambda f: f[2])
+    out = [(form.id, form.version, titles[form.id]) for form in newest.values()]
+    return sorted(out, key=lambda f: f[2]), titles
 
 
 def _open(session: Any, assessment_id: str, language: str) -> Any:
@@ -104,6 +104,7 @@ class AssessmentsTab(QWidget):
         self._dirty = False
         self._after: list[Any] = []
         self.saved_count = 0
+        self.form_titles: dict[str, str] = {}
 
         self.table = QTableWidget(0, 5, self)
         self.table.setHorizontalHeaderLabels(
@@ -115,6 +116,7 @@ class AssessmentsTab(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMaximumHeight(170)
         self.table.itemActivated.connect(lambda _i: self.open_selected())
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.form_choice = QComboBox(self)
@@ -169,8 +171,8 @@ class AssessmentsTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(top)
         splitter.addWidget(self.editor)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 4)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(splitter)
@@ -190,8 +192,10 @@ class AssessmentsTab(QWidget):
         if not self._forms_loaded:
             self.ctx.taskman.run(active_forms, current_language(), on_done=self._forms)
 
-    def _forms(self, forms: list[tuple[str, str, str]]) -> None:
+    def _forms(self, result: tuple[list[tuple[str, str, str]], dict[str, str]]) -> None:
+        forms, self.form_titles = result
         self._forms_loaded = True
+        self.show_list(self.items)
         self.form_choice.clear()
         for form_id, version, title in forms:
             self.form_choice.addItem(f"{title} ({version})", form_id)
@@ -205,7 +209,7 @@ class AssessmentsTab(QWidget):
                 status = _("{status} (conflicted copy)").format(status=status)
             for c, text in enumerate(
                 [
-                    f"{a.form_id} {a.form_version}",
+                    f"{self.form_titles.get(a.form_id, a.form_id)} ({a.form_version})",
                     status,
                     fmt_date(a.created_at),
                     fmt_date(a.submitted_at),

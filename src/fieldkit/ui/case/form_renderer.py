@@ -120,6 +120,7 @@ class ItemEditor(QFrame):
         self.type = view.type
         self.view = view
         self.suggestion: str | None = None
+        self.read_only = False
         self.label = QLabel("", self)
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
@@ -370,7 +371,7 @@ class ItemEditor(QFrame):
     # -- showing a view ------------------------------------------------------------------
     def _set_label(self, view: Any) -> None:
         text = view.label
-        if view.required:
+        if view.required and not self.read_only:
             text += "  " + _("(required)")
         self.label.setText(text)
         font = self.label.font()
@@ -401,6 +402,8 @@ class ItemEditor(QFrame):
         self.warning.setVisible(bool(view.warnings))
 
     def set_read_only(self, read_only: bool) -> None:
+        self.read_only = read_only
+        self._set_label(self.view)
         for child in self.findChildren(QWidget):
             if isinstance(child, QLabel):
                 continue

@@ -112,7 +112,8 @@ class JournalTab(QWidget):
         self.timeline = QListWidget(self)
         self.timeline.setAccessibleName(_("Journal timeline"))
         self.timeline.setWordWrap(True)
-        self.timeline.setSpacing(3)
+        self.timeline.setObjectName("Timeline")
+        self.timeline.setSpacing(2)
         self.timeline.currentItemChanged.connect(self._selected)
         self.detail = QTextBrowser(self)
         self.detail.setAccessibleName(_("Selected journal entry"))
@@ -298,19 +299,10 @@ class JournalTab(QWidget):
             self.detail.clear()
             self._update_buttons()
             return
-        self.detail.setPlainText(
-            "\n".join(
-                [
-                    entry_heading(note, self.names),
-                    entry_state(note),
-                    _("Present: {names}").format(names=", ".join(note.present))
-                    if note.present
-                    else "",
-                    "",
-                    note.text,
-                ]
-            )
-        )
+        head = [entry_heading(note, self.names), entry_state(note)]
+        if note.present:
+            head.append(_("Present: {names}").format(names=", ".join(note.present)))
+        self.detail.setPlainText("\n".join([*head, "", note.text]))
         self._update_buttons()
 
     def _update_buttons(self) -> None:

@@ -141,6 +141,11 @@ class ProfileChart(QWidget):
             return row.unknown_label
         return dict(row.scale).get(value, value)
 
+    @property
+    def label_w(self) -> int:
+        cells = self.CELL_W * max(1, len(self.series.columns))
+        return max(self.LABEL_W, min(640, self.width() - cells - 20))
+
     def paintEvent(self, _event: Any) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -155,7 +160,7 @@ class ProfileChart(QWidget):
         p.setPen(ink)
         p.setFont(bold)
         for i, heading in enumerate(self.series.columns):
-            x = self.LABEL_W + i * self.CELL_W
+            x = self.label_w + i * self.CELL_W
             status = self.series.statuses[i]
             p.drawText(QRectF(x, 4, self.CELL_W, 20), Qt.AlignmentFlag.AlignCenter, heading)
             p.setFont(self.font())
@@ -177,7 +182,7 @@ class ProfileChart(QWidget):
             p.setFont(bold)
             p.setPen(QColor("#12324a"))
             p.drawText(
-                QRectF(6, y, self.LABEL_W + self.CELL_W * len(self.series.columns), self.ROW_H),
+                QRectF(6, y, self.label_w + self.CELL_W * len(self.series.columns), self.ROW_H),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                 domain.title,
             )
@@ -185,11 +190,11 @@ class ProfileChart(QWidget):
             p.setFont(self.font())
             for row in domain.rows:
                 p.setPen(QPen(grid))
-                p.drawLine(0, int(y), self.LABEL_W + self.CELL_W * len(self.series.columns), int(y))
+                p.drawLine(0, int(y), self.label_w + self.CELL_W * len(self.series.columns), int(y))
                 p.setPen(ink)
-                text = metrics.elidedText(row.label, Qt.TextElideMode.ElideRight, self.LABEL_W - 24)
+                text = metrics.elidedText(row.label, Qt.TextElideMode.ElideRight, self.label_w - 24)
                 p.drawText(
-                    QRectF(18, y, self.LABEL_W - 24, self.ROW_H),
+                    QRectF(18, y, self.label_w - 24, self.ROW_H),
                     Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                     text,
                 )
@@ -197,7 +202,7 @@ class ProfileChart(QWidget):
                     self._cell(
                         p,
                         QRectF(
-                            self.LABEL_W + i * self.CELL_W + 4,
+                            self.label_w + i * self.CELL_W + 4,
                             y + 3,
                             self.CELL_W - 8,
                             self.ROW_H - 6,
@@ -262,7 +267,7 @@ class ProfileTab(QWidget):
         self.chart = ProfileChart(self)
         scroll = QScrollArea(self)
         scroll.setWidget(self.chart)
-        scroll.setWidgetResizable(False)
+        scroll.setWidgetResizable(True)
         layout = QVBoxLayout(self)
         layout.addWidget(explain)
         layout.addWidget(self.note)

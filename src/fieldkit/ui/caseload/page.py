@@ -109,12 +109,12 @@ class CaseloadPage(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 220)
-        self.table.setColumnWidth(1, 210)
-        self.table.setColumnWidth(2, 140)
-        self.table.setColumnWidth(3, 170)
-        self.table.setColumnWidth(4, 150)
-        self.table.setColumnWidth(5, 150)
+        header = self.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for column, minimum in enumerate((200, 190, 130, 150, 150, 130)):
+            heading = str(self.model.headerData(column, Qt.Orientation.Horizontal))
+            width = metrics.horizontalAdvance(heading) + 36
+            self.table.setColumnWidth(column, max(minimum, width))
         self.table.activated.connect(self._activated)
         self.table.doubleClicked.connect(self._activated)
 

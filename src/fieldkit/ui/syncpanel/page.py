@@ -96,6 +96,9 @@ class SyncPage(QWidget):
         top.addWidget(self.sync_button)
         top.addWidget(self.progress, 1)
         top.addWidget(self.phase)
+        top.addStretch(1)
+        self.state.setObjectName("Card")
+        self.state.setMargin(10)
 
         rejected_title = QLabel(_("Changes the server refused"), self)
         rejected_title.setObjectName("SectionTitle")
@@ -108,10 +111,15 @@ class SyncPage(QWidget):
         )
         rejected_hint.setWordWrap(True)
         rejected_hint.setObjectName("Hint")
+        self.rejected_hint = rejected_hint
         self.rejected_table = QTableWidget(0, 3, self)
         self.rejected_table.setHorizontalHeaderLabels([_("Change"), _("Made"), _("Reason")])
         self.rejected_table.setAccessibleName(_("Changes the server refused"))
         self._table_setup(self.rejected_table)
+        self.rejected_empty = QLabel(_("The server has accepted every change."), self)
+        self.rejected_empty.setObjectName("Hint")
+        self.conflicts_empty = QLabel(_("No conflicts to decide."), self)
+        self.conflicts_empty.setObjectName("Hint")
         self.dismiss_button = QPushButton(_("Mark as dealt with"), self)
         self.dismiss_button.clicked.connect(self.dismiss_selected)
 
@@ -156,15 +164,18 @@ class SyncPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(rejected_title)
         layout.addWidget(rejected_hint)
+        layout.addWidget(self.rejected_empty)
         layout.addWidget(self.rejected_table, 1)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.dismiss_button)
         layout.addLayout(row)
         layout.addWidget(conflicts_title)
+        layout.addWidget(self.conflicts_empty)
         layout.addWidget(self.conflict_table, 1)
         layout.addLayout(decisions)
         layout.addWidget(self.merge_box)
+        layout.addStretch(1)
         self._conflict_selected()
         ctx.changed.connect(lambda kinds: self.reload() if SYNC in kinds else None)
         ctx.unlocked.connect(self.reload)
@@ -276,6 +287,10 @@ class SyncPage(QWidget):
                 self.rejected_table.setItem(r, c, QTableWidgetItem(text))
         self.rejected_table.resizeRowsToContents()
         self.dismiss_button.setEnabled(bool(self.rejected))
+        self.dismiss_button.setVisible(bool(self.rejected))
+        self.rejected_table.setVisible(bool(self.rejected))
+        self.rejected_empty.setVisible(not self.rejected)
+        self.rejected_hint.setVisible(bool(self.rejected))
         open_conflicts = [c for c in self.conflicts if c.is_open]
         self.conflicts = open_conflicts
         self.conflict_table.setRowCount(len(open_conflicts))
@@ -290,6 +305,10 @@ class SyncPage(QWidget):
             ):
                 self.conflict_table.setItem(r, c, QTableWidgetItem(text))
         self.conflict_table.resizeRowsToContents()
+        self.conflict_table.setVisible(bool(open_conflicts))
+        self.conflicts_empty.setVisible(not open_conflicts)
+        for button in (self.keep_mine, self.keep_theirs, self.merge_button):
+            button.setVisible(bool(open_conflicts))
         self._conflict_selected()
 
     def dismiss_selected(self) -> None:

@@ -21,6 +21,17 @@ def _get(status: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+def phase_text(phase: str) -> str:
+    return {
+        "connect": _("Connecting…"),
+        "push": _("Sending changes…"),
+        "pull": _("Receiving changes…"),
+        "integrity": _("Checking…"),
+        "done": _("Done"),
+        "failed": _("Failed"),
+    }.get(phase, phase)
+
+
 class SyncStatusBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,13 +56,19 @@ class SyncStatusBar(QWidget):
 
     def show_status(self, status: Any) -> None:
         """Render a sync status (the sync service's SyncStatus; ``None`` before the first)."""
-        online = bool(_get(status, "online", default=False))
+        reached = _get(status, "online", default=None)
+        online = bool(reached)
         pending = int(_get(status, "pending", "pending_count", default=0) or 0)
         last: dt.datetime | None = _get(status, "last_success", "last_sync", default=None)
         attention = int(_get(status, "needs_attention", "needs_attention_count", default=0) or 0)
         icon = "SP_DriveNetIcon" if online else "SP_MessageBoxInformation"
         self.online_icon.setPixmap(std_icon(icon).pixmap(QSize(16, 16)))
-        self.online.setText(_("Online") if online else _("Offline"))
+        if _get(status, "enrolled", default=True) is False:
+            self.online.setText(_("Not connected to a server"))
+        elif reached is None:
+            self.online.setText(_("Not connected yet"))
+        else:
+            self.online.setText(_("Online") if online else _("Offline"))
         self.pending.setText(_("{count} changes waiting to sync").format(count=pending))
         self.last.setText(
             _("Last sync: {when}").format(when=fmt_datetime(last)) if last else _("Not synced yet")
@@ -73,7 +90,8 @@ class SyncStatusBar(QWidget):
         self.progress.show()
         self.progress.setMaximum(max(total, 0))
         self.progress.setValue(done if total else 0)
-        self.progress.setFormat(f"{phase} %v/%m" if total else phase)
+        text = phase_text(phase)
+        self.progress.setFormat(f"{text} %v/%m" if total else text)
 
     def hide_progress(self) -> None:
         self.progress.hide()

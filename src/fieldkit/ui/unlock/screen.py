@@ -22,6 +22,15 @@ from fieldkit.ui.qt import (
 )
 
 
+def _who(data_dir: Any) -> str:
+    """Whose profile this is (profile.json is not secret), for the unlock screen."""
+    from fieldkit.services import profile
+
+    info = profile.read_profile(data_dir)
+    parts = [info.identity.display_name, info.identity.team_name]
+    return " · ".join(p for p in parts if p)
+
+
 def _open_session(data_dir: Any, passphrase: str, config: Any) -> Any:
     from fieldkit.services import profile
 
@@ -97,9 +106,17 @@ class UnlockScreen(QWidget):
         self.who.setText(who)
         self.who.setVisible(bool(who))
         self.passphrase.clear()
+        if not who:
+            self.ctx.taskman.run(
+                _who, self.ctx.data_dir, on_done=self._show_who, on_error=lambda _e: None
+            )
         if not self._countdown.isActive():
             self._set_enabled(True)
         self.passphrase.setFocus()
+
+    def _show_who(self, who: str) -> None:
+        self.who.setText(who)
+        self.who.setVisible(bool(who))
 
     def submit(self) -> None:
         text = self.passphrase.text()
