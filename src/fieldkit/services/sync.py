@@ -43,6 +43,7 @@ from fieldkit.services.profile import (
     wipe_profile,
 )
 from fieldkit.storage.sync_repo import ConflictRecord, NeedsAttention, SyncRepo
+from fieldkit.sync.backoff import Backoff
 from fieldkit.sync.engine import (
     META_CURSOR,
     META_DEVICE,
@@ -55,7 +56,6 @@ from fieldkit.sync.engine import (
     run_here,
     sync_repo,
 )
-from fieldkit.sync.backoff import Backoff
 from fieldkit.sync.errors import DeviceRevoked, NotEnrolled, SyncError
 from fieldkit.sync.scheduler import SyncScheduler
 from fieldkit.sync.status import SyncReport, SyncStatus
@@ -571,7 +571,7 @@ def resolve_conflict(
         ):
             _send_case_field(session, conflict.record_id, conflict.field, value)
         repo.resolve_conflict(conflict.id, resolution, value)
-    log.info("conflict decided: %s", resolution)
+    log.info(f"conflict decided: {resolution}")
     resolved = repo.get_conflict(conflict.id)
     assert resolved is not None
     return resolved

@@ -330,7 +330,10 @@ class SyncEngine:
         )
         if added:
             report.rejected += 1
-            log.info("mutation %d (%s) rejected: %s", row.id, row.name, result.reason_code)
+            log.info(
+                f"mutation %d ({MutationName(row.name).value}) rejected: {result.reason_code}",
+                row.id,
+            )
 
     def _record_conflict(self, row: Any, result: MutationResult, report: SyncReport) -> None:
         name = MutationName(row.name)
@@ -512,8 +515,7 @@ class SyncEngine:
             if local_count != entry.count or local_digest != entry.digest:
                 mismatches.append(entry.record_type.value)
                 log.warning(
-                    "integrity mismatch for %s: local %d, server %d",
-                    entry.record_type.value,
+                    f"integrity mismatch for {entry.record_type.value}: local %d, server %d",
                     local_count,
                     entry.count,
                 )

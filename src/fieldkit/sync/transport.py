@@ -309,7 +309,7 @@ class Transport:
             try:
                 return model.model_validate(data)
             except ValidationError:
-                log.warning("unreadable answer from %s (HTTP %s)", path, status)
+                log.warning(f"unreadable answer from {path} (HTTP %s)", status)
                 raise ServerTrouble(
                     N_("The server at {url} gave an answer this version cannot read."),
                     N_("Sync will try again later; nothing is lost. If it persists, tell IT."),
@@ -339,7 +339,7 @@ class Transport:
             return self._not_fieldkit(response)
         code = error.error.code
         detail = error.error.detail or {}
-        log.info("server refused %s: HTTP %s %s", path, status, code.value)
+        log.info(f"server refused {path}: HTTP %s {code.value}", status)
         if code is ErrorCode.DEVICE_REVOKED:
             return DeviceRevoked(
                 N_(
@@ -401,7 +401,7 @@ class Transport:
 
     def _not_fieldkit(self, response: httpx.Response) -> NotAFieldkitServer:
         kind = response.headers.get("content-type", "").split(";")[0].strip() or "unknown"
-        log.warning("not a fieldkit answer: HTTP %s, %s", response.status_code, kind)
+        log.warning(f"not a fieldkit answer: HTTP %s, {kind[:80]}", response.status_code)
         return NotAFieldkitServer(
             N_("The address {url} did not answer as a fieldkit server (HTTP {status}, {kind})."),
             N_(
@@ -415,7 +415,7 @@ class Transport:
 
     def _unreachable(self, exc: httpx.HTTPError) -> ServerUnreachable:
         reason = type(exc).__name__
-        log.info("server unreachable: %s", reason)
+        log.info(f"server unreachable: {reason}")
         return ServerUnreachable(
             N_("Could not reach the server at {url} ({reason})."),
             N_("Work goes on offline; sync will try again when the network is back."),
