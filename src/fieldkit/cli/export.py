@@ -136,8 +136,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("assessment_id")
     p = add("journal", cmd_journal, "a case's journal extract for a period")
     p.add_argument("case_id")
-    p.add_argument("--from", dest="from_", help="first day, YYYY-MM-DD")
-    p.add_argument("--to", help="last day, YYYY-MM-DD")
+    p.add_argument("--from", dest="from_", metavar="DATE", help="first day, YYYY-MM-DD")
+    p.add_argument("--to", metavar="DATE", help="last day, YYYY-MM-DD")
     p.add_argument(
         "--include-drafts", action="store_true", help="include unsigned drafts (marked as such)"
     )

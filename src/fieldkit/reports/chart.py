@@ -238,18 +238,18 @@ def grid(
                         strokeDashArray=[1.5, 1.5] if code == NOT_ANSWERED else None,
                     )
                 )
-                if width >= 7:
-                    drawing.add(
-                        String(
-                            x + width / 2,
-                            y + row_height / 2 - 2.8,
-                            str(count),
-                            fontName=BOLD,
-                            fontSize=7.5,
-                            fillColor=_text_colour(fill),
-                            textAnchor="middle",
-                        )
+                size = 7.5 if width >= 7 else 6  # every count is written, however narrow
+                drawing.add(
+                    String(
+                        x + width / 2,
+                        y + row_height / 2 - size * 0.37,
+                        str(count),
+                        fontName=BOLD,
+                        fontSize=size,
+                        fillColor=_text_colour(fill),
+                        textAnchor="middle",
                     )
+                )
                 x += width
     # Legend: every category, "unknown" and "not answered" included.
     legend_y = 10.0
