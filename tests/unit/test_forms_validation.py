@@ -420,3 +420,57 @@ def test_options_carry_no_numbers() -> None:
     )
     with pytest.raises(FormError, match="'score' does not match"):
         load_form_text(source)
+
+
+# --- answers that do not fit never break the engine ----------------------------------------
+
+any_json = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=12),
+        st.sampled_from(["none", "some", "clear", "unknown", "yes", "2026-13-40", "2027-01-01"]),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "rating",
+                    "trend",
+                    "key_factor",
+                    "sources",
+                    "observed_on",
+                    "note",
+                    "label",
+                    "polarity",
+                ]
+            )
+            | st.text(max_size=4),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=15,
+)
+wild_answers = st.dictionaries(
+    st.sampled_from([*V110.item_ids, "ZZ1", ""]) | st.text(max_size=4), any_json, max_size=25
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=wild_answers, overrides=st.dictionaries(st.text(max_size=5), any_json, max_size=3))
+def test_any_answers_give_a_result_never_an_exception(
+    answers: dict[str, Any], overrides: dict[str, Any]
+) -> None:
+    result = validate(V110, answers, overrides)
+    view = build_view(V110, answers, overrides, locale="sv")
+    for issue in (*result.errors, *result.warnings):
+        assert issue.text("en", V110) and issue.text("sv", V110)
+    assert view.result == result
+    known = set(V110.item_ids)
+    for key in answers:
+        if key not in known:
+            assert (key, "unknown_item") in errors(result)
