@@ -223,6 +223,29 @@ def test_draft_assessment_is_marked_on_every_page(form: Form, tmp_path: Path) ->
         assert "UTKAST – inte inlämnad" in flat(page)
 
 
+def test_assessment_report_warns_when_the_answers_no_longer_match_the_hash(
+    form: Form, tmp_path: Path
+) -> None:
+    sample = samples.sample_case(form)
+    text_of = lambda a: flat(  # noqa: E731
+        " ".join(
+            pdf_pages(
+                render(
+                    render_assessment_report,
+                    dataclasses.replace(assessment_input(sample), assessment=a),
+                    ctx("sv"),
+                )[0],
+                tmp_path,
+            )
+        )
+    )
+    assert "Hashvärdet stämmer inte" not in text_of(sample.assessment)
+    changed = dict(sample.assessment.answers, S1="low")
+    assert "Hashvärdet stämmer inte med svaren" in text_of(
+        replace(sample.assessment, answers=changed)
+    )
+
+
 def test_profile_counts_unknown_as_its_own_category(form: Form) -> None:
     sample = samples.sample_case(form)
     answers = dict(sample.assessment.answers)

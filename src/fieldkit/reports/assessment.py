@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table
 
+from fieldkit.domain import assessment as assessment_rules
 from fieldkit.domain.enums import AssessmentStatus
 from fieldkit.domain.records import Assessment, Case, Intervention, Person, Review
 from fieldkit.forms.definition import Form
@@ -203,7 +204,10 @@ def signature_flowables(a: Assessment, ctx: ReportContext) -> list[Flowable]:
         ),
     ]
     out: list[Flowable] = [KeepTogether([para(tr(N_("Signature")), st.h1), facts_table(rows)])]
-    if a.content_hash:
+    if a.content_hash and a.content_hash != assessment_rules.content_hash(a):
+        warning = tr(N_("The content hash does not match these answers: report to IT."))
+        out.append(para(warning, st.callout))
+    elif a.content_hash:
         out.append(
             para(
                 tr(
