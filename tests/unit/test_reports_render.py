@@ -268,6 +268,32 @@ def test_profile_shows_unknown_and_not_answered_in_the_legend(form: Form, tmp_pa
     assert "inget läggs ihop" in profile
 
 
+def test_a_form_without_ratings_renders_with_its_own_labels(form: Form, tmp_path: Path) -> None:
+    relatives = default_registry().get("fk.relatives.followup", "1.0.0")
+    answers: dict[str, object] = {}
+    for item in relatives.items():
+        if item.type in ("singleselect", "yes_no_unknown"):
+            answers[item.id] = item.codes[0]
+        elif item.type == "multiselect":
+            answers[item.id] = [item.codes[0]]
+        elif item.type == "text":
+            answers[item.id] = f"Svar på {item.id}: mamman orkar inte längre, säger hon."
+        elif item.type == "date":
+            answers[item.id] = "2026-04-15"
+    sample = samples.sample_case(form)  # the case and person; the answers are replaced
+    a = replace(sample.assessment, form_id=relatives.id, form_version="1.0.0", answers=answers)
+    data, _ = render(
+        render_assessment_report,
+        AssessmentReportInput(a, relatives, sample.case, sample.person, history=[(a, relatives)]),
+        ctx("sv"),
+    )
+    text = flat(" ".join(pdf_pages(data, tmp_path)))
+    assert "Uppföljning av anhörigstöd, version 1.0.0" in text
+    assert "mamman orkar inte längre" in text
+    assert "Formuläret har inga skattade faktorer" in text
+    assert "2026-04-15" in text
+
+
 # --- journal extract ------------------------------------------------------------------------
 
 

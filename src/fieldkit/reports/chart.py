@@ -316,8 +316,14 @@ def profile_flowables(
                 st.muted,
             )
         )
+    scales = scales_in(shown)
+    if not scales:
+        return [
+            para(tr(N_("Risk and protective profile over time")), st.h1),
+            para(tr(N_("This form has no rated factors, so there is no profile.")), st.muted),
+        ]
     out: list[Flowable] = []
-    for palette, (scale, options) in enumerate(scales_in(shown)):
+    for palette, (scale, options) in enumerate(scales):
         name = scale.split(":", 1)[-1]
         heading = para(_scale_heading(name, options, ctx), st.h2)
         block = [*intro, heading] if not out else [heading]
