@@ -180,6 +180,18 @@ def test_review_and_return_reaches_the_worker_after_sync(
     _sync(qtbot, lena)
     close_window(lena)
 
+    # -- the municipality publishes a routine; it reaches the laptop with the next sync
+    from fieldkit.server import admin
+
+    with db.factory() as session, session.begin():
+        admin.publish_document(
+            session,
+            "Rutin: orosanmälan",
+            "# Rutin: orosanmälan\n\nInformera teamledaren **samma dag**.",
+            ["orosanmälan"],
+            "rutin-orosanmalan",
+        )
+
     # -- the worker syncs and sees the return
     anna = _window(qtbot, anna_dir)
     anna.unlock_screen.passphrase.setText(PASSPHRASE)
@@ -199,4 +211,11 @@ def test_review_and_return_reaches_the_worker_after_sync(
     qtbot.waitUntil(lambda: tab.detail is not None)
     assert "Beskriv skolans iakttagelser" in tab.reviews.text()
     assert "Partly agree" in tab.reviews.text()
+
+    # -- guidance, readable offline, from the case
+    qtbot.mouseClick(case.header.guidance_button, Qt.MouseButton.LeftButton)
+    guidance = anna.workspace.knowledge
+    assert anna.workspace.current_page() is guidance
+    qtbot.waitUntil(lambda: guidance.list.count() == 1)
+    assert "Informera teamledaren samma dag." in guidance.reader.toPlainText()
     close_window(anna)

@@ -175,7 +175,7 @@ class ItemEditor(QFrame):
             if view.evidence is not None:
                 evidence = QFormLayout()
                 if view.evidence.sources:
-                    self.sources = Choices(view.evidence.sources, self, columns=3)
+                    self.sources = Choices(view.evidence.sources, self, columns=2)
                     self.sources.changed.connect(self._emit)
                     evidence.addRow(_("Sources"), self.sources)
                 if view.evidence.observed_on:

@@ -139,9 +139,7 @@ class ReviewQueueTab(QWidget):
         self.detail: Any = None
         self.renderer: FormRenderer | None = None
         self.reviews_done = 0
-        self.queue = _table(
-            [_("Person"), _("Case number"), _("Submitted by"), _("Submitted")], self
-        )
+        self.queue = _table([_("Person"), _("Case number"), _("Submitted")], self)
         self.queue.setAccessibleName(_("Review queue"))
         self.queue.itemSelectionChanged.connect(self._open_selected)
         self.empty = QLabel(_("No assessments are waiting for review."), self)
@@ -206,7 +204,7 @@ class ReviewQueueTab(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([360, 900])
+        splitter.setSizes([330, 930])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(splitter)
@@ -229,10 +227,7 @@ class ReviewQueueTab(QWidget):
         self.rows = rows
         _fill(
             self.queue,
-            [
-                [r.person_name, r.reference, r.author_name, fmt_date(r.assessment.submitted_at)]
-                for r in rows
-            ],
+            [[r.person_name, r.reference, fmt_date(r.assessment.submitted_at)] for r in rows],
         )
         self.empty.setVisible(not rows)
 
