@@ -162,7 +162,7 @@ def grid(
     header_height = 24.0
     legend_height = 30.0
     n = len(columns)
-    column_width = (CONTENT_WIDTH - label_width) / max(n, 1)
+    column_width = min((CONTENT_WIDTH - label_width) / max(n, 1), 48 * mm)
     height = header_height + row_height * len(sections) + legend_height
     drawing = Drawing(CONTENT_WIDTH, height, initialFontName=REGULAR, initialFontSize=7.5)
     top = height - header_height
@@ -194,7 +194,9 @@ def grid(
     counts = [count_answers(c, scale) for c in columns]
     for row, (section_id, _) in enumerate(sections):
         y = top - (row + 1) * row_height
-        drawing.add(Line(0, y, CONTENT_WIDTH, y, strokeColor=RULE, strokeWidth=0.4))
+        drawing.add(
+            Line(0, y, label_width + n * column_width, y, strokeColor=RULE, strokeWidth=0.4)
+        )
         title = _section_title(columns, section_id, language)
         lines = _wrap(title, REGULAR, 7.5, label_width - 6)
         for i, line in enumerate(lines):
