@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -14,13 +15,12 @@ from sqlalchemy.orm import Session
 from fieldkit.domain.enums import Role
 from fieldkit.domain.ids import utcnow
 from fieldkit.protocol import (
+    PROTOCOL_VERSION,
     SCHEMA_VERSION,
-    Change,
     ChangeKind,
     ErrorCode,
     IntegrityCount,
     IntegrityResponse,
-    PullResponse,
     RecordType,
 )
 from fieldkit.server.errors import ApiError
@@ -28,7 +28,6 @@ from fieldkit.server.identity import Principal
 from fieldkit.server.models import CaseScope, FeedCounter, Record, Team, User
 from fieldkit.server.models import Change as ChangeRow
 from fieldkit.server.scope import visible_case_ids
-from fieldkit.server.store import record_data
 
 CURSOR_VERSION = 1
 CASE_BOUND = (
@@ -112,101 +111,100 @@ def user_payload(user: User, team_name: str | None) -> dict[str, Any]:
 
 def pull(
     session: Session, p: Principal, meta: dict[str, str], cursor: str, limit: int
-) -> PullResponse:
+) -> dict[str, Any]:
+    """A ``PullResponse`` as plain JSON-ready data (built without per-change model objects:
+    an initial pull moves hundreds of thousands of records)."""
     # Read the counter first: every change numbered up to it is committed (see store.py), so
     # reading up to `top` and no further can never step over a change still committing.
     top = session.execute(select(FeedCounter.value).where(FeedCounter.id == 1)).scalar_one()
     after = decode_cursor(cursor, meta["epoch"], int(meta.get("feed_floor", "0")), top)
-    rows = list(
-        session.scalars(
-            select(ChangeRow)
-            .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
-            .order_by(ChangeRow.seq)
-            .limit(limit + 1)
+    rows = session.execute(
+        select(
+            ChangeRow.seq,
+            ChangeRow.kind,
+            ChangeRow.record_type,
+            ChangeRow.record_id,
+            ChangeRow.case_id,
         )
-    )
+        .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
+        .order_by(ChangeRow.seq)
+        .limit(limit + 1)
+    ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_seq = rows[-1].seq if has_more else top
-    changes = _materialise(session, rows)
-    return PullResponse(
-        changes=changes,
-        cursor=encode_cursor(meta["epoch"], next_seq),
-        has_more=has_more,
-        server_time=utcnow(),
-    )
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "changes": _materialise(session, rows),
+        "cursor": encode_cursor(meta["epoch"], next_seq),
+        "has_more": has_more,
+        "server_time": utcnow().isoformat().replace("+00:00", "Z"),
+    }
 
 
-def _materialise(session: Session, rows: list[ChangeRow]) -> list[Change]:
+def _materialise(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
     # The latest upsert of a record in this page carries its current state; earlier ones add
     # nothing (the payload is always the record as it is now).
+    upsert = ChangeKind.UPSERT.value
     last_upsert: dict[tuple[str, str, str | None], int] = {}
-    for i, row in enumerate(rows):
-        if row.kind == ChangeKind.UPSERT.value:
-            last_upsert[(row.record_type, row.record_id, row.case_id)] = i
     wanted: dict[str, set[str]] = {}
-    for row in rows:
-        if row.kind == ChangeKind.UPSERT.value:
+    for i, row in enumerate(rows):
+        if row.kind == upsert:
+            last_upsert[(row.record_type, row.record_id, row.case_id)] = i
             wanted.setdefault(row.record_type, set()).add(row.record_id)
-    records: dict[tuple[str, str], Record] = {}
-    users: dict[str, dict[str, Any]] = {}
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
     for record_type, ids in wanted.items():
         id_list = sorted(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
+        for start in range(0, len(id_list), 1000):
+            chunk = id_list[start : start + 1000]
             if record_type == RecordType.USER.value:
                 for user, team_name in session.execute(
                     select(User, Team.name)
                     .outerjoin(Team, Team.id == User.team_id)
                     .where(User.id.in_(chunk))
                 ):
-                    users[user.id] = user_payload(user, team_name)
-            else:
-                for rec in session.scalars(
-                    select(Record).where(Record.record_type == record_type, Record.id.in_(chunk))
-                ):
-                    records[(rec.record_type, rec.id)] = rec
-    out: list[Change] = []
+                    payloads[(record_type, user.id)] = user_payload(user, team_name)
+                continue
+            for rid, version, body, state, field_versions in session.execute(
+                select(
+                    Record.id, Record.version, Record.body, Record.state, Record.field_versions
+                ).where(Record.record_type == record_type, Record.id.in_(chunk))
+            ):
+                data: dict[str, Any] = json.loads(body)
+                if state and state != "{}":
+                    data.update(json.loads(state))
+                data["version"] = version
+                if record_type == RecordType.CASE.value:
+                    data["field_versions"] = json.loads(field_versions or "{}")
+                payloads[(record_type, rid)] = data
+    out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
-        record_type = RecordType(row.record_type)
-        if row.kind != ChangeKind.UPSERT.value:
+        if row.kind != upsert:
             out.append(
-                Change(
-                    kind=ChangeKind(row.kind),
-                    record_type=record_type,
-                    record_id=row.record_id,
-                    case_id=row.case_id,
-                )
+                {
+                    "kind": row.kind,
+                    "record_type": row.record_type,
+                    "record_id": row.record_id,
+                    "case_id": row.case_id,
+                    "version": 0,
+                    "data": None,
+                }
             )
             continue
         if last_upsert.get((row.record_type, row.record_id, row.case_id)) != i:
             continue
-        if record_type is RecordType.USER:
-            data = users.get(row.record_id)
-            if data is None:
-                continue
-            out.append(
-                Change(
-                    kind=ChangeKind.UPSERT,
-                    record_type=record_type,
-                    record_id=row.record_id,
-                    version=data["version"],
-                    data=data,
-                )
-            )
-            continue
-        found = records.get((row.record_type, row.record_id))
+        found = payloads.get((row.record_type, row.record_id))
         if found is None:
             continue  # gone since (retention); its tombstone follows in the feed
         out.append(
-            Change(
-                kind=ChangeKind.UPSERT,
-                record_type=record_type,
-                record_id=row.record_id,
-                case_id=row.case_id,
-                version=found.version,
-                data=record_data(found),
-            )
+            {
+                "kind": upsert,
+                "record_type": row.record_type,
+                "record_id": row.record_id,
+                "case_id": row.case_id,
+                "version": found["version"],
+                "data": found,
+            }
         )
     return out
 

@@ -118,6 +118,7 @@ class LocalIdentityProvider:
             raise AdminError(N_("A team named {name} already exists."), name=name)
         team = Team(id=new_id(), name=name, created_at=utcnow())
         session.add(team)
+        session.flush()  # later rows of this transaction may refer to it
         return team
 
     def team_by_name_or_id(self, session: Session, ref: str) -> Team:
@@ -151,6 +152,7 @@ class LocalIdentityProvider:
             created_at=utcnow(),
         )
         session.add(user)
+        session.flush()  # later rows of this transaction may refer to it
         return user
 
     def user_by_name(self, session: Session, username: str) -> User:

@@ -88,96 +88,96 @@ def gap(last: int) -> ApiError:
 
 
 def push(factory: sessionmaker[Session], p: Principal, body: IncomingPush) -> PushResponse:
+    """Apply a batch under a lock on the device row.
+
+    Each mutation is atomic with the advance of ``last_mutation_id`` past it: its effect runs
+    in a savepoint, and its stored result and the new ``last_mutation_id`` are written right
+    after it in the same transaction, so no state can hold the one without the other. The
+    batch commits once (one disk flush per batch instead of per mutation); if that commit
+    fails, nothing of the batch happened and the device sends it again."""
     check_batch(body)
-    with factory() as session, session.begin():
-        device = session.get(Device, p.device_id)
-        last = device.last_mutation_id if device else 0
-    ids = [m.id for m in body.mutations]
-    # Refuse a gap before touching anything: the batch must continue the device's sequence
-    # without holes (duplicates at its start are fine).
-    new_ids = [i for i in ids if i > last]
-    if new_ids and (new_ids[0] != last + 1 or new_ids[-1] - new_ids[0] != len(new_ids) - 1):
-        raise gap(last)
-    results: list[MutationResult] = []
-    for m in body.mutations:
-        results.append(_one(factory, p, m))
-    with factory() as session, session.begin():
-        device = session.get(Device, p.device_id)
-        last = device.last_mutation_id if device else 0
-    return PushResponse(last_mutation_id=last, results=results)
-
-
-def _one(factory: sessionmaker[Session], p: Principal, m: IncomingMutation) -> MutationResult:
     with factory() as session, session.begin():
         device = session.scalar(select(Device).where(Device.id == p.device_id).with_for_update())
         if device is None or device.revoked_at is not None:
             raise device_revoked()
-        if m.id <= device.last_mutation_id:
-            return _replay(session, device.id, m.id)
-        if m.id != device.last_mutation_id + 1:
-            raise gap(device.last_mutation_id)
+        last = device.last_mutation_id
+        # Refuse a gap before touching anything: the batch must continue the device's
+        # sequence without holes (duplicates at its start are fine).
+        new_ids = [m.id for m in body.mutations if m.id > last]
+        if new_ids and (new_ids[0] != last + 1 or new_ids[-1] - new_ids[0] != len(new_ids) - 1):
+            raise gap(last)
         store = Store(session)
         ctx = Context(session=session, store=store, principal=p, device=device)
-        try:
-            with session.begin_nested():
-                outcome = apply(ctx, m.name, m.args)
-        except Rejected as exc:
-            store.pending.clear()
-            outcome = Outcome(
-                status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
-            )
-        except DataError as exc:
-            # a value the database cannot hold (out of range, a NUL character...)
-            store.pending.clear()
-            log.warning("mutation value refused by the database: %s", type(exc.orig).__name__)
-            outcome = Outcome(
-                status=MutationStatus.REJECTED,
-                reason_code="invalid_args",
-                reason="A value in this mutation cannot be stored.",
-            )
-        except IntegrityError as exc:
-            # the database refused what the code let through (e.g. the immutability trigger)
-            store.pending.clear()
-            log.warning("mutation refused by the database: %s", type(exc.orig).__name__)
-            outcome = Outcome(
-                status=MutationStatus.REJECTED,
-                reason_code="integrity",
-                reason="The database refused this change.",
-            )
-        result = MutationResult(
-            id=m.id,
-            status=outcome.status,
-            reason_code=outcome.reason_code,
-            reason=outcome.reason,
-            conflicts=outcome.conflicts,
-            record_version=outcome.record_version,
+        results: list[MutationResult] = []
+        for m in body.mutations:
+            if m.id <= device.last_mutation_id:
+                results.append(_replay(session, device.id, m.id))
+                continue
+            results.append(_apply_one(ctx, m))
+        # Number the batch's changes last: the feed counter is locked only until the commit.
+        store.flush_changes()
+        return PushResponse(last_mutation_id=device.last_mutation_id, results=results)
+
+
+def _apply_one(ctx: Context, m: IncomingMutation) -> MutationResult:
+    session, store, device = ctx.session, ctx.store, ctx.device
+    mark = len(store.pending)
+    try:
+        with session.begin_nested():
+            outcome = apply(ctx, m.name, m.args)
+    except Rejected as exc:
+        outcome = Outcome(status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason)
+    except DataError as exc:
+        # a value the database cannot hold (out of range, a NUL character...)
+        log.warning("mutation value refused by the database: %s", type(exc.orig).__name__)
+        outcome = Outcome(
+            status=MutationStatus.REJECTED,
+            reason_code="invalid_args",
+            reason="A value in this mutation cannot be stored.",
         )
-        now = utcnow()
-        if outcome.status is MutationStatus.REJECTED:
-            session.add(
-                Rejection(
-                    device_id=device.id,
-                    mutation_id=m.id,
-                    name=clean_text(m.name, 64),
-                    reason_code=outcome.reason_code or "",
-                    reason=clean_text(outcome.reason or "", 2000),
-                    at=now,
-                )
-            )
+    except IntegrityError as exc:
+        # the database refused what the code let through (e.g. the immutability trigger)
+        log.warning("mutation refused by the database: %s", type(exc.orig).__name__)
+        outcome = Outcome(
+            status=MutationStatus.REJECTED,
+            reason_code="integrity",
+            reason="The database refused this change.",
+        )
+    if outcome.status is MutationStatus.REJECTED:
+        del store.pending[mark:]  # the rolled-back effect announces nothing
+    result = MutationResult(
+        id=m.id,
+        status=outcome.status,
+        reason_code=outcome.reason_code,
+        reason=outcome.reason,
+        conflicts=outcome.conflicts,
+        record_version=outcome.record_version,
+    )
+    now = utcnow()
+    if outcome.status is MutationStatus.REJECTED:
         session.add(
-            MutationLog(
+            Rejection(
                 device_id=device.id,
                 mutation_id=m.id,
                 name=clean_text(m.name, 64),
-                status=result.status.value,
-                result=result.model_dump_json(),
-                applied_at=now,
+                reason_code=outcome.reason_code or "",
+                reason=clean_text(outcome.reason or "", 2000),
+                at=now,
             )
         )
-        device.last_mutation_id = m.id
-        device.last_seen_at = now
-        store.flush_changes()
-        return result
+    session.add(
+        MutationLog(
+            device_id=device.id,
+            mutation_id=m.id,
+            name=clean_text(m.name, 64),
+            status=result.status.value,
+            result=result.model_dump_json(),
+            applied_at=now,
+        )
+    )
+    device.last_mutation_id = m.id
+    device.last_seen_at = now
+    return result
 
 
 def _replay(session: Session, device_id: str, mutation_id: int) -> MutationResult:
