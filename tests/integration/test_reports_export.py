@@ -478,3 +478,22 @@ def test_every_export_in_a_session_is_one_audit_event_each(session: Session, out
     for name in ("1.pdf", "2.pdf", "3.pdf"):
         assert qpdf_check(out_dir / name).returncode == 0
     assert io  # (pypdf parses from files here)
+
+
+def test_when_the_rename_fails_the_temporary_file_is_removed(
+    session: Session, out_dir: Path
+) -> None:
+    target = out_dir / "upptagen"
+    target.mkdir()
+    (target / "fil.txt").write_text("något annat")  # a non-empty folder cannot be replaced
+    calls: list[str] = []
+
+    def audit() -> Any:
+        calls.append("audited")
+        return session.record(AuditAction.EXPORT, record_type="case", details={"pages": 1})
+
+    with pytest.raises(OSError):
+        exports.write_audited(session, target, b"%PDF-1.4 test", audit)
+    assert calls == ["audited"]  # the attempt is on record (the safe side)
+    assert sorted(os.listdir(out_dir)) == ["upptagen"]  # no .part file left behind
+    assert os.listdir(target) == ["fil.txt"]
