@@ -385,6 +385,24 @@ def test_journal_extract_warns_when_a_signature_no_longer_matches(
     assert text.count("Hashvärdet stämmer inte med texten") == 1
 
 
+def test_hostile_text_prints_literally_without_controls_or_direction_overrides(
+    form: Form, tmp_path: Path
+) -> None:
+    sample = samples.sample_case(form, notes=1)
+    hostile = "Före\x00noll\ttabb <b>fet</b> & \u202eöverstyrd\r\nny rad"
+    note = replace(sample.notes[0], text=hostile, place="<i>plats</i>")
+    case = replace(sample.case, reference="VBE\u202e-1")
+    data, _ = render(
+        render_journal_extract,
+        JournalExtractInput(case, sample.person, [note], include_drafts=True),
+        ctx("sv"),
+    )
+    text = flat(" ".join(pdf_pages(data, tmp_path)))
+    assert "Förenoll tabb <b>fet</b> & överstyrd ny rad" in text
+    assert "<i>plats</i>" in text and "VBE-1" in text
+    assert "\u202e" not in text and "\x00" not in text
+
+
 def test_a_very_long_entry_breaks_across_pages(form: Form, tmp_path: Path) -> None:
     sample = samples.sample_case(form, notes=1)
     long = "Mycket lång anteckning om händelseförloppet på gården. " * 900

@@ -16,6 +16,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
 from fieldkit.reports.fonts import BOLD, REGULAR
+from fieldkit.reports.layout import clean
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ Line = list[tuple[float, str, str, Color]]
 class Spans(Flowable):
     def __init__(self, runs: Sequence[Run] | str, style: SpanStyle) -> None:
         super().__init__()
-        self.runs = [Run(runs)] if isinstance(runs, str) else list(runs)
+        given = [Run(runs)] if isinstance(runs, str) else list(runs)
+        self.runs = [Run(clean(r.text), r.bold, r.colour) for r in given]
         self.style = style
         self._lines: list[Line] | None = None
         self._width = 0.0
@@ -80,7 +82,7 @@ class Spans(Flowable):
             font = st.bold_font if run.bold else st.font
             colour = run.colour or st.colour
             space = _measure(" ", font, size)
-            for n, paragraph in enumerate(run.text.replace("\r\n", "\n").split("\n")):
+            for n, paragraph in enumerate(run.text.split("\n")):
                 if n:
                     flush()
                 for word in paragraph.split(" "):

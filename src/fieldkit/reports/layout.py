@@ -77,7 +77,7 @@ def _draw_decor(canvas: Canvas, decor: PageDecor, page: int, total: int) -> None
     canvas.setFillColor(MUTED)
     canvas.setFont(REGULAR, 8)
     if decor.letterhead:
-        canvas.drawString(MARGIN_X, top, decor.letterhead)
+        canvas.drawString(MARGIN_X, top, clean(decor.letterhead))
     # The confidentiality marking: boxed, top right, every page.
     canvas.setFont(BOLD, 8.5)
     text_width = canvas.stringWidth(decor.marking, BOLD, 8.5)
@@ -108,7 +108,7 @@ def _draw_decor(canvas: Canvas, decor: PageDecor, page: int, total: int) -> None
     canvas.line(MARGIN_X, bottom + 9, width - MARGIN_X, bottom + 9)
     canvas.setFont(REGULAR, 7.5)
     canvas.setFillColor(MUTED)
-    left = " · ".join(p for p in (decor.document, decor.reference) if p)
+    left = clean(" · ".join(p for p in (decor.document, decor.reference) if p))
     canvas.drawString(MARGIN_X, bottom, left)
     canvas.setFont(BOLD, 7.5)
     canvas.setFillColor(INK)
@@ -118,7 +118,7 @@ def _draw_decor(canvas: Canvas, decor: PageDecor, page: int, total: int) -> None
     if decor.produced:
         canvas.setFont(REGULAR, 7)
         canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN_X, bottom - 9, decor.produced)
+        canvas.drawString(MARGIN_X, bottom - 9, clean(decor.produced))
     canvas.setFont(BOLD, 7)
     canvas.setFillColor(MARK)
     canvas.drawRightString(width - MARGIN_X, bottom - 9, decor.marking)
@@ -261,9 +261,20 @@ def table_style(commands: list[tuple[Any, ...]]) -> TableStyle:
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), *commands])
 
 
+_INVISIBLE = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+_INVISIBLE.update({c: None for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+_INVISIBLE[0x09] = " "
+
+
+def clean(text: object) -> str:
+    """Text as printed: control characters and bidirectional overrides removed (they could make
+    a printed line read differently from what was written), tabs as spaces."""
+    return str(text).replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
+
+
 def esc(text: object) -> str:
-    """Text for a Paragraph: markup characters escaped, line breaks kept."""
-    return escape(str(text)).replace("\r\n", "\n").replace("\n", "<br/>")
+    """Text for a Paragraph: cleaned, markup characters escaped, line breaks kept."""
+    return escape(clean(text)).replace("\n", "<br/>")
 
 
 def para(text: object, style: ParagraphStyle | None = None) -> Paragraph:
