@@ -5,6 +5,7 @@ its own message and exit code, and the file is left exactly as it was, for recov
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -93,12 +94,20 @@ def profile(real_keyring: str, data_dir: Path) -> Path:
     return data_dir
 
 
+ERROR_CODES: dict[str, str] = {}  # what scripts see with --json, per failure
+
+
 def fail(env: dict[str, str], data_dir: Path) -> subprocess.CompletedProcess[str]:
     before = fingerprint(data_dir)
+    as_json = cli(env, data_dir, "--json", "check")
     result = cli(env, data_dir, "check")
     assert fingerprint(data_dir) == before, "the failed open changed the vault files"
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("fieldkit: ")
+    assert as_json.returncode == result.returncode
+    error = json.loads(as_json.stdout)["error"]
+    assert error["message"]
+    ERROR_CODES[result.stderr] = error["code"]
     return result
 
 
@@ -197,6 +206,14 @@ def test_each_failure_has_its_own_message_and_code(
     assert result.returncode == 0, result.stderr
 
     assert len(set(messages.values())) == len(messages), messages
+    codes = {name: ERROR_CODES[text] for name, text in messages.items()}
+    assert codes == {
+        "wrong passphrase": "wrong_passphrase",
+        "keyring entry deleted": "device_secret_missing",
+        "truncated": "vault_truncated",
+        "flipped byte": "vault_corrupt",
+        "wal deleted": "wal_missing",
+    }
 
 
 def test_tampered_audit_log_is_reported_with_where(profile: Path, env: dict[str, str]) -> None:
