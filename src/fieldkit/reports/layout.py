@@ -261,7 +261,9 @@ def table_style(commands: list[tuple[Any, ...]]) -> TableStyle:
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), *commands])
 
 
-_INVISIBLE = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+_INVISIBLE: dict[int, str | None] = {
+    c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]
+}
 _INVISIBLE.update({c: None for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 _INVISIBLE[0x09] = " "
 
