@@ -219,3 +219,16 @@ def test_operators_are_plain_words(vault: Vault) -> None:
 def test_empty_queries_say_so(vault: Vault, query: str) -> None:
     with pytest.raises(InvalidInput):
         vault.search.query(query)
+
+
+def test_whole_words_fill_the_page_before_prefixes(vault: Vault) -> None:
+    case = case_with(vault, name="Bo Ek")
+    whole = [
+        note(vault, case, f"Pratade länge om skolan och om läxorna, dag {i}.") for i in range(5)
+    ]
+    prefix_only = note(vault, case, "Skolans kurator.")
+    # enough whole-word hits for the page: those are the answer
+    hits = vault.search.query("skolan", limit=2)
+    assert len(hits) == 2 and set(ids(hits)) <= {n.id for n in whole}
+    # a page the whole words cannot fill also gets the prefix matches
+    assert prefix_only.id in ids(vault.search.query("skolan", limit=50))

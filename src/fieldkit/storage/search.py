@@ -5,7 +5,9 @@ name, summary, district) with SQLite FTS5.
   finds "högskola" (people type fast in the field, on keyboards without å/ä/ö). In Swedish
   å/ä/ö are letters of their own, so hits that contain the words as typed, diacritics
   included, are ranked above hits that only match once diacritics are folded.
-- Every word is a quoted prefix (``"term"*``), all words must match. The MATCH expression is
+- Every word is a quoted prefix (``"term"*``), all words must match; when the words as whole
+  words already fill the page (2 x limit hits), those are taken without the prefix expansion,
+  which costs time in proportion to the vault for common prefixes. The MATCH expression is
   built from word tokens only and passed as a bound parameter: user input is never part of the
   SQL, and FTS5 operators typed by the user (quotes, NEAR, *, parentheses, AND/OR/NOT, ^, :)
   are just text.
@@ -123,27 +125,35 @@ class SearchRepository:
         """Notes and cases matching every word of ``text`` (as prefixes), best first.
         ``case_ids`` restricts the search to those cases (need to know)."""
         expr, words = match_expression(text)
+        whole_words = " ".join(f'"{w}"' for w in words)
         limit = max(1, min(int(limit), 500))
+        fetch = limit * 2
         params: dict[str, object] = {
-            "q": expr,
             "o": mark[0],
             "c": mark[1],
             "window": CANDIDATE_WINDOW,
-            "fetch": limit * 2,
+            "fetch": fetch,
         }
         if case_ids is not None:
             params["scope"] = json.dumps(list(case_ids))
         hits: list[SearchHit] = []
         for kind, fts, weights, rows_sql in SOURCES:
             scope = SCOPES[fts] if case_ids is not None else ""
-            top = self.vault.query(TOP_SQL.format(fts=fts, weights=weights, scope=scope), params)
+            top_sql = TOP_SQL.format(fts=fts, weights=weights, scope=scope)
+            # Whole words first (one doclist each: cheap); if they do not fill the page, every
+            # word as a prefix too (FTS5 merges the doclists of all terms with the prefix).
+            q = whole_words
+            top = self.vault.query(top_sql, {**params, "q": q})
+            if len(top) < fetch:
+                q = expr
+                top = self.vault.query(top_sql, {**params, "q": q})
             if not top:
                 continue
             ids = json.dumps([rid for rid, _ in top])
             snippets = dict(
                 self.vault.query(
                     SNIPPET_SQL.format(fts=fts),
-                    {**params, "ids": ids, "lo": min(rid for rid, _ in top)},
+                    {**params, "q": q, "ids": ids, "lo": min(rid for rid, _ in top)},
                 )
             )
             rows = {r[0]: r[1:] for r in self.vault.query(rows_sql, {"ids": ids})}
