@@ -4,6 +4,7 @@ its own message and exit code, and the file is left exactly as it was, for recov
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -137,6 +138,13 @@ def test_each_failure_has_its_own_message_and_code(
         assert result.returncode == ExitCode.AUTH
         assert "device secret is missing" in result.stderr
         messages["keyring entry deleted"] = result.stderr
+        # a changed keyring entry (another device secret of the right form): the key file's
+        # seal no longer verifies, so fieldkit refuses and touches nothing
+        keyring.set_password("fieldkit", username, base64.b64encode(os.urandom(32)).decode())
+        result = fail(env, profile)
+        assert result.returncode in (ExitCode.AUTH, ExitCode.INTEGRITY)
+        assert "key file" in result.stderr
+        messages["keyring entry changed"] = result.stderr
     finally:
         keyring.set_password("fieldkit", username, saved)
     assert cli(env, profile, "check").returncode == 0
@@ -210,6 +218,7 @@ def test_each_failure_has_its_own_message_and_code(
     assert codes == {
         "wrong passphrase": "wrong_passphrase",
         "keyring entry deleted": "device_secret_missing",
+        "keyring entry changed": "slot_file_corrupt",
         "truncated": "vault_truncated",
         "flipped byte": "vault_corrupt",
         "wal deleted": "wal_missing",
