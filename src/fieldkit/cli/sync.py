@@ -21,7 +21,6 @@ from fieldkit.cli.vault import (
     data_dir,
     guarded,
     new_passphrase,
-    passphrase,
     unlocked,
 )
 from fieldkit.errors import N_, InvalidInput
@@ -86,10 +85,12 @@ def register(subparsers: Any) -> None:
 
 
 def _enrol_passphrase(args: argparse.Namespace, folder: Path) -> str:
+    """The new profile's passphrase. For an existing profile none is asked: enrolment refuses
+    it before anything else happens."""
     from fieldkit.services.profile import profile_exists
 
     if profile_exists(folder):
-        return passphrase(args)
+        return ""
     if getattr(args, "passphrase_file", None):
         return _read_passphrase_file(args.passphrase_file)
     return new_passphrase(args, file_option="passphrase_file", env=ENV_PASSPHRASE)

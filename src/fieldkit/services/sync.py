@@ -36,10 +36,9 @@ from fieldkit.services.profile import (
     Identity,
     Session,
     create_profile,
-    open_session,
     profile_exists,
+    read_profile,
     security_policy,
-    update_identity,
     wipe_profile,
 )
 from fieldkit.storage.sync_repo import ConflictRecord, NeedsAttention, SyncRepo
@@ -83,8 +82,8 @@ class ServerManaged(FieldkitError):
     code = "server_managed"
 
 
-class EnrolledElsewhere(Refused):
-    code = "enrolled_elsewhere"
+class AlreadyEnrolled(Refused):
+    code = "profile_exists"
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -162,8 +161,8 @@ def enroll(
     config: Any = None,
 ) -> Session:
     """Enrol this laptop: check the server, exchange the one-time code for a device credential,
-    create the profile if there is none (with the identity the server gives), and keep the
-    credential inside the vault. Returns the open session."""
+    create the profile with the identity the server gives, and keep the credential inside the
+    vault. Returns the open session. An existing profile is refused before the code is spent."""
     settings = server_settings(config)
     url = validate_server_url(
         choose_server_url(server_url, settings),
@@ -171,42 +170,33 @@ def enroll(
     )
     allow = allow_http_loopback or settings.allow_http_loopback
     data_dir = Path(data_dir)
-    existing = profile_exists(data_dir)
-    session: Session | None = None
-    if existing:
-        session = open_session(data_dir, passphrase, config)  # before the code is spent
-    else:
-        # A weak passphrase must be refused before the one-time code is spent.
-        from fieldkit.security import check_passphrase
+    if profile_exists(data_dir):
+        # Enrolling a profile that already holds work would send that work under another
+        # device's (or user's) name: its audit chain and authorship belong to the old identity.
+        server = read_profile(data_dir).server_url
+        raise AlreadyEnrolled(
+            N_("A fieldkit profile enrolled with {url} already exists in {path}.")
+            if server
+            else N_("A fieldkit profile already exists in {path}."),
+            N_(
+                "Enrolment creates a new profile: choose another --data-dir. A revoked laptop "
+                "is wiped first; ask IT if this one must be enrolled again."
+            ),
+            path=str(data_dir),
+            url=server or "",
+        )
+    # A weak passphrase must be refused before the one-time code is spent.
+    from fieldkit.security import check_passphrase
 
-        check_passphrase(passphrase, security_policy(config))
-    try:
-        with Transport(url, allow_http_loopback=allow) as transport:
-            health = transport.health()
-            if session is not None:
-                _check_may_reenrol(session, health.get("server_id"))
-            answer = transport.enroll(
-                code.strip(),
-                device_name=device_name or platform.node(),
-                platform=f"{platform.system()} {platform.release()}".strip(),
-            )
-    except BaseException:
-        if session is not None:
-            session._close_quietly()
-        raise
-    identity = _identity(answer, url)
-    if session is None:
-        session = create_profile(data_dir, passphrase, identity, config)
-    else:
-        if session.identity.user_id != identity.user_id and _was_enrolled(session):
-            session._close_quietly()
-            raise EnrolledElsewhere(
-                N_("This profile belongs to another user ({username})."),
-                N_("Enrol with a code for that user, or use another --data-dir."),
-                username=session.identity.username,
-            )
-        update_identity(data_dir, identity)
-        session.identity = identity
+    check_passphrase(passphrase, security_policy(config))
+    with Transport(url, allow_http_loopback=allow) as transport:
+        transport.health()
+        answer = transport.enroll(
+            code.strip(),
+            device_name=device_name or platform.node(),
+            platform=f"{platform.system()} {platform.release()}".strip(),
+        )
+    session = create_profile(data_dir, passphrase, _identity(answer, url), config)
     try:
         _store_enrolment(session, answer, url, allow)
     except BaseException:
@@ -214,25 +204,6 @@ def enroll(
         raise
     log.info("laptop enrolled")
     return session
-
-
-def _was_enrolled(session: Session) -> bool:
-    return session.vault.meta.get(META_DEVICE) is not None
-
-
-def _check_may_reenrol(session: Session, server_id: Any) -> None:
-    server = session.vault.meta.get(META_SERVER) or {}
-    if server.get("server_id") and server_id and server["server_id"] != server_id:
-        pending = int(session.vault.outbox.count())
-        if pending:
-            raise EnrolledElsewhere(
-                N_(
-                    "This profile is enrolled with another server and has {count} changes "
-                    "not yet sent there."
-                ),
-                N_("Sync with the original server first, or use another --data-dir."),
-                count=pending,
-            )
 
 
 def _identity(answer: EnrollResponse, url: str) -> Identity:
