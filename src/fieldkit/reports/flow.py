@@ -24,6 +24,8 @@ class Run:
     text: str
     bold: bool = False
     colour: Color | None = None  # None: the style's colour
+    font: str | None = None  # None: the style's (bold) font
+    size: float | None = None  # None: the style's size
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,17 @@ def _measure(word: str, font: str, size: float) -> float:
     return found
 
 
-# A laid-out line: (x offset, text, font, colour) pieces.
-Line = list[tuple[float, str, str, Color]]
+# A laid-out line: (x offset, text, font, size, colour) pieces.
+Line = list[tuple[float, str, str, float, Color]]
 
 
 class Spans(Flowable):
-    def __init__(self, runs: Sequence[Run] | str, style: SpanStyle) -> None:
+    def __init__(self, runs: Sequence[Run] | str, style: SpanStyle, *, keep: bool = False) -> None:
+        """``keep``: never split (a short block such as a signature line and its hash)."""
         super().__init__()
         given = [Run(runs)] if isinstance(runs, str) else list(runs)
-        self.runs = [Run(clean(r.text), r.bold, r.colour) for r in given]
+        self.runs = [Run(clean(r.text), r.bold, r.colour, r.font, r.size) for r in given]
+        self.keep = keep
         self.style = style
         self._lines: list[Line] | None = None
         self._width = 0.0
@@ -67,7 +71,6 @@ class Spans(Flowable):
 
     def _layout(self, width: float) -> list[Line]:
         st = self.style
-        size = st.font_size
         usable = max(width - st.indent, 20.0)
         lines: list[Line] = []
         line: Line = []
@@ -79,7 +82,8 @@ class Spans(Flowable):
             line, x = [], 0.0
 
         for run in self.runs:
-            font = st.bold_font if run.bold else st.font
+            font = run.font or (st.bold_font if run.bold else st.font)
+            size = run.size or st.font_size
             colour = run.colour or st.colour
             space = _measure(" ", font, size)
             for n, paragraph in enumerate(run.text.split("\n")):
@@ -95,20 +99,17 @@ class Spans(Flowable):
                         flush()
                     while w > usable:  # a word longer than the line: break it
                         cut = _fit(word, font, size, usable - x)
-                        line.append((x, word[:cut], font, colour))
+                        line.append((x, word[:cut], font, size, colour))
                         flush()
                         word = word[cut:]
                         w = stringWidth(word, font, size)
-                    if line and line[-1][2] == font and line[-1][3] == colour:
-                        ox, text, _, _ = line[-1]
-                        line[-1] = (
-                            ox,
-                            text + " " * _gap(x, ox, text, font, size, space) + word,
-                            font,
-                            colour,
-                        )
+                    last = line[-1] if line else None
+                    if last and last[2] == font and last[3] == size and last[4] == colour:
+                        ox, text = last[0], last[1]
+                        gap = " " * _gap(x, ox, text, font, size, space)
+                        line[-1] = (ox, text + gap + word, font, size, colour)
                     else:
-                        line.append((x, word, font, colour))
+                        line.append((x, word, font, size, colour))
                     x += w + space
         if line or not lines:
             lines.append(line)
@@ -126,6 +127,8 @@ class Spans(Flowable):
         self.wrap(available_width, available_height)
         assert self._lines is not None
         fit = int(available_height // self.style.leading)
+        if self.keep:
+            return [] if fit < len(self._lines) else [self]
         if fit <= 0 or fit >= len(self._lines):
             return [] if fit <= 0 else [self]
         return [
@@ -144,6 +147,7 @@ class _Laid(Spans):
     def __init__(self, lines: list[Line], style: SpanStyle, width: float) -> None:
         Flowable.__init__(self)
         self.runs = []
+        self.keep = False
         self.style = style
         self._lines = lines
         self._width = width
@@ -165,8 +169,8 @@ def _fit(word: str, font: str, size: float, width: float) -> int:
 def _draw(canvas: Any, lines: list[Line], style: SpanStyle) -> None:
     y = len(lines) * style.leading - style.font_size
     for line in lines:
-        for x, text, font, colour in line:
-            canvas.setFont(font, style.font_size)
+        for x, text, font, size, colour in line:
+            canvas.setFont(font, size)
             canvas.setFillColor(colour)
             canvas.drawString(style.indent + x, y, text)
         y -= style.leading

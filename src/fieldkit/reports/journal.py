@@ -165,13 +165,15 @@ def entry_flowables(
         )
     else:
         meta += " · " + tr(N_("Not signed"))
-    tail: list[Flowable] = [Spacer(1, 3), Spans(meta, small)]
+    # Who wrote and signed it, and the hash: one block that is never split.
+    runs = [Run(meta)]
     if entry.is_signed and entry.content_hash:
-        tail.append(Spans(f"SHA-256 {entry.content_hash}", mono))
+        runs.append(Run(f"\nSHA-256 {entry.content_hash}", font=mono.font, size=mono.font_size))
         if not rules.verify_signature(entry):
             warning = tr(N_("The content hash does not match this text: report to IT."))
-            tail.append(Spans([Run(warning, bold=True, colour=MARK)], small))
-    return [KeepTogether([*block, *first]), *rest, KeepTogether(tail), Spacer(1, 9)]
+            runs.append(Run("\n" + warning, bold=True, colour=MARK))
+    tail = Spans(runs, small, keep=True)
+    return [KeepTogether([*block, *first]), *rest, Spacer(1, 3), tail, Spacer(1, 9)]
 
 
 def _in_period(entry: JournalEntry, data: JournalExtractInput, ctx: ReportContext) -> bool:
