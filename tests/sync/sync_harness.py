@@ -112,6 +112,7 @@ class LiveServer:
     db_url: str
     token_ttl: int = 900
     port: int = field(default_factory=free_port)
+    max_body_bytes: int = 2 * 1024 * 1024
     _server: Any = None
     _thread: threading.Thread | None = None
 
@@ -127,7 +128,10 @@ class LiveServer:
 
         app = create_app(
             ServerSettings(
-                db_url=self.db_url, access_token_ttl_seconds=self.token_ttl, log_requests=False
+                db_url=self.db_url,
+                access_token_ttl_seconds=self.token_ttl,
+                log_requests=False,
+                max_body_bytes=self.max_body_bytes,
             )
         )
         config = uvicorn.Config(

@@ -158,3 +158,33 @@ def test_sync_status_and_report_on_the_command_line(
         assert f"Server: {server.url}" in human and "Open conflicts: 0" in human
     finally:
         server.stop()
+
+
+def test_a_push_too_large_for_the_server_is_sent_in_smaller_batches(
+    tmp_path: Path,
+    sqlite_server_db: ServerDB,
+    real_keyring: str,
+) -> None:
+    db = sqlite_server_db
+    team_id = db.team("Stor")
+    db.user("hans", team_id)
+    server = LiveServer(db.url, max_body_bytes=40_000).start()
+    try:
+        hans = Laptop(tmp_path / "hans", server.url, db.code("hans"))
+        with hans.session() as s:
+            case = cases.create_case(s, CaseType.EXIT_SUPPORT, "Stina Mo")
+            for n in range(40):
+                notes.add_note(s, case.id, f"Anteckning {n}: " + "långt samtal om läget. " * 90)
+        report = hans.sync()
+        assert report.pushed >= 40
+        with hans.session() as s:
+            huge = notes.add_note(s, case.id, "Mycket lång anteckning. " * 3000)
+        result = cli(hans.data_dir, "sync")
+        assert result.returncode == ExitCode.NETWORK
+        assert "too large for the server" in result.stderr
+        with hans.session() as s:  # kept, queued, waiting for IT
+            assert s.vault.notes.get(huge.id) is not None
+            assert any(r.name == "note.create" for r in s.vault.outbox.pending(limit=1000))
+    finally:
+        server.stop()
+    assert int(db.scalar("SELECT count(*) FROM records WHERE record_type = 'note'")) == 40

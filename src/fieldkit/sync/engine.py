@@ -47,7 +47,12 @@ from fieldkit.protocol.messages import (
     RecordType,
 )
 from fieldkit.storage.sync_repo import ANY_FIELD, SyncRepo
-from fieldkit.sync.errors import MutationGap, MutationGapUnrecoverable, ResyncRequired
+from fieldkit.sync.errors import (
+    MutationGap,
+    MutationGapUnrecoverable,
+    PayloadTooLarge,
+    ResyncRequired,
+)
 from fieldkit.sync.status import SyncPhase, SyncProgress, SyncReport
 from fieldkit.sync.transport import Transport
 
@@ -220,9 +225,10 @@ class SyncEngine:
         total = self._outbox_count()
         done = 0
         gaps = 0
+        limit = self.batch_mutations
         self._emit(SyncPhase.PUSH, report, 0, total)
         while True:
-            rows = self._pending(self.batch_mutations, self.batch_bytes)
+            rows = self._pending(limit, self.batch_bytes)
             if not rows:
                 break
             offset = self._id_offset(rows[0].id)
@@ -239,6 +245,12 @@ class SyncEngine:
             ]
             try:
                 response = self.transport.push(PushRequest(mutations=mutations))
+            except PayloadTooLarge:
+                if len(rows) == 1:
+                    raise  # one change alone is over the server's limit: it stays queued
+                limit = max(1, len(rows) // 2)
+                log.info("push batch too large; sending %d at a time", limit)
+                continue
             except MutationGap as gap:
                 gaps += 1
                 if gaps > 3:

@@ -123,6 +123,12 @@ class MutationGapUnrecoverable(SyncError):
     code = "mutation_gap_unrecoverable"
 
 
+class PayloadTooLarge(SyncError):
+    """The server refused a push as too large: the engine sends smaller batches."""
+
+    code = "payload_too_large"
+
+
 class ProtocolRefused(SyncError):
     """The server refused a request as malformed or unsupported (a bug or a version skew)."""
 
@@ -139,6 +145,7 @@ __all__ = [
     "MutationGapUnrecoverable",
     "NotAFieldkitServer",
     "NotEnrolled",
+    "PayloadTooLarge",
     "ProtocolRefused",
     "ResyncRequired",
     "ServerTrouble",

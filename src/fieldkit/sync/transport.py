@@ -45,6 +45,7 @@ from fieldkit.sync.errors import (
     InvalidServerUrl,
     MutationGap,
     NotAFieldkitServer,
+    PayloadTooLarge,
     ProtocolRefused,
     ResyncRequired,
     ServerTrouble,
@@ -367,6 +368,11 @@ class Transport:
             return MutationGap(
                 N_("The server is missing changes before number {last_mutation_id}."),
                 last_mutation_id=int(last) if isinstance(last, int | str) else 0,
+            )
+        if code is ErrorCode.PAYLOAD_TOO_LARGE:
+            return PayloadTooLarge(
+                N_("A change is too large for the server."),
+                N_("Nothing was lost. Tell IT: the server's size limit may need raising."),
             )
         if code is ErrorCode.RATE_LIMITED or status >= 500 or code is ErrorCode.INTERNAL:
             return ServerTrouble(
