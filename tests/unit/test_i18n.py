@@ -57,14 +57,16 @@ def test_each_area_has_a_well_formed_catalogue() -> None:
 
 
 def test_no_two_catalogues_translate_one_message_differently() -> None:
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[tuple[str | None, str], tuple[str, str]] = {}
     conflicts = []
     for po in po_files():
         with po.open("rb") as fh:
             for message in read_po(fh, locale="sv"):
                 if not message.id or not message.string:
                     continue
-                earlier = seen.setdefault(message.id, (po.name, message.string))
+                # A message context (msgctxt) makes a different message in gettext.
+                key = (message.context, message.id)
+                earlier = seen.setdefault(key, (po.name, message.string))
                 if earlier[1] != message.string:
                     conflicts.append(f"{message.id!r}: {earlier[0]} and {po.name}")
     assert conflicts == []
