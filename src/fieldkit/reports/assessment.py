@@ -32,8 +32,6 @@ from fieldkit.reports.layout import (
     MARK,
     PALE,
     RULE,
-    WARN_BG,
-    WARN_EDGE,
     boxed,
     build_pdf,
     esc,
@@ -246,11 +244,6 @@ def assessment_story(data: AssessmentReportInput, ctx: ReportContext) -> list[Fl
     story.append(markup(f"<b>{esc(tr(N_('Re-assessment date')))}:</b> {due}", st.body))
     story += reviews_flowables(data.reviews, ctx)
     story += signature_flowables(a, ctx)
-    if a.status is AssessmentStatus.DRAFT:
-        story.insert(
-            1,
-            boxed([para(_draft_banner(a, ctx) or "", st.callout)], edge=WARN_EDGE, fill=WARN_BG),
-        )
     return story
 
 
