@@ -497,3 +497,39 @@ def test_when_the_rename_fails_the_temporary_file_is_removed(
     assert calls == ["audited"]  # the attempt is on record (the safe side)
     assert sorted(os.listdir(out_dir)) == ["upptagen"]  # no .part file left behind
     assert os.listdir(target) == ["fil.txt"]
+
+
+def test_a_revised_assessment_prints_the_review_that_returned_the_earlier_version(
+    session: Session, out_dir: Path
+) -> None:
+    case = make_case(session)
+    first = make_assessment(session, case.id)  # an approved one, whose answers are reused
+    draft = assessments.create_assessment(
+        session,
+        case.id,
+        first.form_id,
+        first.form_version,
+        answers=first.answers,
+        overrides=first.overrides,
+    )
+    submitted = assessments.submit(session, draft.id)
+    returned, sent_back = assessment_rules.review(
+        submitted,
+        new_id(),
+        Role.TEAM_LEAD,
+        ReviewDecision.DISAGREE,
+        ReviewOutcome.RETURN,
+        "Motivera skyddsfaktorerna tydligare.",
+        "Jörgen Ängström",
+    )
+    with session.vault.transaction():
+        session.vault.assessments.put(returned)
+        session.vault.reviews.put(sent_back)
+    revised = assessments.revise(session, returned.id)  # the author goes on in a new draft
+    assert revised.previous_id == returned.id
+    out = out_dir / "reviderad.pdf"
+    exports.export_assessment(session, revised.id, out, language="sv")
+    text = " ".join(pdf_text(out))
+    assert "Motivera skyddsfaktorerna tydligare." in text
+    assert "En tidigare version, som återlämnades" in text
+    assert "UTKAST – inte inlämnad" in text  # the revision is still a draft

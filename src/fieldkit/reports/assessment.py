@@ -51,6 +51,7 @@ class AssessmentReportInput:
     form: Form  # the exact version the assessment was made with
     case: Case
     person: Person
+    # Its reviews, and those of the earlier versions it revises (returned, then revised).
     reviews: Sequence[Review] = ()
     interventions: Sequence[Intervention] = ()
     # The case's assessments with their own form versions, for the profile over time (the
@@ -169,7 +170,10 @@ def interventions_flowables(
     return [_grid(rows, [0.22 * w, 0.14 * w, 0.14 * w, 0.17 * w, 0.33 * w])]
 
 
-def reviews_flowables(reviews: Sequence[Review], ctx: ReportContext) -> list[Flowable]:
+def reviews_flowables(
+    reviews: Sequence[Review], ctx: ReportContext, assessment_id: str | None = None
+) -> list[Flowable]:
+    """Each review; one of an earlier version (returned, then revised into this one) says so."""
     st = styles()
     tr, text = ctx.tr, ctx.text
     heading = para(tr(N_("Review")), st.h1)
@@ -184,6 +188,8 @@ def reviews_flowables(reviews: Sequence[Review], ctx: ReportContext) -> list[Flo
             (tr(N_("Time")), text.datetime(r.created_at)),
             (tr(N_("Comment")), long_text(r.comment) if r.comment.strip() else "–"),
         ]
+        if assessment_id is not None and r.assessment_id != assessment_id:
+            rows.insert(0, (tr(N_("Applies to")), tr(N_("An earlier version, returned"))))
         block: list[Flowable] = [heading] if not out else []
         out += [KeepTogether([*block, facts_table(rows)]), Spacer(1, 6)]
     return out
@@ -242,7 +248,7 @@ def assessment_story(data: AssessmentReportInput, ctx: ReportContext) -> list[Fl
     story.append(Spacer(1, 5))
     due = esc(text.long_date(a.reassessment_due))
     story.append(markup(f"<b>{esc(tr(N_('Re-assessment date')))}:</b> {due}", st.body))
-    story += reviews_flowables(data.reviews, ctx)
+    story += reviews_flowables(data.reviews, ctx, a.id)
     story += signature_flowables(a, ctx)
     return story
 

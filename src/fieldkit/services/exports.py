@@ -317,6 +317,19 @@ def _context(
     )
 
 
+def _reviews_with_earlier_versions(session: Session, a: Assessment) -> list[Any]:
+    """The assessment's reviews and those of the returned versions it revises."""
+    vault = session.vault
+    found: list[Any] = []
+    seen: set[str] = set()
+    current: Assessment | None = a
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        found += vault.reviews.list_for_assessment(current.id)
+        current = vault.assessments.get(current.previous_id) if current.previous_id else None
+    return found
+
+
 def _form(registry: FormRegistry, a: Assessment) -> Form | None:
     try:
         return registry.get(a.form_id, a.form_version)
@@ -367,7 +380,7 @@ def export_assessment(
         form=form,
         case=case,
         person=person,
-        reviews=tuple(vault.reviews.list_for_assessment(a.id)),
+        reviews=tuple(_reviews_with_earlier_versions(session, a)),
         interventions=tuple(vault.interventions.list_for_case(case.id)),
         history=tuple(history),
     )
