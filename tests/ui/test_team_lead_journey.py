@@ -86,8 +86,8 @@ def test_review_and_return_reaches_the_worker_after_sync(
 
     # -- the worker enrols through the first-run wizard
     anna = _window(qtbot, anna_dir)
+    qtbot.waitUntil(lambda: anna.wizard is not None)  # no profile yet: the first-run wizard
     wizard = anna.wizard
-    assert wizard is not None
     qtbot.mouseClick(wizard.enrol_button, Qt.MouseButton.LeftButton)
     wizard.server.setText(live.url)
     wizard.code.setText(db.code("anna"))

@@ -44,17 +44,25 @@ def application(argv: list[str] | None = None, config: Any = None) -> QApplicati
     return app
 
 
-def build_window(data_dir: Path, config: Any = None) -> MainWindow:
-    """The main window on a profile directory, showing the first-run wizard or the unlock
-    screen (the profile check reads one small file: the only disk access before the worker)."""
-    from fieldkit.services.profile import PROFILE_FILE
+def _profile_exists(data_dir: Path) -> bool:
+    from fieldkit.services.profile import profile_exists
 
+    return bool(profile_exists(data_dir))
+
+
+def build_window(data_dir: Path, config: Any = None) -> MainWindow:
+    """The main window on a profile directory. The unlock screen shows at once; the worker
+    checks whether there is a profile at all (importing the services stack there, off the GUI
+    thread) and the first-run wizard replaces it when there is none."""
     ctx = AppContext(Path(data_dir), config)
     window = MainWindow(ctx)
-    if (Path(data_dir) / PROFILE_FILE).is_file():
-        window.show_unlock()
-    else:
-        window.show_first_run()
+    window.show_unlock()
+
+    def checked(exists: bool) -> None:
+        if not exists and not ctx.is_unlocked:
+            window.show_first_run()
+
+    ctx.taskman.run(_profile_exists, Path(data_dir), on_done=checked)
     return window
 
 
@@ -65,7 +73,7 @@ def run_app(data_dir: Path, passphrase: str | None = None, config: Any = None) -
     app = application(config=config)
     window = build_window(data_dir, config)
     window.show()
-    if passphrase is not None and window.stack.currentWidget() is window.unlock_screen:
+    if passphrase is not None:
         window.unlock_screen.passphrase.setText(passphrase)
         window.unlock_screen.submit()
     return int(app.exec())

@@ -4,9 +4,10 @@ Qt's own catalogue for its standard dialogs, and dates/numbers in the user's loc
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from fieldkit import i18n
-from fieldkit.ui.qt import QApplication, QDate, QDateTime, QLibraryInfo, QLocale, QTime, QTranslator
+from fieldkit.ui.qt import QApplication, QDate, QLibraryInfo, QLocale, QTime, QTranslator
 
 _translators: list[QTranslator] = []
 
@@ -24,6 +25,8 @@ def apply_language(app: QApplication, language: str) -> None:
     for translator in _translators:
         app.removeTranslator(translator)
     _translators.clear()
+    _locale.clear()
+    _patterns.clear()
     if language == "sv":
         QLocale.setDefault(QLocale(QLocale.Language.Swedish, QLocale.Country.Sweden))
         qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
@@ -33,6 +36,15 @@ def apply_language(app: QApplication, language: str) -> None:
             _translators.append(translator)
     else:
         QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom))
+
+
+_locale: list[QLocale] = []  # the default locale, made once (constructing one is not free)
+
+
+def _qlocale() -> QLocale:
+    if not _locale:
+        _locale.append(QLocale())
+    return _locale[0]
 
 
 def _local(value: dt.datetime) -> dt.datetime:
@@ -46,18 +58,44 @@ def fmt_date(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = _local(value).date()
-    return QLocale().toString(
+    return _qlocale().toString(
         QDate(value.year, value.month, value.day), QLocale.FormatType.ShortFormat
     )
+
+
+_QT_TO_STRFTIME = (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"))
+_patterns: dict[str, str | None] = {}
+
+
+def _strftime_pattern() -> str | None:
+    """The locale's short date-time pattern as a strftime pattern, when it only uses the plain
+    numeric fields (it does for sv and en-GB); None otherwise (Qt formats then)."""
+    key = _qlocale().name()
+    if key not in _patterns:
+        locale = _qlocale()
+        pattern = (
+            f"{locale.dateFormat(QLocale.FormatType.ShortFormat)} "
+            f"{locale.timeFormat(QLocale.FormatType.ShortFormat)}"
+        )
+        for qt, py in _QT_TO_STRFTIME:
+            pattern = pattern.replace(qt, py)
+        plain = not any(c.isalpha() for c in re.sub(r"%[YmdHM]", "", pattern))
+        _patterns[key] = pattern if plain else None
+    return _patterns[key]
 
 
 def fmt_datetime(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     local = _local(value)
-    qdt = QDateTime(QDate(local.year, local.month, local.day), QTime(local.hour, local.minute))
-    return QLocale().toString(qdt, QLocale.FormatType.ShortFormat)
+    pattern = _strftime_pattern()
+    if pattern is not None:
+        return local.strftime(pattern)  # fast: a journal shows hundreds of these
+    locale = _qlocale()
+    day = locale.toString(QDate(local.year, local.month, local.day), QLocale.FormatType.ShortFormat)
+    clock = locale.toString(QTime(local.hour, local.minute), QLocale.FormatType.ShortFormat)
+    return f"{day} {clock}"
 
 
 def fmt_number(value: int | float) -> str:
-    return QLocale().toString(value)
+    return _qlocale().toString(value)

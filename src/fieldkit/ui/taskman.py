@@ -20,6 +20,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
+import queue
 import sys
 import threading
 import traceback
@@ -66,12 +67,44 @@ class _Job:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class Mailbox(QObject):
+    """Carries calls from any thread to the GUI thread.
+
+    The Python objects travel through a thread-safe queue; Qt only carries an argument-less
+    wake-up signal. (Emitting ``Signal(object)`` across threads under load has crashed
+    PySide6 with a reference-count error; this way no Python object crosses through Qt.)"""
+
+    _wake = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+            queue.SimpleQueue()
+        )
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the GUI thread, soon, in the order posted."""
+        self._queue.put((fn, args))
+        self._wake.emit()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                fn, args = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn(*args)
+            except BaseException:
+                if not self._queue.empty():
+                    self._wake.emit()  # what is still queued is not left waiting
+                raise
+
+
 class TaskManager(QObject):
     """Runs service calls on the single DB worker thread; answers on the GUI thread."""
 
-    # internal: a finished job, crossing from the worker thread to the GUI thread
-    _job_finished = Signal(object)
-    _job_progress = Signal(object, object)
     # public
     error = Signal(object)  # an exception nobody handled (a FieldkitError is a user error)
     busy_changed = Signal(bool)
@@ -82,8 +115,7 @@ class TaskManager(QObject):
         self._worker_ident: int | None = None
         self._pending = 0
         self._closed = False
-        self._job_finished.connect(self._on_job_finished, Qt.ConnectionType.QueuedConnection)
-        self._job_progress.connect(self._on_job_progress, Qt.ConnectionType.QueuedConnection)
+        self._mailbox = Mailbox(self)
 
     # -- running work --------------------------------------------------------------------
     def run(
@@ -116,7 +148,7 @@ class TaskManager(QObject):
         holder: dict[str, _Job] = {}
 
         def report(progress: Progress) -> None:
-            self._job_progress.emit(holder["job"], progress)
+            self._mailbox.post(self._on_job_progress, holder["job"], progress)
 
         def call() -> Any:
             self._worker_ident = threading.get_ident()
@@ -142,7 +174,7 @@ class TaskManager(QObject):
         self._pending += 1
         if self._pending == 1:
             self.busy_changed.emit(True)
-        future.add_done_callback(lambda _f: self._job_finished.emit(job))
+        future.add_done_callback(lambda _f: self._mailbox.post(self._on_job_finished, job))
         return future
 
     def _on_job_progress(self, job: _Job, progress: Progress) -> None:

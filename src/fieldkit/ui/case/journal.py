@@ -111,7 +111,8 @@ class JournalTab(QWidget):
         # -- timeline
         self.timeline = QListWidget(self)
         self.timeline.setAccessibleName(_("Journal timeline"))
-        self.timeline.setWordWrap(True)
+        # one line per fact, no wrapping: a long journal lays out fast; the full text shows below
+        self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.timeline.setObjectName("Timeline")
         self.timeline.setSpacing(2)
         self.timeline.currentItemChanged.connect(self._selected)
@@ -250,6 +251,11 @@ class JournalTab(QWidget):
         keep = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
         self.timeline.clear()
         by_id = {n.id: n for n in self.notes}
+        linked_to: dict[str, list[Any]] = {}
+        for note in self.notes:
+            if note.link_to:
+                linked_to.setdefault(note.link_to, []).append(note)
+        selected = None
         for note in self.notes:
             lines = [entry_heading(note, names), entry_state(note)]
             if note.link_kind is not None:
@@ -260,7 +266,7 @@ class JournalTab(QWidget):
                         when=fmt_datetime(original.event_time) if original else "?",
                     )
                 )
-            linked = [n for n in self.notes if n.link_to == note.id]
+            linked = linked_to.get(note.id, [])
             if linked:
                 lines.append(
                     _("Has {count} linked entries: {kinds}").format(
@@ -268,13 +274,16 @@ class JournalTab(QWidget):
                     )
                 )
             preview = " ".join(note.text.split())
-            lines.append(preview[:280] + ("…" if len(preview) > 280 else ""))
-            item = QListWidgetItem("\n".join(lines))
+            lines.append(preview[:150] + ("…" if len(preview) > 150 else ""))
+            text = "\n".join(lines)
+            item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, note.id)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, "\n".join(lines))
+            item.setToolTip(preview[:600])
             self.timeline.addItem(item)
             if note.id == keep:
-                self.timeline.setCurrentItem(item)
+                selected = item
+        if selected is not None:
+            self.timeline.setCurrentItem(selected)
         if self.timeline.currentItem() is None and self.timeline.count():
             self.timeline.scrollToBottom()
 

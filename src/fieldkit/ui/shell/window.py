@@ -39,6 +39,15 @@ def _policy_idle_minutes(config: Any) -> float:
         return DEFAULT_IDLE_MINUTES
 
 
+def _warm_up() -> None:
+    """Load the forms and the assessment services on the worker right after unlocking, so the
+    first case opens without waiting for them."""
+    from fieldkit.forms.registry import default_registry
+    from fieldkit.services import assessments  # noqa: F401
+
+    default_registry()
+
+
 class Workspace(QWidget):
     """Sidebar navigation and the pages it shows."""
 
@@ -240,6 +249,7 @@ class MainWindow(QMainWindow):
         self._return_to = self._return_focus = None
         self.idle.start()
         self.sync_status.show()
+        self.ctx.taskman.run(_warm_up)
         if self.wizard is not None:
             self.stack.removeWidget(self.wizard)
             self.wizard.deleteLater()

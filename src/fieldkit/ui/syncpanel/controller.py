@@ -14,6 +14,7 @@ from typing import Any
 
 from fieldkit.ui.context import SYNC, AppContext
 from fieldkit.ui.qt import QObject, Signal
+from fieldkit.ui.taskman import Mailbox
 
 log = logging.getLogger("fieldkit.ui.sync")
 
@@ -23,8 +24,8 @@ def _make_service(session: Any, bridge: SyncBridge, run_on_db: Callable[..., Any
 
     return SyncService(
         session,
-        on_progress=bridge.progress.emit,
-        on_revoked=bridge.revoked.emit,
+        on_progress=bridge.deliver("progress"),
+        on_revoked=bridge.deliver("revoked"),
         run_on_db=run_on_db,
     )
 
@@ -34,13 +35,27 @@ def _status(service: Any) -> Any:
 
 
 class SyncBridge(QObject):
-    """Signals carrying the scheduler thread's callbacks to the GUI thread."""
+    """The scheduler thread's callbacks, delivered as signals on the GUI thread (through a
+    mailbox: no Python object crosses threads through Qt itself)."""
 
     progress = Signal(object)  # SyncProgress
     result = Signal(object)  # SyncReport
     failed = Signal(object)  # exception
     state = Signal(object)  # dict
     revoked = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._mailbox = Mailbox(self)
+
+    def deliver(self, name: str) -> Callable[[Any], None]:
+        """A callback for any thread that emits the signal ``name`` on the GUI thread."""
+        signal = getattr(self, name)
+
+        def post(value: Any) -> None:
+            self._mailbox.post(signal.emit, value)
+
+        return post
 
 
 class SyncController(QObject):
@@ -93,9 +108,9 @@ class SyncController(QObject):
             self.ctx.taskman.run(
                 lambda: service.start_scheduler(
                     push_delay=delay,
-                    on_result=bridge.result.emit,
-                    on_error=bridge.failed.emit,
-                    on_state=bridge.state.emit,
+                    on_result=bridge.deliver("result"),
+                    on_error=bridge.deliver("failed"),
+                    on_state=bridge.deliver("state"),
                 )
             )
 
@@ -143,9 +158,9 @@ class SyncController(QObject):
 
     def _cycle(self, service: Any) -> None:
         try:
-            self.bridge.result.emit(service.run_cycle())
+            self.bridge.deliver("result")(service.run_cycle())
         except BaseException as exc:  # delivered to the GUI thread, shown to the user
-            self.bridge.failed.emit(exc)
+            self.bridge.deliver("failed")(exc)
 
     def _local_write(self) -> None:
         if self.service is not None and self.service.scheduler is not None:
