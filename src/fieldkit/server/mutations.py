@@ -84,6 +84,24 @@ class Context:
     store: Store
     principal: Principal
     device: Device
+    # Within one push: which cases the caller may see (a push cannot change that for its own
+    # caller), and the latest entry time per case, written once at the end of the batch.
+    visible: dict[str, CaseScope | None] = field(default_factory=dict)
+    last_entry: dict[str, dt.datetime] = field(default_factory=dict)
+    # Strong references keep loaded rows in the session's (weak) identity map for the batch.
+    keep: list[Any] = field(default_factory=list)
+
+    def may_see(self, case_id: str) -> CaseScope | None:
+        if case_id not in self.visible:
+            self.visible[case_id] = may_see_case(self.session, self.principal, case_id)
+        return self.visible[case_id]
+
+    def finish(self) -> None:
+        """Write what the batch deferred (call before committing)."""
+        for case_id, when in self.last_entry.items():
+            scope = self.session.get(CaseScope, case_id)
+            if scope is not None and when > scope.last_entry_at:
+                scope.last_entry_at = when
 
 
 # --- argument parsing -------------------------------------------------------------------
@@ -157,10 +175,11 @@ def datetime_arg(args: dict[str, Any], name: str) -> dt.datetime:
 def visible_case(ctx: Context, case_id: Any) -> tuple[CaseScope, Any]:
     if not is_id(case_id):
         raise not_found()
-    scope = may_see_case(ctx.session, ctx.principal, case_id)
+    scope = ctx.may_see(case_id)
     rec = ctx.store.get(RecordType.CASE, case_id) if scope else None
     if scope is None or rec is None:
         raise not_found()
+    ctx.keep.append(rec)
     return scope, rec
 
 
@@ -168,11 +187,7 @@ def visible_record(ctx: Context, record_type: RecordType, record_id: Any) -> Any
     if not is_id(record_id):
         raise not_found(record_type.value)
     rec = ctx.store.get(record_type, record_id)
-    if (
-        rec is None
-        or rec.case_id is None
-        or may_see_case(ctx.session, ctx.principal, rec.case_id) is None
-    ):
+    if rec is None or rec.case_id is None or ctx.may_see(rec.case_id) is None:
         raise not_found(record_type.value)
     return rec
 
@@ -214,8 +229,8 @@ def now_iso() -> str:
 
 
 def touch_case(ctx: Context, scope: CaseScope, when: dt.datetime) -> None:
-    if when > scope.last_entry_at:
-        scope.last_entry_at = when
+    if when > ctx.last_entry.get(scope.case_id, when - dt.timedelta(seconds=1)):
+        ctx.last_entry[scope.case_id] = when
 
 
 # --- cases and persons ------------------------------------------------------------------
@@ -268,6 +283,7 @@ def case_create(ctx: Context, args: dict[str, Any]) -> Outcome:
         ctx.session.add(CaseMember(case_id=case.id, user_id=uid))
     ctx.session.flush()
     ctx.store.changed(rec)
+    ctx.visible.pop(case.id, None)
     person_rec = ctx.store.get(RecordType.PERSON, person.id)
     assert person_rec is not None
     ctx.store.changed(person_rec)
@@ -334,6 +350,7 @@ def case_set_fields(ctx: Context, args: dict[str, Any]) -> Outcome:
 
 def case_assign(ctx: Context, args: dict[str, Any]) -> Outcome:
     scope, rec = visible_case(ctx, args.get("case_id"))
+    ctx.visible.clear()
     assigned = arg(args, "assigned_ids", list)
     p = ctx.principal
     if p.role is not Role.TEAM_LEAD and scope.owner_id != p.user_id:

@@ -109,19 +109,29 @@ def push(factory: sessionmaker[Session], p: Principal, body: IncomingPush) -> Pu
         store = Store(session)
         ctx = Context(session=session, store=store, principal=p, device=device)
         results: list[MutationResult] = []
+        logs: list[Any] = []
         for m in body.mutations:
-            if m.id <= device.last_mutation_id:
+            if m.id <= last:
                 results.append(_replay(session, device.id, m.id))
                 continue
-            results.append(_apply_one(ctx, m))
+            results.append(_apply_one(ctx, m, logs))
+            last = m.id
+        # What each mutation wrote besides its effect goes in at the end, in one round trip
+        # each: the results, the rejections, the device's new last_mutation_id. All of it
+        # commits with the effects or not at all.
+        ctx.finish()
+        session.add_all(logs)
+        device.last_mutation_id = last
+        device.last_seen_at = utcnow()
         # Number the batch's changes last: the feed counter is locked only until the commit.
         store.flush_changes()
-        return PushResponse(last_mutation_id=device.last_mutation_id, results=results)
+        return PushResponse(last_mutation_id=last, results=results)
 
 
-def _apply_one(ctx: Context, m: IncomingMutation) -> MutationResult:
+def _apply_one(ctx: Context, m: IncomingMutation, logs: list[Any]) -> MutationResult:
     session, store, device = ctx.session, ctx.store, ctx.device
     mark = len(store.pending)
+    entries_before = dict(ctx.last_entry)
     try:
         with session.begin_nested():
             outcome = apply(ctx, m.name, m.args)
@@ -145,6 +155,7 @@ def _apply_one(ctx: Context, m: IncomingMutation) -> MutationResult:
         )
     if outcome.status is MutationStatus.REJECTED:
         del store.pending[mark:]  # the rolled-back effect announces nothing
+        ctx.last_entry = entries_before
     result = MutationResult(
         id=m.id,
         status=outcome.status,
@@ -155,7 +166,7 @@ def _apply_one(ctx: Context, m: IncomingMutation) -> MutationResult:
     )
     now = utcnow()
     if outcome.status is MutationStatus.REJECTED:
-        session.add(
+        logs.append(
             Rejection(
                 device_id=device.id,
                 mutation_id=m.id,
@@ -165,7 +176,7 @@ def _apply_one(ctx: Context, m: IncomingMutation) -> MutationResult:
                 at=now,
             )
         )
-    session.add(
+    logs.append(
         MutationLog(
             device_id=device.id,
             mutation_id=m.id,
@@ -175,8 +186,6 @@ def _apply_one(ctx: Context, m: IncomingMutation) -> MutationResult:
             applied_at=now,
         )
     )
-    device.last_mutation_id = m.id
-    device.last_seen_at = now
     return result
 
 

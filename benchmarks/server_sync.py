@@ -1,0 +1,293 @@
+"""Sync figures of fieldkit-server on PostgreSQL over loopback (issue 5, "Figures").
+
+    tests/env/with-services.sh .venv/bin/python benchmarks/server_sync.py [--quick]
+
+Makes a fresh database (FIELDKIT_TEST_PG_ADMIN_URL / FIELDKIT_TEST_PG_URL, as the test setup
+exports them), runs the server as a separate uvicorn process on 127.0.0.1 and measures, as a
+client would see them:
+
+- push throughput: 10,000 note creations in batches of 100 (mutations/s), beside the raw
+  PostgreSQL insert rate of the same rows (executemany) as the ceiling;
+- initial pull of 200,000 records from an empty cursor (records/s);
+- a no-op incremental sync round trip (an empty push and a pull at the current cursor);
+- p95 of incremental syncs (push one note, pull) with 100 devices at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "server"))
+
+from server_helpers import case_args, free_port, note_dict  # noqa: E402
+
+from fieldkit.domain.codec import to_dict  # noqa: E402
+from fieldkit.domain.enums import Role  # noqa: E402
+from fieldkit.domain.records import JournalEntry  # noqa: E402
+from fieldkit.server.db import make_engine, migrate, read_meta, session_factory  # noqa: E402
+from fieldkit.server.identity import LocalIdentityProvider  # noqa: E402
+from fieldkit.server.models import Team  # noqa: E402
+from fieldkit.server.settings import ServerSettings  # noqa: E402
+
+
+class Dev:
+    def __init__(self, base: str, device_id: str, secret: str, user: dict[str, Any]) -> None:
+        self.http = httpx.Client(base_url=base, timeout=120)
+        r = self.http.post("/v1/auth/token", json={"device_id": device_id, "device_secret": secret})
+        r.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self.user_id, self.role, self.team_id = user["id"], user["role"], user["team_id"]
+        self.device_id = device_id
+        self.next_id = 1
+        self.cursor = ""
+
+    def mutation(self, name: str, **args: Any) -> dict[str, Any]:
+        m = {"id": self.next_id, "name": name, "args": args, "created_at": "2026-11-28T12:00:00Z"}
+        self.next_id += 1
+        return m
+
+    def push(self, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+        r = self.http.post("/v1/sync/push", json={"protocol": 1, "mutations": mutations})
+        r.raise_for_status()
+        return r.json()
+
+    def pull_all(self, limit: int = 1000) -> int:
+        n = 0
+        while True:
+            r = self.http.get("/v1/sync/pull", params={"cursor": self.cursor, "limit": limit})
+            r.raise_for_status()
+            body = r.json()
+            n += len(body["changes"])
+            self.cursor = body["cursor"]
+            if not body["has_more"]:
+                return n
+
+
+def fresh_database() -> tuple[str, str, str]:
+    admin = os.environ["FIELDKIT_TEST_PG_ADMIN_URL"].replace("postgresql+psycopg", "postgresql")
+    name = f"fk_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = os.environ["FIELDKIT_TEST_PG_URL"].rpartition("/")[0]
+    return f"{base}/{name}", admin, name
+
+
+def enroll(
+    identity: LocalIdentityProvider,
+    factory: Any,
+    base: str,
+    username: str,
+    team_id: str,
+    role: Role,
+) -> Dev:
+    with factory() as session, session.begin():
+        team = session.get(Team, team_id)
+        user = identity.add_user(session, username, role, team)
+        code, _ = identity.create_enroll_code(session, user)
+    r = httpx.post(f"{base}/v1/enroll", json={"code": code}, timeout=60)
+    r.raise_for_status()
+    body = r.json()
+    return Dev(base, body["device_id"], body["device_secret"], body["user"])
+
+
+def raw_insert_rate(url: str, rows: list[dict[str, Any]]) -> float:
+    plain = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain) as conn:
+        conn.execute("CREATE TEMP TABLE raw_notes (id text primary key, case_id text, body text)")
+        start = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO raw_notes VALUES (%s, %s, %s)",
+                [(r["id"], r["case_id"], json.dumps(r)) for r in rows],
+            )
+        conn.commit()
+        return len(rows) / (time.perf_counter() - start)
+
+
+def seed_notes(url: str, case_id: str, author: Dev, n: int) -> None:
+    """Bulk rows straight into records + changes (the pull benchmark's data set)."""
+    plain = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain) as conn:
+        top = conn.execute(
+            "UPDATE feed_counter SET value = value + %s WHERE id = 1 RETURNING value", (n,)
+        ).fetchone()[0]
+        first = top - n + 1
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY records (record_type, id, case_id, version, sealed, body, state, updated_at)"
+                " FROM STDIN"
+            ) as copy,
+        ):
+            ids = []
+            for i in range(n):
+                note = to_dict(
+                    JournalEntry(
+                        case_id=case_id,
+                        author_id=author.user_id,
+                        text=f"Anteckning {i}: samtal om skola och fritid.",
+                    )
+                )
+                ids.append(note["id"])
+                copy.write_row(
+                    (
+                        "note",
+                        note["id"],
+                        case_id,
+                        1,
+                        False,
+                        json.dumps(note),
+                        "{}",
+                        "2026-11-28T12:00:00Z",
+                    )
+                )
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY changes (seq, kind, record_type, record_id, case_id, at) FROM STDIN"
+            ) as copy,
+        ):
+            for i, rid in enumerate(ids):
+                copy.write_row((first + i, "upsert", "note", rid, case_id, "2026-11-28T12:00:00Z"))
+        conn.commit()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    n_push = 2_000 if args.quick else 10_000
+    n_pull = 20_000 if args.quick else 200_000
+    n_devices = 20 if args.quick else 100
+
+    url, admin, name = fresh_database()
+    engine = make_engine(url)
+    migrate(engine)
+    factory = session_factory(engine)
+    with factory() as session:
+        meta = read_meta(session)
+    identity = LocalIdentityProvider(factory, ServerSettings(db_url=url), meta["secret"])
+    with factory() as session, session.begin():
+        team_id = identity.add_team(session, "Bench").id
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "fieldkit.server.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "FIELDKIT_SERVER_DB": url},
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    figures: dict[str, Any] = {}
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        writer = enroll(identity, factory, base, "writer", team_id, Role.WORKER)
+        case = case_args(writer)  # type: ignore[arg-type]
+        writer.push([writer.mutation("case.create", **case)])
+        case_id = case["case"]["id"]
+
+        notes = [note_dict(writer, case_id) for _ in range(n_push)]  # type: ignore[arg-type]
+        start = time.perf_counter()
+        for i in range(0, n_push, 100):
+            result = writer.push(
+                [writer.mutation("note.create", note=n) for n in notes[i : i + 100]]
+            )
+            assert all(r["status"] == "applied" for r in result["results"])
+        push_rate = n_push / (time.perf_counter() - start)
+        raw = raw_insert_rate(url, [note_dict(writer, case_id) for _ in range(n_push)])  # type: ignore[arg-type]
+        figures["push_mutations_per_s"] = round(push_rate)
+        figures["raw_pg_insert_rows_per_s"] = round(raw)
+        figures["push_vs_raw_ratio"] = round(push_rate / raw, 3)
+
+        seed_notes(url, case_id, writer, n_pull - n_push - 2)
+        reader = enroll(identity, factory, base, "reader", team_id, Role.WORKER)
+        with factory() as session, session.begin():
+            from fieldkit.server.models import CaseMember
+
+            session.add(CaseMember(case_id=case_id, user_id=reader.user_id))
+        start = time.perf_counter()
+        pulled = reader.pull_all()
+        figures["initial_pull_records"] = pulled
+        figures["initial_pull_records_per_s"] = round(pulled / (time.perf_counter() - start))
+
+        rounds = []
+        for _ in range(20):
+            t = time.perf_counter()
+            reader.push([])
+            reader.pull_all()
+            rounds.append(time.perf_counter() - t)
+        figures["noop_sync_ms_median"] = round(statistics.median(rounds) * 1000, 1)
+
+        devices = [
+            enroll(identity, factory, base, f"d{i}", team_id, Role.WORKER) for i in range(n_devices)
+        ]
+        for d in devices:
+            c = case_args(d)  # type: ignore[arg-type]
+            d.push([d.mutation("case.create", **c)])
+            d.case_id = c["case"]["id"]  # type: ignore[attr-defined]
+            d.pull_all()
+        latencies: list[float] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(n_devices)
+
+        def sync_rounds(d: Dev) -> None:
+            barrier.wait()
+            for _ in range(5):
+                t = time.perf_counter()
+                d.push([d.mutation("note.create", note=note_dict(d, d.case_id))])  # type: ignore[arg-type,attr-defined]
+                d.pull_all()
+                with lock:
+                    latencies.append(time.perf_counter() - t)
+
+        threads = [threading.Thread(target=sync_rounds, args=(d,)) for d in devices]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        latencies.sort()
+        figures["concurrent_devices"] = n_devices
+        figures["concurrent_sync_p95_ms"] = round(
+            latencies[int(len(latencies) * 0.95) - 1] * 1000, 1
+        )
+        figures["concurrent_sync_median_ms"] = round(statistics.median(latencies) * 1000, 1)
+    finally:
+        server.terminate()
+        server.wait(10)
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
