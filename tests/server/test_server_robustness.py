@@ -163,3 +163,19 @@ def test_request_log_is_structured_and_carries_no_content(db_url: str, caplog) -
         assert "Kalle" not in caplog.text and "cursor" not in caplog.text
     finally:
         world.close()
+
+
+def test_a_batch_that_cannot_commit_leaves_nothing_behind(world: ServerWorld, anna) -> None:  # type: ignore[no-untyped-def]
+    from fieldkit.server.models import Device
+
+    args = case_args(anna)
+    ok = anna.mutation("case.create", **args)
+    bad = anna.mutation("case.teleport")  # its rejection row cannot be written below
+    with world.factory() as session, session.begin():
+        session.execute(text("DROP TABLE rejections"))
+    r = anna.push_raw([ok, bad])
+    assert_error(r, 500, "internal_error")
+    with world.factory() as session:
+        assert session.scalar(select(func.count()).select_from(Record)) == 0
+        assert session.scalar(select(func.count()).select_from(MutationLog)) == 0
+        assert session.get(Device, anna.device_id).last_mutation_id == 0
