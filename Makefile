@@ -67,3 +67,18 @@ demo: run
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (never part of `make test`): every figure of the issues with its target, beside
+# the baselines (plain SQLite, raw PostgreSQL, PouchDB replication), printed as one table and
+# written as JSON to benchmarks/results/. See docs/performance.md. The peer sync engine is
+# installed by npm under benchmarks/peer/ (never by the app); if npm fails the run says so.
+BENCH_PEER := benchmarks/peer/node_modules/.package-lock.json
+
+$(BENCH_PEER): benchmarks/peer/package.json benchmarks/peer/package-lock.json
+	-cd benchmarks/peer && npm ci --no-audit --no-fund --loglevel=error
+
+bench: deps $(BENCH_PEER)
+	$(SERVICES) $(PY) benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick: deps $(BENCH_PEER)
+	$(SERVICES) $(PY) benchmarks/run.py --quick $(BENCH_ARGS)

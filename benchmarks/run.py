@@ -1,0 +1,237 @@
+"""Every fieldkit benchmark in one run: one table (figure, median, p95, target, pass/miss) and
+the same as JSON in ``benchmarks/results/`` with the machine description.
+
+    make bench         # the team caseload (2,000 cases, 200,000 entries), every figure
+    make bench-quick   # reduced sizes and repetitions, every figure, in about two minutes
+
+Both run inside ``tests/env/with-services.sh`` (real PostgreSQL, real keyring, offscreen Qt).
+Directly: ``tests/env/with-services.sh .venv/bin/python benchmarks/run.py [--quick]
+[--only vault,sync,...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import caseload  # noqa: E402
+import report  # noqa: E402
+from report import Figure  # noqa: E402
+
+GROUPS = ("vault", "kdf", "sync", "concurrency", "peer", "gui", "pdf", "growth")
+
+FULL: dict[str, Any] = {
+    "size": caseload.TEAM,
+    "vault_reps": {"open": 20, "sign": 100, "search": 200, "list": 10},
+    "kdf_reps": 5,
+    "push_notes": 10_000,
+    "noop_reps": 20,
+    "devices": 100,
+    "device_rounds": 5,
+    "server_procs": 2,
+    "growth": (caseload.TEAM.scaled(0.1, "team-0.1"), caseload.TEAM.scaled(0.4, "team-0.4")),
+    "growth_factors": (1, 4, 10),
+    "gui_typing_seconds": 20,
+}
+QUICK: dict[str, Any] = {
+    "size": caseload.QUICK,
+    "vault_reps": {"open": 5, "sign": 15, "search": 30, "list": 3},
+    "kdf_reps": 2,
+    "push_notes": 1_000,
+    "noop_reps": 5,
+    "devices": 20,
+    "device_rounds": 2,
+    "server_procs": 2,
+    "growth": (caseload.QUICK.scaled(0.25, "quick-0.25"), caseload.QUICK.scaled(0.5, "quick-0.5")),
+    "growth_factors": (1, 2, 4),
+    "gui_typing_seconds": 4,
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def failed(group: str, exc: BaseException) -> Figure:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    return Figure(f"{group}.error", f"{group}: NOT MEASURED", "", None, note=text)
+
+
+def pdf_figures() -> list[Figure]:
+    """The reports engineer's benchmark (benchmarks/bench_reports.py), run as it is."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "bench_reports.py")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+    figures = []
+    m = re.search(r"assessment report.*?: ([0-9.]+) s, (\d+) pages", out)
+    if m:
+        figures.append(
+            Figure(
+                "pdf.assessment",
+                f"PDF: one assessment report ({m.group(2)} pages)",
+                "ms",
+                float(m.group(1)) * 1000,
+                target=500.0,
+                n=5,
+            )
+        )
+    m = re.search(r"journal extract, (\d+) entries: ([0-9.]+) s, (\d+) pages", out)
+    if m:
+        figures.append(
+            Figure(
+                "pdf.journal",
+                f"PDF: journal extract of {m.group(1)} entries ({m.group(3)} pages)",
+                "ms",
+                float(m.group(2)) * 1000,
+                target=2000.0,
+                n=5,
+            )
+        )
+    if not figures:
+        raise RuntimeError(f"bench_reports.py printed nothing recognisable: {out[:200]!r}")
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes and repetitions")
+    parser.add_argument("--only", default="", help=f"comma-separated groups of {GROUPS}")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-cache", action="store_true", help="regenerate the caseloads")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: results/)")
+    args = parser.parse_args()
+    cfg = QUICK if args.quick else FULL
+    groups = [g for g in (args.only.split(",") if args.only else GROUPS) if g]
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown groups: {', '.join(sorted(unknown))}")
+    started = time.perf_counter()
+    pg_url = os.environ.get("FIELDKIT_TEST_PG_URL")
+    machine = report.machine(pg_url)
+    log(f"fieldkit benchmarks ({'quick' if args.quick else 'full'}): {', '.join(groups)}")
+    figures: list[Figure] = []
+    context: dict[str, Any] = {}
+
+    def step(group: str, fn: Callable[[], list[Figure]]) -> None:
+        if group not in groups:
+            return
+        t = time.perf_counter()
+        log(f"[{group}]")
+        try:
+            figures.extend(fn())
+        except Exception as exc:  # a group that cannot run is reported, never hidden
+            traceback.print_exc()
+            figures.append(failed(group, exc))
+        log(f"[{group}] {time.perf_counter() - t:.0f} s")
+
+    size = cfg["size"]
+    load: caseload.Caseload | None = None
+    if {"vault", "sync", "peer", "gui", "growth"} & set(groups):
+        log(f"caseload {size.name}: {size.to_dict()}")
+        t = time.perf_counter()
+        load = caseload.get_caseload(size, args.seed, use_cache=not args.no_cache, progress=log)
+        log(
+            f"caseload ready in {time.perf_counter() - t:.0f} s "
+            f"({'cached' if load.cached else 'generated'}; generation took "
+            f"{load.generation_seconds:.0f} s): {load.counts}"
+        )
+        context["caseload"] = {
+            "size": size.to_dict(),
+            "seed": args.seed,
+            "counts": load.counts,
+            "generation_seconds": load.generation_seconds,
+            "notes_per_second_generated": round(
+                load.counts["notes"] / max(load.generation_seconds, 1e-9), 1
+            ),
+        }
+
+    with tempfile.TemporaryDirectory(prefix="fk-bench-") as tmp:
+        work = Path(tmp)
+        if load is not None:
+            import vault_figures
+
+            step("vault", lambda: vault_figures.run(load, cfg["vault_reps"], log))
+        if "kdf" in groups:
+            import vault_figures
+
+            step("kdf", lambda: [vault_figures.key_derivation(work, cfg["kdf_reps"])])
+        sync_state: dict[str, Any] = {}
+        if load is not None and {"sync", "gui", "peer", "growth"} & set(groups):
+            import sync_figures
+
+            step(
+                "sync",
+                lambda: sync_figures.run(load, cfg, work, log, sync_state, pg_url),
+            )
+        if "concurrency" in groups:
+            import sync_figures
+
+            step("concurrency", lambda: sync_figures.concurrency(cfg, log, pg_url))
+        if load is not None and "peer" in groups:
+            import peer_figures
+
+            step("peer", lambda: peer_figures.run(load, work, log, sync_state))
+        if load is not None and "gui" in groups:
+            import gui_figures
+
+            step("gui", lambda: gui_figures.run(load, cfg, work, log, sync_state))
+        step("pdf", pdf_figures)
+        if load is not None and "growth" in groups:
+            import growth
+
+            step(
+                "growth",
+                lambda: growth.run(load, cfg, args.seed, work, log, sync_state, pg_url),
+            )
+        if sync_state.get("server") is not None:
+            sync_state["server"].close()
+
+    elapsed = time.perf_counter() - started
+    print()
+    print(report.table(figures))
+    print()
+    misses = [f for f in figures if f.status == "MISS"]
+    missing = [f for f in figures if f.status == "n/a"]
+    print(
+        f"{len(figures)} figures, {len(misses)} missed, {len(missing)} not measured; "
+        f"{elapsed:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    for f in missing:
+        print(f"  not measured: {f.label}: {f.note}")
+    machine["load_average_at_end"] = list(os.getloadavg())
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or HERE / "results" / f"bench-{'quick' if args.quick else 'full'}-{stamp}.json"
+    report.write_json(
+        out,
+        {
+            "kind": "quick" if args.quick else "full",
+            "when": stamp,
+            "seconds": round(elapsed, 1),
+            "machine": machine,
+            "context": context,
+            "figures": [f.to_dict() for f in figures],
+        },
+    )
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
