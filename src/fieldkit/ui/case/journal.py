@@ -107,6 +107,7 @@ class JournalTab(QWidget):
         self._dirty = False
         self._after_save: list[Callable[[], None]] = []
         self.saved_count = 0
+        self._items: dict[str, QListWidgetItem] = {}
 
         # -- timeline
         self.timeline = QListWidget(self)
@@ -250,42 +251,53 @@ class JournalTab(QWidget):
         current = self.timeline.currentItem()
         keep = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
         self.timeline.clear()
-        by_id = {n.id: n for n in self.notes}
-        linked_to: dict[str, list[Any]] = {}
-        for note in self.notes:
-            if note.link_to:
-                linked_to.setdefault(note.link_to, []).append(note)
+        self._items = {}
         selected = None
         for note in self.notes:
-            lines = [entry_heading(note, names), entry_state(note)]
-            if note.link_kind is not None:
-                original = by_id.get(note.link_to or "")
-                lines.append(
-                    _("{kind} to the entry of {when}").format(
-                        kind=label(note.link_kind),
-                        when=fmt_datetime(original.event_time) if original else "?",
-                    )
-                )
-            linked = linked_to.get(note.id, [])
-            if linked:
-                lines.append(
-                    _("Has {count} linked entries: {kinds}").format(
-                        count=len(linked), kinds=", ".join(label(n.link_kind) for n in linked)
-                    )
-                )
-            preview = " ".join(note.text.split())
-            lines.append(preview[:150] + ("…" if len(preview) > 150 else ""))
-            text = "\n".join(lines)
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, note.id)
-            item.setToolTip(preview[:600])
-            self.timeline.addItem(item)
+            item = self._make_item(note)
             if note.id == keep:
                 selected = item
         if selected is not None:
             self.timeline.setCurrentItem(selected)
         if self.timeline.currentItem() is None and self.timeline.count():
             self.timeline.scrollToBottom()
+
+    def _item_text(self, note: Any) -> str:
+        lines = [entry_heading(note, self.names), entry_state(note)]
+        if note.link_kind is not None:
+            original = next((n for n in self.notes if n.id == note.link_to), None)
+            lines.append(
+                _("{kind} to the entry of {when}").format(
+                    kind=label(note.link_kind),
+                    when=fmt_datetime(original.event_time) if original else "?",
+                )
+            )
+        linked = self._linked.get(note.id, [])
+        if linked:
+            lines.append(
+                _("Has {count} linked entries: {kinds}").format(
+                    count=len(linked), kinds=", ".join(label(n.link_kind) for n in linked)
+                )
+            )
+        preview = " ".join(note.text.split())
+        lines.append(preview[:150] + ("…" if len(preview) > 150 else ""))
+        return "\n".join(lines)
+
+    @property
+    def _linked(self) -> dict[str, list[Any]]:
+        linked: dict[str, list[Any]] = {}
+        for note in self.notes:
+            if note.link_to:
+                linked.setdefault(note.link_to, []).append(note)
+        return linked
+
+    def _make_item(self, note: Any) -> QListWidgetItem:
+        item = QListWidgetItem(self._item_text(note))
+        item.setData(Qt.ItemDataRole.UserRole, note.id)
+        item.setToolTip(" ".join(note.text.split())[:600])
+        self.timeline.addItem(item)
+        self._items[note.id] = item
+        return item
 
     def reload(self) -> None:
         if self.case_id is None:
@@ -414,13 +426,26 @@ class JournalTab(QWidget):
 
     def _merge(self, note: Any) -> None:
         """Show a saved or signed entry in the timeline without re-reading the journal."""
+        # One item changes (typing saves a draft every few hundred ms: re-laying out a long
+        # journal each time would make the editor stutter).
         for i, existing in enumerate(self.notes):
             if existing.id == note.id:
                 self.notes[i] = note
                 break
         else:
             self.notes.append(note)
-        self.show_notes(self.case_id or "", self.notes, self.names)
+        item = self._items.get(note.id)
+        if item is None:
+            self._make_item(note)
+        else:
+            item.setText(self._item_text(note))
+            item.setToolTip(" ".join(note.text.split())[:600])
+        original = self._items.get(note.link_to or "")
+        if original is not None:
+            target = next(n for n in self.notes if n.id == note.link_to)
+            original.setText(self._item_text(target))
+        if self.timeline.currentItem() is self._items.get(note.id):
+            self._selected()
 
     def flush(self, then: Callable[[], None] | None = None) -> None:
         self.save_now(then)

@@ -353,6 +353,18 @@ class CasePage(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setObjectName("Hint")
         self.header = CaseHeader(ctx, self)
+        self.stale = QFrame(self)
+        self.stale.setObjectName("Notice")
+        stale_text = QLabel(
+            _("New information about cases arrived with the last sync."), self.stale
+        )
+        stale_button = QPushButton(_("Show the latest"), self.stale)
+        stale_button.clicked.connect(lambda: self.case_id and self.load(self.case_id))
+        stale_row = QHBoxLayout(self.stale)
+        stale_row.setContentsMargins(12, 4, 12, 4)
+        stale_row.addWidget(stale_text, 1)
+        stale_row.addWidget(stale_button)
+        self.stale.hide()
         self.tabs = QTabWidget(self)
         self.overview = OverviewTab(self)
         self.journal = JournalTab(ctx, self)
@@ -370,6 +382,7 @@ class CasePage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.empty)
         layout.addWidget(self.header)
+        layout.addWidget(self.stale)
         layout.addWidget(self.tabs, 1)
         self.header.hide()
         self.tabs.hide()
@@ -387,6 +400,7 @@ class CasePage(QWidget):
         if bundle.view.case.id != self.case_id:
             return
         self.bundle = bundle
+        self.stale.hide()
         self.empty.hide()
         self.header.show()
         self.tabs.show()
@@ -402,8 +416,12 @@ class CasePage(QWidget):
     def _on_changed(self, kinds: frozenset[str]) -> None:
         if not self.case_id:
             return
-        if kinds & {CONSENTS, INTERVENTIONS, SYNC}:
-            self.load(self.case_id)  # a full refresh (sync may have changed anything)
+        if kinds & {CONSENTS, INTERVENTIONS}:
+            self.load(self.case_id)
+        elif SYNC in kinds:
+            # Reading the case again is logged as a read, and a long journal takes a moment
+            # to lay out: the worker decides when, while keeping what they are writing.
+            self.stale.show()
         elif ASSESSMENTS in kinds:
             self.ctx.call(refresh_assessments, self.case_id, on_done=self._assessments_refreshed)
 
