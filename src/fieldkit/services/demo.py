@@ -39,7 +39,7 @@ FREE_TEXT = (
     "Bedömningen vilar främst på samtal med personen och vårdnadshavare samt skolans "
     "iakttagelser under hösten. De faktorer som väger tyngst är kontakten med äldre personer "
     "i en våldsbejakande miljö och att personen dragit sig undan tidigare vänner. Samtidigt "
-    "finns tydliga skyddande faktorer: en tränare som personen litar på och ett uttalat intresse "
+    "finns tydliga skyddsfaktorer: en tränare som personen litar på och ett uttalat intresse "
     "för att fullfölja gymnasiet. Oron bedöms utifrån helheten, inte utifrån antalet faktorer."
 )
 

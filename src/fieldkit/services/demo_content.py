@@ -111,22 +111,22 @@ PLACES = (
     "fritidsgården",
     "skolgården",
     "tunnelbanestationen",
-    "centrumgången",
+    "centrumtorget",
     "biblioteket",
     "idrottsplatsen",
-    "familjens lägenhet",
+    "mötesplatsen för unga",
     "socialkontoret",
     "ungdomsmottagningen",
     "fotbollsplanen",
     "kaféet vid torget",
-    "parken bakom skolan",
-    "digitalt via videosamtal",
+    "bollplanen bakom skolan",
+    "köpcentrumet",
 )
 OPENINGS = (
-    "Träffade {first} vid {place} tillsammans med kollega.",
-    "Planerat samtal med {first} vid {place}.",
-    "{first} sökte själv kontakt och vi sågs vid {place}.",
-    "Uppsökande arbete i {district}; mötte {first} vid {place}.",
+    "Träffade {first} på {place} tillsammans med en kollega.",
+    "Planerat samtal med {first} på {place}.",
+    "{first} sökte själv kontakt och vi sågs på {place}.",
+    "Uppsökande arbete i {district}. Mötte {first} på {place}.",
     "Telefonsamtal med vårdnadshavare till {first}.",
     "Samverkansmöte med skolans elevhälsa om {first}.",
 )
@@ -134,7 +134,7 @@ MIDDLES = (
     "{first} berättade att det varit tungt i skolan den senaste tiden och att frånvaron ökat.",
     "Vi pratade om vännerna och om vad {first} gör på kvällarna; {first} var öppen och lugn.",
     "{first} visade klipp från ett forum och vi samtalade om vad budskapen gör med en.",
-    "{first} uttryckte tvivel kring gruppen och sa att det blivit svårare att säga nej.",
+    "{first} uttryckte tvivel om gruppen och sa att det blivit svårare att säga nej.",
     "Vårdnadshavaren är orolig för att {first} dragit sig undan familjen och gamla kompisar.",
     "{first} har börjat träna igen på klubben och beskriver tränaren som en viktig vuxen.",
     "Vi gick igenom överenskommelsen från förra mötet; {first} har hållit det mesta.",
@@ -147,9 +147,9 @@ MIDDLES = (
     "Informerade om möjligheten till mentor och om vad samtycke till SSPF innebär.",
 )
 CLOSINGS = (
-    "Nästa träff bokad om en vecka vid samma plats.",
-    "Överenskom att höras per telefon på fredag.",
-    "Teamledaren informerad enligt rutin.",
+    "Nästa träff bokad om en vecka på samma plats.",
+    "Vi kom överens om att höras per telefon på fredag.",
+    "Gruppledaren informerad enligt rutin.",
     "Följer upp med skolan och vårdnadshavare efter samtycke.",
     "Ingen omedelbar oro; fortsatt kontakt enligt plan.",
     "{first} vill gärna fortsätta träffas; ny tid bokas via sms.",
@@ -158,7 +158,7 @@ SUMMARIES = {
     CaseType.INDIVIDUAL_AT_RISK: "Oro för påverkan från våldsbejakande miljö, främst via nätet.",
     CaseType.EXIT_SUPPORT: "Stöd att lämna våldsbejakande miljö; personen har själv sökt hjälp.",
     CaseType.RELATIVE_SUPPORT: "Anhörigstöd till förälder som oroar sig för sitt barn.",
-    CaseType.CONSULTATION: "Konsultation från skola om elev som uttryckt hot i klassen.",
+    CaseType.CONSULTATION: "Skolan har begärt konsultation om en elev som uttryckt hot i klassen.",
 }
 
 
