@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -139,6 +140,7 @@ class SyncEngine:
         self.batch_bytes = batch_bytes
         self._cycle_lock = threading.Lock()
         self._resync_needed = False
+        self._checked_at: float | None = None  # monotonic time of the last good cycle
 
     # ------------------------------------------------------------------------------ vault
     def _meta_get(self, key: str, default: Any = None) -> Any:
@@ -168,7 +170,12 @@ class SyncEngine:
         with self._cycle_lock:
             report = SyncReport(started_at=utcnow())
             self._emit(SyncPhase.CONNECT, report)
-            self.transport.health()
+            # Who answers is checked on the first cycle and after any failure; a captive
+            # portal appearing later is still recognised by every call's answer.
+            fresh = self._checked_at is not None and time.monotonic() - self._checked_at < 600
+            self._checked_at = None
+            if not fresh:
+                self.transport.health()
             for _round in range(MAX_ROUNDS):
                 self.push(report)
                 if self._resync_needed:
@@ -184,6 +191,7 @@ class SyncEngine:
                 self.check_integrity(report)
             report.finished_at = utcnow()
             self._meta_set(META_LAST_SUCCESS, _iso(report.finished_at))
+            self._checked_at = time.monotonic()
             self._emit(SyncPhase.DONE, report)
             log.info(
                 "sync cycle: pushed=%d dup=%d rejected=%d conflicts=%d pulled=%d purged=%d",
