@@ -27,7 +27,9 @@ def _results_dir(config: pytest.Config) -> Path:
     given = os.environ.get(RESULTS_ENV)
     if given:
         return Path(given)
-    return Path(str(config.rootpath)) / "build" / "reliability" / ("full" if is_full() else "reduced")
+    return (
+        Path(str(config.rootpath)) / "build" / "reliability" / ("full" if is_full() else "reduced")
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

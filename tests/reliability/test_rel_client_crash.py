@@ -6,7 +6,6 @@ opened cleanly after every kill."""
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import random

@@ -103,8 +103,9 @@ class Pusher(threading.Thread):
         self.ok = 0
 
     def run(self) -> None:
-        from fieldkit.services.profile import open_session
         from sync_harness import FAST, PASS
+
+        from fieldkit.services.profile import open_session
 
         session = open_session(self.laptop.data_dir, PASS, FAST)
         try:
@@ -145,9 +146,7 @@ def test_server_sigkill_loop_under_push_load(
         team_id = db.team("Fältgruppen Server")
         db.user("anna", team_id)
         db.user("bo", team_id)
-        laptops = [
-            Laptop(tmp_path / name, server.url, db.code(name)) for name in ("anna", "bo")
-        ]
+        laptops = [Laptop(tmp_path / name, server.url, db.code(name)) for name in ("anna", "bo")]
         case_ids = []
         for laptop in laptops:
             with laptop.session() as s:
