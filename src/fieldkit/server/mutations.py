@@ -282,11 +282,13 @@ def case_create(ctx: Context, args: dict[str, Any]) -> Outcome:
     for uid in dict.fromkeys(case.workers()):
         ctx.session.add(CaseMember(case_id=case.id, user_id=uid))
     ctx.session.flush()
-    ctx.store.changed(rec)
-    ctx.visible.pop(case.id, None)
+    # The person before the case: a pull page may end between the two, and a laptop can
+    # store a person without its case but not a case without its person.
     person_rec = ctx.store.get(RecordType.PERSON, person.id)
     assert person_rec is not None
     ctx.store.changed(person_rec)
+    ctx.store.changed(rec)
+    ctx.visible.pop(case.id, None)
     return Outcome(record_version=rec.version)
 
 
@@ -370,7 +372,6 @@ def case_assign(ctx: Context, args: dict[str, Any]) -> Outcome:
             "updated_at": now_iso(),
         },
     )
-    ctx.store.changed(rec)
     for uid in sorted(before - after):
         ctx.session.execute(
             delete(CaseMember).where(CaseMember.case_id == rec.id, CaseMember.user_id == uid)
@@ -383,6 +384,8 @@ def case_assign(ctx: Context, args: dict[str, Any]) -> Outcome:
     for uid in sorted(after - before):
         ctx.session.add(CaseMember(case_id=rec.id, user_id=uid))
         replay_case(ctx, scope, uid)
+    # After the replay (person first): a new member's page must not hold the case alone.
+    ctx.store.changed(rec)
     ctx.session.flush()
     return Outcome(record_version=rec.version)
 
