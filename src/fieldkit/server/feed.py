@@ -118,6 +118,8 @@ def pull(
     # reading up to `top` and no further can never step over a change still committing.
     top = session.execute(select(FeedCounter.value).where(FeedCounter.id == 1)).scalar_one()
     after = decode_cursor(cursor, meta["epoch"], int(meta.get("feed_floor", "0")), top)
+    # The change rows and the records they name, in one query (an upsert carries the record as
+    # it is now; a record gone since has no row and is skipped: its tombstone follows).
     rows = session.execute(
         select(
             ChangeRow.seq,
@@ -125,6 +127,18 @@ def pull(
             ChangeRow.record_type,
             ChangeRow.record_id,
             ChangeRow.case_id,
+            Record.version,
+            Record.body,
+            Record.state,
+            Record.field_versions,
+        )
+        .outerjoin(
+            Record,
+            and_(
+                ChangeRow.kind == ChangeKind.UPSERT.value,
+                Record.record_type == ChangeRow.record_type,
+                Record.id == ChangeRow.record_id,
+            ),
         )
         .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
         .order_by(ChangeRow.seq)
@@ -147,36 +161,20 @@ def _materialise(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
     # nothing (the payload is always the record as it is now).
     upsert = ChangeKind.UPSERT.value
     last_upsert: dict[tuple[str, str, str | None], int] = {}
-    wanted: dict[str, set[str]] = {}
+    user_ids: list[str] = []
     for i, row in enumerate(rows):
         if row.kind == upsert:
             last_upsert[(row.record_type, row.record_id, row.case_id)] = i
-            wanted.setdefault(row.record_type, set()).add(row.record_id)
-    payloads: dict[tuple[str, str], dict[str, Any]] = {}
-    for record_type, ids in wanted.items():
-        id_list = sorted(ids)
-        for start in range(0, len(id_list), 1000):
-            chunk = id_list[start : start + 1000]
-            if record_type == RecordType.USER.value:
-                for user, team_name in session.execute(
-                    select(User, Team.name)
-                    .outerjoin(Team, Team.id == User.team_id)
-                    .where(User.id.in_(chunk))
-                ):
-                    payloads[(record_type, user.id)] = user_payload(user, team_name)
-                continue
-            for rid, version, body, state, field_versions in session.execute(
-                select(
-                    Record.id, Record.version, Record.body, Record.state, Record.field_versions
-                ).where(Record.record_type == record_type, Record.id.in_(chunk))
-            ):
-                data: dict[str, Any] = json.loads(body)
-                if state and state != "{}":
-                    data.update(json.loads(state))
-                data["version"] = version
-                if record_type == RecordType.CASE.value:
-                    data["field_versions"] = json.loads(field_versions or "{}")
-                payloads[(record_type, rid)] = data
+            if row.record_type == RecordType.USER.value:
+                user_ids.append(row.record_id)
+    users: dict[str, dict[str, Any]] = {}
+    if user_ids:
+        for user, team_name in session.execute(
+            select(User, Team.name)
+            .outerjoin(Team, Team.id == User.team_id)
+            .where(User.id.in_(sorted(set(user_ids))))
+        ):
+            users[user.id] = user_payload(user, team_name)
     out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
         if row.kind != upsert:
@@ -193,17 +191,27 @@ def _materialise(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
             continue
         if last_upsert.get((row.record_type, row.record_id, row.case_id)) != i:
             continue
-        found = payloads.get((row.record_type, row.record_id))
-        if found is None:
-            continue  # gone since (retention); its tombstone follows in the feed
+        if row.record_type == RecordType.USER.value:
+            data = users.get(row.record_id)
+        elif row.body is None:
+            data = None  # gone since (retention); its tombstone follows in the feed
+        else:
+            data = json.loads(row.body)
+            if row.state and row.state != "{}":
+                data.update(json.loads(row.state))
+            data["version"] = row.version
+            if row.record_type == RecordType.CASE.value:
+                data["field_versions"] = json.loads(row.field_versions or "{}")
+        if data is None:
+            continue
         out.append(
             {
                 "kind": upsert,
                 "record_type": row.record_type,
                 "record_id": row.record_id,
                 "case_id": row.case_id,
-                "version": found["version"],
-                "data": found,
+                "version": data["version"],
+                "data": data,
             }
         )
     return out
