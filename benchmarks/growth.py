@@ -62,8 +62,10 @@ def run(
         if load is main and state.get("first_sync"):
             fs = state["first_sync"]
         else:
-            server, _push_s, _n = sync_figures.load_server(load, work / f"g{factor}", pg_url, log)
+            server = sync_figures.BenchServer(pg_url, 1)
             try:
+                server.restore_identity(load)
+                sync_figures.bulk_load(server, load, work / f"g{factor}", log)
                 session, took, pulled = sync_figures.first_sync(
                     server, load, work / f"g{factor}" / "reader"
                 )

@@ -57,17 +57,13 @@ def main() -> int:
     out["unlock_to_caseload_ms"] = (done - marks["unlocked"]) * 1000
     out["submit_to_caseload_ms"] = (done - t_submit) * 1000
     out["caseload_rows"] = win.workspace.caseload.model.total
-    # the first sync after unlock: let it finish before measuring the case
-    wait(app, lambda: win.sync.last_report is not None or bool(win.sync.last_error), 600)
+    # Typing during the first sync after unlock (it pushes what the laptop wrote while the
+    # app was closed and pulls what is new): open the big case, type into the note editor, and
+    # watch the GUI thread's frame gaps with a 5 ms timer until the sync has finished.
     ws = win.workspace
-    timings = []
-    for _ in range(5):
-        loads = ws.case.loads
-        t0 = time.perf_counter()
-        win.ctx.open_case_requested.emit(big)
-        wait(app, lambda loads=loads: ws.case.loads > loads, 120)
-        timings.append((time.perf_counter() - t0) * 1000)
-    out["open_case_ms"] = timings
+    loads = ws.case.loads
+    win.ctx.open_case_requested.emit(big)
+    wait(app, lambda: ws.case.loads > loads, 300)
     ws.case.tabs.setCurrentWidget(ws.case.journal)
     editor = ws.case.journal.text
     editor.setFocus()
@@ -82,9 +78,7 @@ def main() -> int:
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
-    before = win.sync.last_report
     timer.start()
-    win.sync_now()
     typed = 0
     t_end = time.perf_counter() + float(typing_s)
     sync_done = False
@@ -93,8 +87,8 @@ def main() -> int:
         typed += 1
         app.processEvents()
         time.sleep(0.01)
-        sync_done = win.sync.last_report is not before or bool(win.sync.last_error)
-        if time.perf_counter() > t_end + 300:
+        sync_done = win.sync.last_report is not None or bool(win.sync.last_error)
+        if time.perf_counter() > t_end + 600:
             break
     timer.stop()
     out["typed"] = typed
@@ -106,6 +100,15 @@ def main() -> int:
     out["max_gap_ms"] = max(gaps) if gaps else None
     out["frames_over_50ms"] = sum(1 for g in gaps if g > 50)
     out["frames"] = len(gaps)
+    # opening the big case, the sync finished
+    timings = []
+    for _ in range(5):
+        loads = ws.case.loads
+        t0 = time.perf_counter()
+        win.ctx.open_case_requested.emit(big)
+        wait(app, lambda loads=loads: ws.case.loads > loads, 120)
+        timings.append((time.perf_counter() - t0) * 1000)
+    out["open_case_ms"] = timings
     try:
         status = Path("/proc/self/status").read_text().splitlines()
         hwm = next(line for line in status if line.startswith("VmHWM:"))

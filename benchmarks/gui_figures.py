@@ -58,7 +58,7 @@ def run(
         timing("gui.start", "GUI: process start to unlock screen", starts, target=1500.0)
     )
     # pending work for the sync that runs while typing
-    pending = max(200, int(cfg["push_notes"]) // 2)
+    pending = max(200, int(cfg["push_notes"]) // 5)
     session = open_session(data_dir, PASS, FAST)
     try:
         with session.vault.transaction():
