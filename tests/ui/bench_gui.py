@@ -142,6 +142,12 @@ def main() -> int:
             win.sync_now()
             from PySide6.QtTest import QTest
 
+            profiler = None
+            if os.environ.get("BENCH_PROFILE"):
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             typed = 0
             t_end = time.perf_counter() + 120
             while (
@@ -154,6 +160,11 @@ def main() -> int:
                 app.processEvents()
                 time.sleep(0.01)
             timer.stop()
+            if profiler is not None:
+                import pstats
+
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
             report = win.sync.last_report
             pushed = getattr(report, "pushed", 0)
             worst = max(gaps) if gaps else 0.0
@@ -167,6 +178,8 @@ def main() -> int:
             win.sync.wait_stopped()
             win.ctx.lock()
             win.ctx.taskman.shutdown(wait=True)
+            win.deleteLater()
+            app.processEvents()
     return 0
 
 
