@@ -50,14 +50,14 @@ QUICK: dict[str, Any] = {
     "size": caseload.QUICK,
     "vault_reps": {"open": 5, "sign": 15, "search": 30, "list": 3},
     "kdf_reps": 2,
-    "push_notes": 1_000,
+    "push_notes": 500,
     "noop_reps": 5,
-    "devices": 20,
+    "devices": 10,
     "device_rounds": 2,
     "server_procs": 2,
     "growth": (caseload.QUICK.scaled(0.25, "quick-0.25"), caseload.QUICK.scaled(0.5, "quick-0.5")),
     "growth_factors": (1, 2, 4),
-    "gui_typing_seconds": 4,
+    "gui_typing_seconds": 2,
 }
 
 

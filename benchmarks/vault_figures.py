@@ -52,15 +52,28 @@ QUERIES = (
 )
 
 
-def _times(fn: Callable[[], Any], n: int, warmup: int = 1) -> list[float]:
+CPU: dict[str, list[float]] = {}  # CPU seconds per call, beside the wall times
+
+
+def _times(fn: Callable[[], Any], n: int, warmup: int = 1, name: str = "") -> list[float]:
     for _ in range(warmup):
         fn()
     out = []
+    cpu = []
     for _ in range(n):
+        c = time.process_time()
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    if name:
+        CPU[name] = cpu
     return out
+
+
+def _cpu_note(name: str) -> str:
+    values = CPU.get(name)
+    return f"CPU median {statistics.median(values) * 1000:.2f} ms" if values else ""
 
 
 def _workload(session: Session, load: Caseload, reps: dict[str, int]) -> dict[str, list[float]]:
@@ -74,9 +87,14 @@ def _workload(session: Session, load: Caseload, reps: dict[str, int]) -> dict[st
         for i in range(reps["sign"] + 1)
     ]
     it = iter(drafts)
-    result["sign"] = _times(lambda: notes.sign_note(session, next(it).id), reps["sign"])
+    tag = "plain." if "plain" in str(session.vault.path) else ""
+    result["sign"] = _times(
+        lambda: notes.sign_note(session, next(it).id), reps["sign"], name=tag + "sign"
+    )
     text = drafts[0].text * 12  # ~600 characters
-    result["write"] = _times(lambda: notes.add_note(session, big, text), reps["sign"])
+    result["write"] = _times(
+        lambda: notes.add_note(session, big, text), reps["sign"], name=tag + "write"
+    )
     payload = {"note": to_dict(drafts[0])}
 
     def append() -> None:
@@ -91,10 +109,23 @@ def _workload(session: Session, load: Caseload, reps: dict[str, int]) -> dict[st
     result["outbox_append"] = append_times
     qs = [QUERIES[i % len(QUERIES)] for i in range(reps["search"])]
     q = iter(qs)
-    result["search"] = _times(lambda: search.search(session, next(q)), reps["search"], warmup=0)
-    result["case_list"] = _times(lambda: cases.list_cases(session), reps["list"])
-    result["open_case"] = _times(lambda: cases.open_case(session, big), reps["list"])
+    result["search"] = _times(
+        lambda: search.search(session, next(q)), reps["search"], warmup=0, name=tag + "search"
+    )
+    result["case_list"] = _times(
+        lambda: cases.list_cases(session), reps["list"], name=tag + "case_list"
+    )
+    result["open_case"] = _times(
+        lambda: cases.open_case(session, big), reps["list"], name=tag + "open_case"
+    )
     return result
+
+
+def _cpu_ratio(name: str) -> str:
+    enc, plain = CPU.get(name), CPU.get("plain." + name)
+    if not enc or not plain or not statistics.median(plain):
+        return ""
+    return f"CPU-time ratio {statistics.median(enc) / statistics.median(plain):.2f}"
 
 
 def run(load: Caseload, reps: dict[str, int], log: Callable[[str], None]) -> list[Figure]:
@@ -111,8 +142,8 @@ def run(load: Caseload, reps: dict[str, int], log: Callable[[str], None]) -> lis
         def open_pl() -> None:
             open_plain(plain_path).close()
 
-        opens_enc = _times(open_enc, reps["open"])
-        opens_plain = _times(open_pl, reps["open"])
+        opens_enc = _times(open_enc, reps["open"], name="open")
+        opens_plain = _times(open_pl, reps["open"], name="plain.open")
         log("  workload on the encrypted vault")
         vault = Vault.open(enc_path, load.key)
         try:
@@ -136,9 +167,17 @@ def run(load: Caseload, reps: dict[str, int], log: Callable[[str], None]) -> lis
             "vault: sign one entry (+outbox, audit)",
             enc["sign"],
             target=10.0,
+            note=_cpu_note("sign"),
         )
     )
-    figures.append(timing("vault.note_write", "vault: write one draft note", enc["write"]))
+    figures.append(
+        timing(
+            "vault.note_write",
+            "vault: write one draft note",
+            enc["write"],
+            note=_cpu_note("write"),
+        )
+    )
     figures.append(
         timing(
             "sync.outbox_overhead",
@@ -154,13 +193,24 @@ def run(load: Caseload, reps: dict[str, int], log: Callable[[str], None]) -> lis
             enc["search"],
             target=30.0,
             on_p95=True,
+            note=_cpu_note("search"),
         )
     )
     figures.append(
-        timing("vault.case_list", f"vault: case list of {n_cases:,} cases", enc["case_list"])
+        timing(
+            "vault.case_list",
+            f"vault: case list of {n_cases:,} cases",
+            enc["case_list"],
+            note=_cpu_note("case_list"),
+        )
     )
     figures.append(
-        timing("vault.open_case", f"vault: open a case of {big_n} entries", enc["open_case"])
+        timing(
+            "vault.open_case",
+            f"vault: open a case of {big_n} entries",
+            enc["open_case"],
+            note=_cpu_note("open_case"),
+        )
     )
     pairs = [
         ("open", opens_enc, opens_plain, False),
@@ -185,7 +235,7 @@ def run(load: Caseload, reps: dict[str, int], log: Callable[[str], None]) -> lis
                 "×",
                 ratio,
                 target=1.25,
-                note=f"plain {pv * 1000:.2f} ms",
+                note=f"plain {pv * 1000:.2f} ms; " + _cpu_ratio(name),
             )
         )
     if ratios:
