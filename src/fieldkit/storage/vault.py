@@ -58,6 +58,8 @@ MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 SQLITE_CORRUPT = 11
 SQLITE_FULL = 13
 SQLITE_IOERR = 10
+SQLITE_READONLY = 8
+SQLITE_CANTOPEN = 14
 SQLITE_NOTADB = 26
 SQLITE_CONSTRAINT = 19
 
@@ -116,6 +118,16 @@ def _errcode(exc: BaseException) -> int:
     return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
+def _disk_full(path: Path) -> bool:
+    """No free space left where the vault lives (what an I/O error there most likely is)."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def _entropy(data: bytes) -> float:
     if not data:
         return 0.0
@@ -136,6 +148,22 @@ def page_hmac_ok(page: bytes, pgno: int, key: bytes, salt: bytes) -> bool:
     signed = body[: size + 16] + pgno.to_bytes(4, "little")
     expected = body[size + 16 : size + 16 + 64]
     return hmac.compare_digest(hmac.new(hmac_key, signed, hashlib.sha512).digest(), expected)
+
+
+def page1_decrypts(page1: bytes, key: bytes) -> bool:
+    """Whether ``key`` decrypts the first block of page 1 into SQLite's fixed header bytes
+    (page size, reserve 80, payload fractions 64/32/32): the key is right even when the page's
+    HMAC fails - e.g. a damaged salt, which breaks every page's HMAC at once. A wrong key
+    matches these 6 bytes with a chance of 2**-48."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    if len(page1) < PAGE_SIZE:
+        return False
+    body = page1[16:]
+    size = len(body) - 80
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(body[size : size + 16])).decryptor()
+    plain = decryptor.update(body[:16]) + decryptor.finalize()
+    return plain[0:2] == PAGE_SIZE.to_bytes(2, "big") and plain[4:8] == bytes([80, 64, 32, 32])
 
 
 def header_page_count(page1: bytes, key: bytes) -> int | None:
@@ -387,7 +415,7 @@ class Vault:
                 for n, p in enumerate(others, start=2)
                 if len(p) == PAGE_SIZE
             ]
-            if any(checks):
+            if any(checks) or page1_decrypts(first, key):
                 raise VaultCorrupt(
                     E.MSG_CORRUPT,
                     E.REM_KEEP_FILE,
@@ -400,7 +428,17 @@ class Vault:
     @classmethod
     def _corrupt_from(cls, path: Path, key: bytes, exc: BaseException) -> VaultError:
         """A damaged file that the key did open: truncated (the header says more pages than
-        the file holds) or damaged."""
+        the file holds) or damaged. An I/O error on a disk without free space is the full
+        disk (SQLite needs room for its shared-memory index to read a WAL database)."""
+        code = _errcode(exc)
+        if code == SQLITE_FULL or (code == SQLITE_IOERR and _disk_full(path)):
+            return DiskFull(E.MSG_DISK_FULL, E.REM_DISK_FULL)
+        if code in (SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_IOERR) and not os.access(
+            path.parent, os.W_OK
+        ):  # a read-only folder (or file system): SQLite cannot make its WAL index there
+            return VaultWriteFailed(
+                E.MSG_WRITE_FAILED, E.REM_WRITE_FAILED, detail=f"{path.parent} is read-only"
+            )
         with path.open("rb") as fh:
             first = fh.read(PAGE_SIZE)
         size = path.stat().st_size
