@@ -157,7 +157,18 @@ def verify_audit(session: Session) -> list[DeviceAuditReport]:
         ]
         report = DeviceAuditReport(device_id=device_id, events=len(events))
         seen: set[tuple[int, str | None, str]] = set()
-        for problem in audit_rules.verify_chain(events):
+        problems = audit_rules.verify_chain(events)
+        # The chain as stored must reach the head the server accepted: events deleted off the
+        # end leave an intact but shorter chain that only the recorded head reveals.
+        device = session.get(Device, device_id)
+        if device is not None and device.audit_head_seq:
+            last = events[-1] if events else None
+            if last is None or last.seq < device.audit_head_seq:
+                position = last.seq + 1 if last is not None else 1
+                problems.append(audit_rules.ChainProblem(position, None, "missing"))
+            elif last.seq == device.audit_head_seq and last.hash != device.audit_head_hash:
+                problems.append(audit_rules.ChainProblem(last.seq, last.id, "altered"))
+        for problem in problems:
             seen.add((problem.position, problem.event_id, problem.kind))
             report.problems.append(
                 {
