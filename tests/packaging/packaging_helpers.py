@@ -58,3 +58,21 @@ def signing_env(ca: Path) -> dict[str, str]:
         "FIELDKIT_SIGN_CERT": str(ca / "codesign.pem"),
         "FIELDKIT_SIGN_CAFILE": str(ca / "ca.pem"),
     }
+
+
+def throwaway_gpg_key(home: Path, name: str = "fieldkit TEST release (throwaway)") -> str:
+    """Make a signing key in a private GNUPGHOME (deleted with the test's temp folder); return
+    its fingerprint."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env = {"GNUPGHOME": str(home)}
+    user_id = f"{name} <test@fieldkit.invalid>"
+    args = ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", user_id, "ed25519", "sign"]
+    run([*args, "1d"], env=env)
+    listing = run(["gpg", "--batch", "--list-keys", "--with-colons"], env=env).stdout
+    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+
+def export_public_key(home: Path, fingerprint: str, out: Path) -> Path:
+    key = run(["gpg", "--batch", "--armor", "--export", fingerprint], env={"GNUPGHOME": str(home)})
+    out.write_text(key.stdout)
+    return out
