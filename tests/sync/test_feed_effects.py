@@ -13,6 +13,7 @@ from fieldkit.domain.enums import CaseType
 from fieldkit.errors import ExitCode
 from fieldkit.services import cases, notes
 from fieldkit.services import search as search_service
+from fieldkit.services import sync as sync_service
 from fieldkit.services.sync import SyncService
 from fieldkit.sync.status import SyncPhase, SyncProgress
 
@@ -113,3 +114,46 @@ def test_enrolling_an_existing_profile_is_refused_before_the_code_is_spent(
         assert s.vault.outbox.count() == pending + 2  # only this check's own unlock and lock
     other = Laptop(tmp_path / "other", live_server.url, code)  # the code was not spent
     assert other.device_id != anna.device_id
+
+
+def test_a_pulled_case_does_not_hide_an_edit_written_while_the_cycle_ran(
+    tmp_path: Path,
+    server_db: ServerDB,
+    live_server: LiveServer,
+    team: dict[str, str],
+    real_keyring: str,
+) -> None:
+    from fieldkit.sync.status import SyncReport
+
+    anna = Laptop(tmp_path / "anna", live_server.url, server_db.code("anna"))
+    bo = Laptop(tmp_path / "bo", live_server.url, server_db.code("bo"))
+    with anna.session() as s:
+        case = cases.create_case(s, CaseType.EXIT_SUPPORT, "Ali Nord", summary="Start.")
+        cases.assign_case(s, case.id, [team["bo"]])
+    anna.sync()
+    bo.sync()
+    with anna.session() as s:
+        cases.set_case_fields(s, case.id, district="Södermalm")
+    anna.sync()
+    with bo.session() as s:
+        service = SyncService(s)
+        engine = service.engine
+        report = SyncReport()
+        engine.push(report)
+        # the worker types while the cycle is between its push and its pull
+        cases.set_case_fields(s, case.id, summary="Bos text, skriven under synken.")
+        engine.pull(report)
+        shown = s.vault.cases.get(case.id)
+        assert shown.district == "Södermalm"  # the pull arrived...
+        assert shown.summary == "Bos text, skriven under synken."  # ...and did not hide this
+        service.run_cycle()
+        service.close()
+    anna.sync()
+    for laptop in (anna, bo):
+        with laptop.session() as s:
+            case_now = s.vault.cases.get(case.id)
+            assert (case_now.summary, case_now.district) == (
+                "Bos text, skriven under synken.",
+                "Södermalm",
+            )
+            assert sync_service.list_conflicts(s) == []

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from fieldkit.domain.codec import from_dict, to_dict
 from fieldkit.domain.enums import AssessmentStatus
 from fieldkit.domain.ids import new_id, utcnow
-from fieldkit.domain.records import Assessment, replace
+from fieldkit.domain.records import EDITABLE_CASE_FIELDS, Assessment, replace
 from fieldkit.errors import N_
 from fieldkit.protocol.messages import (
     DEFAULT_PULL_LIMIT,
@@ -485,9 +485,43 @@ class SyncEngine:
     def _apply_page(self, page: PullResponse, report: SyncReport) -> None:
         """A page and its cursor: one transaction (a crash re-fetches the whole page)."""
         with self.vault.transaction():
+            unsent = self._unsent_case_fields() if _has_cases(page) else {}
             for change in page.changes:
                 self._apply(change, report)
+                if (
+                    change.kind is ChangeKind.UPSERT
+                    and change.record_type is RecordType.CASE
+                    and change.record_id in unsent
+                ):
+                    self._reapply_unsent(change.record_id, unsent[change.record_id])
             self.vault.meta.set(META_CURSOR, page.cursor)
+
+    def _unsent_case_fields(self) -> dict[str, dict[str, Any]]:
+        """Case field edits still in the outbox (written while this cycle ran), per case."""
+        unsent: dict[str, dict[str, Any]] = {}
+        for row in self.vault.outbox.pending(limit=10_000, max_bytes=50_000_000):
+            if row.name == MutationName.CASE_SET_FIELDS and isinstance(row.args, dict):
+                changes = row.args.get("changes")
+                case_id = row.args.get("case_id")
+                if isinstance(changes, dict) and isinstance(case_id, str):
+                    unsent.setdefault(case_id, {}).update(changes)
+        return unsent
+
+    def _reapply_unsent(self, case_id: str, changes: dict[str, Any]) -> None:
+        """A pulled case must not hide the worker's newer, unsent edit of it: the edit is put
+        back on top (the outbox row, with its own base versions, still goes to the server)."""
+        from fieldkit.domain.records import Case
+
+        case = self.vault.cases.get(case_id)
+        if case is None:
+            return
+        fields = {k: v for k, v in changes.items() if k in EDITABLE_CASE_FIELDS}
+        decoded = from_dict(Case, {**to_dict(case), **fields})
+        updated = {
+            k: getattr(decoded, k) for k in fields if getattr(decoded, k) != getattr(case, k)
+        }
+        if updated:
+            self.vault.cases.put(replace(case, **updated))
 
     def _apply(self, change: Change, report: SyncReport) -> None:
         vault = self.vault
@@ -548,6 +582,10 @@ class SyncEngine:
         """Count and sha256 over the sorted ``id:version`` lines of server-known records (the
         server's formula in ``IntegrityCount``)."""
         return integrity_digest(self.repo.record_versions(record_type.value))
+
+
+def _has_cases(page: PullResponse) -> bool:
+    return any(c.record_type is RecordType.CASE for c in page.changes)
 
 
 def integrity_digest(pairs: list[tuple[str, int]]) -> tuple[int, str]:
