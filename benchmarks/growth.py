@@ -57,7 +57,7 @@ def run(
     reps = cfg["vault_reps"]
     rows = []
     for factor, load in zip(factors, loads, strict=True):
-        log(f"  {factor}x: {load.counts['notes']:,} entries, {load.counts['cases']:,} cases")
+        log(f"  {factor:g}x: {load.counts['notes']:,} entries, {load.counts['cases']:,} cases")
         s50, s95, clist = _vault_costs(load, max(20, reps["search"] // 2), reps["list"])
         if load is main and state.get("first_sync"):
             fs = state["first_sync"]
@@ -65,9 +65,9 @@ def run(
             server = sync_figures.BenchServer(pg_url, 1)
             try:
                 server.restore_identity(load)
-                sync_figures.bulk_load(server, load, work / f"g{factor}", log)
+                sync_figures.bulk_load(server, load, work / f"g{factor:g}", log)
                 session, took, pulled = sync_figures.first_sync(
-                    server, load, work / f"g{factor}" / "reader"
+                    server, load, work / f"g{factor:g}" / "reader"
                 )
                 session.lock()
                 fs = {"records": pulled, "seconds": took}
@@ -77,24 +77,24 @@ def run(
     figures = []
     base = rows[0]
     for factor, load, s50, s95, clist, fs in rows:
-        tag = f"{factor}x ({load.counts['notes']:,} entries)"
+        tag = f"{factor:g}x ({load.counts['notes']:,} entries)"
         figures.append(
             Figure(
-                f"growth.search_p95.{factor}", f"growth: search p95 at {tag}", "ms", s50, p95=s95
+                f"growth.search_p95.{factor:g}", f"growth: search p95 at {tag}", "ms", s50, p95=s95
             )
         )
         figures.append(
             Figure(
-                f"growth.case_list.{factor}",
-                f"growth: case list at {factor}x ({load.counts['cases']:,} cases)",
+                f"growth.case_list.{factor:g}",
+                f"growth: case list at {factor:g}x ({load.counts['cases']:,} cases)",
                 "ms",
                 clist,
             )
         )
         figures.append(
             Figure(
-                f"growth.first_sync.{factor}",
-                f"growth: first sync at {factor}x ({fs['records']:,} records)",
+                f"growth.first_sync.{factor:g}",
+                f"growth: first sync at {factor:g}x ({fs['records']:,} records)",
                 "s",
                 fs["seconds"],
                 note=f"{fs['records'] / fs['seconds']:.0f} rec/s",

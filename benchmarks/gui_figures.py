@@ -4,6 +4,7 @@ sync: a real enrolled profile, opened by the real app offscreen, in separate pro
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -67,8 +68,27 @@ def run(
     finally:
         session.lock()
     log(f"  app: unlock, caseload, open the big case, type during a sync of {pending} notes")
+    profile_dir = os.environ.get("FIELDKIT_BENCH_PROFILE")
+    prefix = (
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--idle",
+            "--threads",
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "-o",
+            str(Path(profile_dir) / "gui.raw"),
+            "--",
+        ]
+        if profile_dir
+        else []
+    )
     proc = subprocess.run(
         [
+            *prefix,
             sys.executable,
             str(HERE / "gui_bench.py"),
             str(data_dir),
@@ -85,7 +105,10 @@ def run(
     if proc.returncode != 0:
         tail = (proc.stderr or "").strip().splitlines()[-3:]
         raise RuntimeError("gui_bench failed: " + " | ".join(tail))
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError("gui_bench printed no result")
+    got = json.loads(lines[-1])
     cases = got["caseload_rows"]
     big_n = min(500, load.counts["notes"] // 5)
     figures.append(

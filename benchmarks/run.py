@@ -61,6 +61,16 @@ QUICK: dict[str, Any] = {
 }
 
 
+def size_named(name: str) -> caseload.Size:
+    """team, quick, city, or <size>-<factor> (team-0.1: a tenth of the team size)."""
+    if name in caseload.SIZES:
+        return caseload.SIZES[name]
+    base, _, factor = name.rpartition("-")
+    if base not in caseload.SIZES:
+        raise SystemExit(f"unknown size {name!r}")
+    return caseload.SIZES[base].scaled(float(factor), name)
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -121,10 +131,28 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="reduced sizes and repetitions")
     parser.add_argument("--only", default="", help=f"comma-separated groups of {GROUPS}")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--size", default="", help="main caseload: team, quick, city, or e.g. team-0.4"
+    )
+    parser.add_argument(
+        "--growth", default="", help="growth points below the main size, e.g. team-0.1:1,main:4"
+    )
     parser.add_argument("--no-cache", action="store_true", help="regenerate the caseloads")
+    parser.add_argument(
+        "--replay-push",
+        action="store_true",
+        help="load the server by pushing the generated outbox over HTTP (slow) instead of COPY",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default: results/)")
     args = parser.parse_args()
-    cfg = QUICK if args.quick else FULL
+    cfg = dict(QUICK if args.quick else FULL)
+    cfg["replay_push"] = args.replay_push
+    if args.size:
+        cfg["size"] = size_named(args.size)
+    if args.growth:
+        points = [p.split(":") for p in args.growth.split(",")]
+        cfg["growth"] = tuple(size_named(n) for n, _ in points if n != "main")
+        cfg["growth_factors"] = tuple(float(f) for _, f in points)
     groups = [g for g in (args.only.split(",") if args.only else GROUPS) if g]
     unknown = set(groups) - set(GROUPS)
     if unknown:
