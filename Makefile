@@ -56,6 +56,13 @@ test: deps
 	$(VENV)/bin/mypy
 	$(SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
 
+# The fault, tamper and abuse suite at full scale (docs/security.md; the reduced scale runs in
+# `make test`): crash loops, network and disk faults, tampering, API abuse, secrets hygiene.
+# Prints one table at the end: scenario, iterations, faults, lost, duplicated, wrong errors.
+reliability: deps
+	FIELDKIT_RELIABILITY_SCALE=full $(SERVICES) $(PY) -m pytest tests/reliability -q \
+	  -o timeout=1500 $(PYTEST_ARGS)
+
 # The demo: a central service on embedded SQLite in ./demo, a seeded team, the app opened as
 # the worker (DEMO_AS=lead for the team lead). A private keyring session holds the demo
 # laptops' device secrets, so each run builds the demo afresh.

@@ -49,7 +49,7 @@ def world(pg_database: str) -> Iterator[ServerWorld]:
 
 
 def test_schemathesis_long_run_every_role(world: ServerWorld, record: Counters) -> None:
-    examples = scale(8, 120)
+    examples = scale(5, 120)
     team = world.team("T")
     devices = [
         world.device("anna", "worker", team),

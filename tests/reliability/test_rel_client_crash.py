@@ -139,7 +139,7 @@ def server_notes(db: ServerDB, case_id: str) -> list[str]:
 def test_client_sigkill_loop_writes_and_sync(
     tmp_path: Path, pg_database: str, real_keyring: str, record: Counters
 ) -> None:
-    iterations = scale(25, 500)
+    iterations = scale(10, 500)
     rng = random.Random(11_2026)
     db = ServerDB(pg_database)
     server = LiveServer(pg_database).start()

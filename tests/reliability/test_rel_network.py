@@ -91,7 +91,7 @@ def test_two_laptops_through_a_faulty_network_converge(
 ) -> None:
     monkeypatch.setenv("FIELDKIT_SYNC_PUSH_BATCH", "4")
     monkeypatch.setenv("FIELDKIT_SYNC_PULL_LIMIT", "8")
-    cycles = scale(20, 300)
+    cycles = scale(8, 300)
     rng = random.Random(3003)
     db = ServerDB(pg_database)
     server = LiveServer(pg_database).start()
