@@ -79,9 +79,7 @@ def run(
     for factor, load, s50, s95, clist, fs in rows:
         tag = f"{factor:g}x ({load.counts['notes']:,} entries)"
         figures.append(
-            Figure(
-                f"growth.search_p95.{factor:g}", f"growth: search p95 at {tag}", "ms", s50, p95=s95
-            )
+            Figure(f"growth.search_p95.{factor:g}", f"growth: search at {tag}", "ms", s50, p95=s95)
         )
         figures.append(
             Figure(

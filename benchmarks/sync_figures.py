@@ -740,7 +740,11 @@ def concurrency(
         server = BenchServer(pg_url, procs)
         try:
             devices = _devices(server, count, log)
+            clock = Clock(server)
             lat = _storm(devices, rounds)
+            wall, how = clock.stop()
+            srv_cpu = server.cpu_seconds() - clock.srv
+            per_sync = srv_cpu / max(1, len(lat)) * 1000
             for d in devices:
                 d.http.close()
             rss = server.peak_rss()
@@ -752,6 +756,8 @@ def concurrency(
                     lat,
                     target=250.0,
                     on_p95=True,
+                    note=f"{len(lat)} syncs in {wall:.1f} s; server CPU {per_sync:.1f} ms per "
+                    f"sync; {how}",
                 )
             )
             figures.append(
