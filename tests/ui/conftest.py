@@ -162,3 +162,29 @@ def unlock(qtbot: Any, win: Any, passphrase: str = PASSPHRASE) -> None:
     win.unlock_screen.submit()
     qtbot.waitUntil(lambda: win.ctx.is_unlocked and win.workspace is not None, timeout=15000)
     qtbot.waitUntil(lambda: win.workspace.caseload.loaded, timeout=10000)
+
+
+# --- a real central service on loopback (embedded SQLite), with a worker and a team lead ---
+
+SERVER_CONFIG = {**TEST_CONFIG, "allow_http_loopback": True}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, str]]]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+    from sync_harness import LiveServer, ServerDB
+
+    from fieldkit.domain.enums import Role
+
+    db = ServerDB(f"sqlite:///{tmp_path / 'server.db'}")
+    team = db.team("Fältgruppen Söder")
+    users = {
+        "anna": db.user("anna", team, Role.WORKER),
+        "lena": db.user("lena", team, Role.TEAM_LEAD),
+    }
+    live = off_gui(LiveServer(db.url).start)  # its health probe is network: not on the GUI thread
+    yield db, live, users
+    live.stop()
+    db.close()

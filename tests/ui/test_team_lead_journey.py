@@ -5,37 +5,14 @@ syncs and sees the return and the comment, and can go on in a new draft."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from fieldkit.domain.enums import Role
 from fieldkit.ui.qt import QKeySequence, Qt
 
-from .conftest import PASSPHRASE, TEST_CONFIG, close_window, off_gui
+from .conftest import PASSPHRASE, close_window, off_gui
+from .conftest import SERVER_CONFIG as CONFIG
 from .test_assessment_form import FORM, fill_concern_form
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
-from sync_harness import LiveServer, ServerDB
-
-CONFIG = {**TEST_CONFIG, "allow_http_loopback": True}
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[ServerDB, LiveServer, dict[str, str]]]:
-    db = ServerDB(f"sqlite:///{tmp_path / 'server.db'}")
-    team = db.team("Fältgruppen Söder")
-    users = {
-        "anna": db.user("anna", team, Role.WORKER),
-        "lena": db.user("lena", team, Role.TEAM_LEAD),
-    }
-    live = off_gui(LiveServer(db.url).start)  # its health probe is network: not on the GUI thread
-    yield db, live, users
-    live.stop()
-    db.close()
 
 
 def _window(qtbot: Any, data_dir: Path) -> Any:

@@ -114,6 +114,7 @@ class JournalTab(QWidget):
         self.timeline.setAccessibleName(_("Journal timeline"))
         # one line per fact, no wrapping: a long journal lays out fast; the full text shows below
         self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.timeline.setObjectName("Timeline")
         self.timeline.setSpacing(2)
         self.timeline.currentItemChanged.connect(self._selected)
@@ -125,11 +126,14 @@ class JournalTab(QWidget):
         for kind, text in (
             ("correction", _("Write a correction")),
             ("supplement", _("Write a supplement")),
-            ("own_view", _("Record the person's own view")),
+            ("own_view", _("Add the person's view")),
         ):
             button = QPushButton(text, self)
             button.clicked.connect(lambda _c=False, k=kind: self.start_linked(k))
             button.setEnabled(False)
+            button.setToolTip(
+                _("A new entry linked to the selected signed entry; the original stays as it is.")
+            )
             self.link_buttons[kind] = button
             links_row.addWidget(button)
         self.edit_draft_button = QPushButton(_("Continue this draft"), self)
