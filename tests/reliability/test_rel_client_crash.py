@@ -37,8 +37,8 @@ class Zygote:
             os.environ,
             FIELDKIT_PASSPHRASE=PASS,
             FIELDKIT_LANG="en",
-            FIELDKIT_SYNC_PUSH_BATCH="3",
-            FIELDKIT_SYNC_PULL_LIMIT="5",
+            FIELDKIT_SYNC_PUSH_BATCH="5",
+            FIELDKIT_SYNC_PULL_LIMIT="10",
         )
         self.proc = subprocess.Popen(
             [sys.executable, str(ZYGOTE), str(data_dir), case_id, shared_id],
@@ -169,7 +169,7 @@ def test_client_sigkill_loop_writes_and_sync(
             record.wrong(f"first run: {f}")
         with bo.session() as bs:
             for iteration in range(1, iterations + 1):
-                if rng.random() < 0.3:  # the colleague writes on the shared case: pulls to do
+                if rng.random() < 0.2:  # the colleague writes on the shared case: pulls to do
                     for n in range(rng.randint(1, 4)):
                         e = notes.add_note(bs, shared_id, f"Bo {iteration}.{n}: samtal.", sign=True)
                         bo_notes.append(e.id)
@@ -223,5 +223,5 @@ def test_client_sigkill_loop_writes_and_sync(
             zygote.close()
         server.stop()
         db.close()
-    assert record.faults >= iterations // 3, "most lives should have been cut short"
+    assert record.faults >= max(1, iterations // 4), "most lives should be cut short"
     record.assert_clean()

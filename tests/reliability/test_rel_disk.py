@@ -78,7 +78,7 @@ def test_disk_full_during_writes_and_pulls_readonly_and_garbage(
     tmp_path: Path, world: tuple[ServerDB, LiveServer, str], record: Counters
 ) -> None:
     db, server, _bo = world
-    episodes = scale(2, 12)
+    episodes = scale(2, 6)
     with small_disk(tmp_path / "small", "6m") as mnt:
         anna = Laptop(mnt / "anna", server.url, db.code("anna"))
         bo = Laptop(tmp_path / "bo", server.url, db.code("bo"))

@@ -137,7 +137,7 @@ def test_server_sigkill_loop_under_push_load(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("FIELDKIT_SYNC_PUSH_BATCH", "2")
-    kills = scale(2, 40)
+    kills = scale(2, 30)
     rng = random.Random(2026_11)
     db = ServerDB(pg_database)
     server = ForkedServer(pg_database).start()

@@ -96,9 +96,11 @@ def test_every_byte_flip_in_sampled_pages_is_detected(profile: Path, record: Cou
     rng = random.Random(5)
     sample = sorted({1, 2, pages // 2, pages, *rng.sample(range(3, pages), 2)})
     sample = sample if is_full() else [1, rng.randrange(2, pages + 1)]
-    stride = 1 if is_full() else 61  # the full scale flips every byte of every sampled page
+    # page 1 (salt, header, schema) byte by byte at the full scale; the others every 13th byte
+    # (every 61st at the reduced scale), which still reaches content, IV and HMAC of each
     outcomes: dict[str, int] = {}
     for page in sample:
+        stride = 1 if is_full() and page == 1 else (13 if is_full() else 61)
         for offset in range((page - 1) * PAGE_SIZE, page * PAGE_SIZE, stride):
             outcome = flip_outcome(path, key, offset)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
