@@ -119,13 +119,13 @@ def test_new_submit_show_review(
     )
     shown = json.loads(capsys.readouterr().out)
     assert shown["assessment"]["status"] == "submitted"
-    assert shown["assessment"]["form_version"] == "1.1.0"
+    assert shown["assessment"]["form_version"] == "1.2.0"
     assert shown["validation"]["ok"] is True
     assert shown["assessment"]["answers"]["S1"] == "high"
 
     assert main(["--lang", "sv", "--data-dir", str(worker), "assess", "show", assessment_id]) == 0
     text = capsys.readouterr().out
-    assert "Oro för våldsbejakande extremism (fk.vbe.concern@1.1.0)" in text
+    assert "Oro för våldsbejakande extremism (fk.vbe.concern@1.2.0)" in text
     assert "S1    Samlad oro (professionell bedömning – ingen summering): Hög" in text
     assert "Omedelbara åtgärder" not in text  # hidden section is not shown
 
@@ -253,7 +253,7 @@ def test_incomplete_submit_lists_every_problem_and_keeps_the_draft(
         "error: S4: This question must be answered.",
         "error: B2: 'sometimes' is not one of the options",
         "error: S3: Write at least 200 characters",
-        "error: Q1: The form fk.vbe.concern@1.1.0 has no item Q1.",
+        "error: Q1: The form fk.vbe.concern@1.2.0 has no item Q1.",
     ):
         assert expected in err
     assert "The draft is saved as" in err

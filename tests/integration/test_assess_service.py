@@ -133,12 +133,12 @@ def test_create_save_validate_submit(worker: Session) -> None:
     a = assessments.create_assessment(worker, case_id, "fk.vbe.concern")
     assert (a.form_id, a.form_version, a.status) == (
         "fk.vbe.concern",
-        "1.1.0",
+        "1.2.0",
         AssessmentStatus.DRAFT,
     )
     assert outbox_names(worker)[-1] == MutationName.ASSESSMENT_SAVE_DRAFT
     row = worker.vault.outbox.pending(limit=1000)[-1]
-    assert row.form_version == "fk.vbe.concern@1.1.0"
+    assert row.form_version == "fk.vbe.concern@1.2.0"
     assert row.args["assessment"]["id"] == a.id
 
     # continuous saving: partial answers are fine in a draft and are kept exactly
@@ -348,8 +348,8 @@ def test_made_with_100_still_validates_and_renders_after_110_is_added(
     assert a.form_version == "1.0.0"
     assessments.submit(worker, a.id, registry=then)
 
-    now = FormRegistry.load()  # 1.1.0 has been added (and 1.0.0 retired)
-    assert now.latest("fk.vbe.concern").version == "1.1.0"
+    now = FormRegistry.load()  # 1.1.0 and 1.2.0 have been added (1.0.0 and 1.1.0 retired)
+    assert now.latest("fk.vbe.concern").version == "1.2.0"
     assert assessments.validate_assessment(worker, a.id, registry=now).ok
     detail = assessments.show_assessment(worker, a.id, "sv", registry=now)
     assert detail.form.key == "fk.vbe.concern@1.0.0" and detail.view.ok

@@ -133,7 +133,7 @@ def make_case(s: Session, protected: ProtectedIdentity = ProtectedIdentity.NONE)
 
 
 def make_assessment(s: Session, case_id: str) -> Any:
-    form = default_registry().get("fk.vbe.concern", "1.1.0")
+    form = default_registry().get("fk.vbe.concern", "1.2.0")
     import random
 
     from fieldkit.forms import validate
@@ -185,7 +185,7 @@ def test_assessment_export_writes_the_report_and_exactly_one_audit_event(
         "Malmö stad · Fältgruppen Söder",
         "VBE-2026-0042",
         "Elias Åkesson-Lindqvist",
-        "Oro för våldsbejakande extremism, version 1.1.0",
+        "Oro för våldsbejakande extremism, version 1.2.0",
         "Åsa Öberg",
         "Jörgen Ängström",
         "Väl underbyggd bedömning.",

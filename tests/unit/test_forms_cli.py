@@ -47,7 +47,8 @@ def test_shipped_forms_check_with_the_shell_glob() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "ok  forms/fk.vbe.concern@1.0.0.yaml: fk.vbe.concern@1.0.0 (retired" in result.stdout
-    assert "fk.vbe.concern@1.1.0 (active, 57 items)" in result.stdout
+    assert "fk.vbe.concern@1.1.0 (retired, 57 items)" in result.stdout
+    assert "fk.vbe.concern@1.2.0 (active, 57 items)" in result.stdout
     assert "fk.relatives.followup@1.0.0" in result.stdout
 
 
@@ -122,7 +123,8 @@ def test_forms_list(capsys: pytest.CaptureFixture[str]) -> None:
     rows = json.loads(capsys.readouterr().out)
     assert {(r["id"], r["version"], r["status"]) for r in rows} >= {
         ("fk.vbe.concern", "1.0.0", "retired"),
-        ("fk.vbe.concern", "1.1.0", "active"),
+        ("fk.vbe.concern", "1.1.0", "retired"),
+        ("fk.vbe.concern", "1.2.0", "active"),
         ("fk.relatives.followup", "1.0.0", "active"),
     }
     assert main(["--lang", "sv", "forms", "list"]) == 0

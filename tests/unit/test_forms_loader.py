@@ -89,7 +89,7 @@ def test_shipped_forms_load_side_by_side() -> None:
     assert {"fk.vbe.concern@1.0.0", "fk.vbe.concern@1.1.0", "fk.relatives.followup@1.0.0"} <= set(
         keys
     )
-    assert registry.latest("fk.vbe.concern").version == "1.1.0"
+    assert registry.latest("fk.vbe.concern").version == "1.2.0"
     old = registry.get("fk.vbe.concern", "1.0.0")
     new = registry.get("fk.vbe.concern", "1.1.0")
     assert old.item("S7") is None and new.item("S7") is not None
