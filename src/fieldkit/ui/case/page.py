@@ -237,8 +237,18 @@ class OverviewTab(QWidget):
 
 
 class ConsentsTab(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from fieldkit.ui.case.consent_forms import ConsentForm, DisclosureForm
+
+        self.consent_form = ConsentForm(ctx, self)
+        self.consent_form.hide()
+        self.disclosure_form = DisclosureForm(ctx, self)
+        self.disclosure_form.hide()
+        self.new_consent = QPushButton(_("Record a consent"), self)
+        self.new_consent.clicked.connect(self._open_consent)
+        self.new_disclosure = QPushButton(_("Record a disclosure"), self)
+        self.new_disclosure.clicked.connect(self._open_disclosure)
         title = QLabel(_("Consents"), self)
         title.setObjectName("SectionTitle")
         self.consents = _table(
@@ -256,14 +266,32 @@ class ConsentsTab(QWidget):
         )
         self.disclosures.setAccessibleName(_("Disclosures"))
         layout = QVBoxLayout(self)
-        layout.addWidget(title)
+        head = QHBoxLayout()
+        head.addWidget(title, 1)
+        head.addWidget(self.new_consent)
+        layout.addLayout(head)
+        layout.addWidget(self.consent_form)
         layout.addWidget(self.consents)
-        layout.addWidget(title2)
+        head2 = QHBoxLayout()
+        head2.addWidget(title2, 1)
+        head2.addWidget(self.new_disclosure)
+        layout.addLayout(head2)
         layout.addWidget(self.warning)
+        layout.addWidget(self.disclosure_form)
         layout.addWidget(self.disclosures)
+
+    def _open_consent(self) -> None:
+        self.consent_form.show()
+        self.consent_form.given_by_name.setFocus()
+
+    def _open_disclosure(self) -> None:
+        self.disclosure_form.show()
+        self.disclosure_form.recipient.setFocus()
 
     def show_bundle(self, bundle: CaseBundle) -> None:
         view = bundle.view
+        self.consent_form.case_id = view.case.id
+        self.disclosure_form.case_id = view.case.id
         _fill(
             self.consents,
             [
@@ -370,7 +398,7 @@ class CasePage(QWidget):
         self.journal = JournalTab(ctx, self)
         self.assessments = AssessmentsTab(ctx, self)
         self.profile = ProfileTab(self)
-        self.consents = ConsentsTab(self)
+        self.consents = ConsentsTab(ctx, self)
         self.interventions = InterventionsTab(self)
         self.tabs.addTab(self.overview, _("Overview"))
         self.tabs.addTab(self.journal, _("Journal"))
