@@ -572,7 +572,15 @@ class AuditRepository:
                 case_id=case_id,
                 details=dict(details or {}),
             )
-            sealed = chain(event, self.last(device_id))
+            previous = self.last(device_id)
+            head = self.vault.meta.get(f"audit.head.{device_id}")
+            if head and (previous is None or int(head["seq"]) > previous.seq):
+                # events were removed off the end: chain after the recorded head, so the gap
+                # stays visible to verify() instead of being sealed over by the next event
+                previous = dataclasses.replace(
+                    previous or event, seq=int(head["seq"]), hash=str(head["hash"])
+                )
+            sealed = chain(event, previous)
             d = to_dict(sealed)
             d["details"] = _json(sealed.details)
             self.vault.execute(
