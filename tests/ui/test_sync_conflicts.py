@@ -62,9 +62,11 @@ def test_a_conflict_is_merged_by_hand_in_the_sync_panel(
     report = _sync(qtbot, lena)
     assert report.conflicts == 1
     page = lena.workspace.sync_page
-    lena.workspace.show_page(page)
     qtbot.waitUntil(lambda: len(page.conflicts) == 1, timeout=10000)
-    assert lena.sync_status.attention.isVisible() or lena.sync.status.conflicts == 1
+    qtbot.waitUntil(lambda: not lena.sync_status.attention.isHidden())
+    assert lena.sync_status.attention.text() == "Needs attention: 1"  # text and icon, not colour
+    qtbot.mouseClick(lena.sync_status.attention, Qt.MouseButton.LeftButton)
+    assert lena.workspace.current_page() is page  # the status bar leads to what needs doing
     row = [page.conflict_table.item(0, c).text() for c in range(3)]
     assert row == ["Summary", LENA, ANNA]  # what, your version, the server's version
     page.conflict_table.selectRow(0)

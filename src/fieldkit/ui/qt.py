@@ -50,6 +50,7 @@ from PySide6.QtGui import (
     QShortcut,
     QTextDocument,
 )
+from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -132,6 +133,7 @@ __all__ = [
     "QMainWindow",
     "QMessageBox",
     "QModelIndex",
+    "QNetworkInformation",
     "QObject",
     "QPainter",
     "QPainterPath",

@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.sync.finished.connect(lambda _r: self.sync_status.hide_progress())
         self.sync.failed.connect(lambda _e: self.sync_status.hide_progress())
         self.sync.revoked.connect(self._revoked)
+        self.sync_status.attention.clicked.connect(self._show_sync_page)
 
         self.idle = IdleWatcher(int(_policy_idle_minutes(ctx.config) * 60_000), self)
         self.idle.idle.connect(self.lock)
@@ -191,6 +192,11 @@ class MainWindow(QMainWindow):
         ws = self._unlocked_workspace()
         if ws is not None:
             ws.sync_page.sync_now()
+
+    def _show_sync_page(self) -> None:
+        ws = self._unlocked_workspace()
+        if ws is not None:
+            ws.show_page(ws.sync_page)
 
     def _sync_progress(self, progress: Any) -> None:
         phase = getattr(progress.phase, "value", str(progress.phase))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fieldkit.ui.context import SYNC, AppContext
-from fieldkit.ui.qt import QObject, Signal
+from fieldkit.ui.qt import QNetworkInformation, QObject, Signal
 from fieldkit.ui.taskman import Mailbox
 
 log = logging.getLogger("fieldkit.ui.sync")
@@ -81,6 +81,7 @@ class SyncController(QObject):
         self.bridge.state.connect(lambda _s: self.refresh_status())
         self.bridge.revoked.connect(self.revoked.emit)
         ctx.unlocked.connect(self._start)
+        self._watch_network()
         ctx.wrote.connect(self._local_write)
 
     # -- the DB worker, for the sync engine --------------------------------------------
@@ -91,6 +92,27 @@ class SyncController(QObject):
         if threading.current_thread() is threading.main_thread():
             raise RuntimeError("the sync engine must not wait for the DB on the GUI thread")
         return taskman.run(fn).result()
+
+    # -- connectivity ------------------------------------------------------------------
+    def _watch_network(self) -> None:
+        """Sync at once when the operating system says the network is back."""
+        try:
+            if (
+                QNetworkInformation.instance() is None
+                and not QNetworkInformation.loadDefaultBackend()
+            ):
+                return
+        except RuntimeError:  # no backend on this platform: the periodic pull still runs
+            return
+        info = QNetworkInformation.instance()
+        if info is not None:
+            info.reachabilityChanged.connect(self._reachability)
+
+    def _reachability(self, reachability: Any) -> None:
+        online = reachability == QNetworkInformation.Reachability.Online
+        service = self.service
+        if service is not None and service.scheduler is not None:
+            self.ctx.taskman.run(service.scheduler.connectivity_changed, online)
 
     # -- lifecycle -----------------------------------------------------------------------
     def _start(self) -> None:

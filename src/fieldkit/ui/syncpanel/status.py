@@ -60,7 +60,10 @@ class SyncStatusBar(QWidget):
         online = bool(reached)
         pending = int(_get(status, "pending", "pending_count", default=0) or 0)
         last: dt.datetime | None = _get(status, "last_success", "last_sync", default=None)
-        attention = int(_get(status, "needs_attention", "needs_attention_count", default=0) or 0)
+        # refused changes and open conflicts both wait for the user
+        attention = int(_get(status, "needs_attention", default=0) or 0) + int(
+            _get(status, "conflicts", default=0) or 0
+        )
         icon = "SP_DriveNetIcon" if online else "SP_MessageBoxInformation"
         self.online_icon.setPixmap(std_icon(icon).pixmap(QSize(16, 16)))
         if _get(status, "enrolled", default=True) is False:
@@ -75,7 +78,7 @@ class SyncStatusBar(QWidget):
         )
         if attention:
             self.attention.setIcon(std_icon("SP_MessageBoxWarning"))
-            self.attention.setText(_("{count} need attention").format(count=attention))
+            self.attention.setText(_("Needs attention: {count}").format(count=attention))
             self.attention.setToolButtonStyle(
                 self.attention.toolButtonStyle().ToolButtonTextBesideIcon
             )
