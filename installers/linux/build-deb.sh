@@ -85,7 +85,7 @@ while IFS= read -r -d '' lib; do
 done < <(find "$PKG/opt/fieldkit/_internal" -type f -name '*.so*' -print0)
 
 # System libraries the bundle links but does not carry (the rest is inside /opt/fieldkit).
-DEPENDS="libc6 (>= 2.31), libgcc-s1, libstdc++6, zlib1g, libexpat1, libbz2-1.0, liblzma5, libdbus-1-3, libfontconfig1, libfreetype6, libxkbcommon0, libxkbcommon-x11-0, libegl1, libgl1, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-image0, libxcb-render-util0, libxcb-shape0, libxcb-randr0, libxcb-xkb1"
+DEPENDS="libc6 (>= 2.31), libgcc-s1, libstdc++6, zlib1g, libexpat1, libbz2-1.0, liblzma5, libdbus-1-3, libfontconfig1, libfreetype6, libxkbcommon0, libxkbcommon-x11-0, libegl1, libgl1, libglx0, libglvnd0, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-image0, libxcb-render-util0, libxcb-shape0, libxcb-randr0, libxcb-xkb1"
 INSTALLED_SIZE=$(du -sk --apparent-size "$PKG" | cut -f1)
 cat > "$PKG/DEBIAN/control" <<EOF
 Package: fieldkit

@@ -156,10 +156,12 @@ def test_depends_cover_the_system_libraries_the_bundle_links(deb: Path, installe
     owners: set[str] = set()
     system: set[str] = set()
     internal = installed / "opt/fieldkit/_internal"
+    # As at run time: PyInstaller's bootloader puts _internal first on the library path.
+    search = {"LD_LIBRARY_PATH": f"{internal}:{internal / 'PySide6/Qt/lib'}"}
     for lib in [installed / "opt/fieldkit/fieldkit", *internal.rglob("*.so*")]:
         if lib.read_bytes()[:4] != b"\x7fELF":
             continue
-        for line in run(["ldd", lib], check=False).stdout.splitlines():
+        for line in run(["ldd", lib], check=False, env=search).stdout.splitlines():
             match = re.match(r"\s*(\S+) => (\S+)", line)
             if not match:
                 continue
@@ -305,7 +307,7 @@ def test_frozen_app_creates_and_reopens_an_encrypted_profile(
     case_id = json.loads(added.stdout)["case_id"]
     listed = _fieldkit(app, env, "--data-dir", str(profile), "--json", "case", "list")
     assert listed.returncode == 0, listed.stderr
-    assert [row["id"] for row in json.loads(listed.stdout)] == [case_id]
+    assert [row["case_id"] for row in json.loads(listed.stdout)] == [case_id]
 
     wrong = _fieldkit(
         app, {**env, "FIELDKIT_PASSPHRASE": "not the passphrase at all"},
