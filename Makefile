@@ -13,10 +13,13 @@ SERVICES := tests/env/with-services.sh
 # Qt's runtime libraries for the offscreen platform, PostgreSQL, a fixed font set.
 SYSTEM_PACKAGES := gnome-keyring dbus dbus-x11 libsecret-tools poppler-utils qpdf \
   postgresql-15 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
-  fonts-dejavu-core gettext
+  fonts-dejavu-core gettext \
+  wixl msitools osslsigncode lintian gnupg dpkg-dev patchelf
+# (the last line: building, signing and checking the installers, `make package` and
+# tests/packaging)
 
 .PHONY: help run demo test lint typecheck system-deps deps translations screenshots \
-  bench bench-quick reliability package clean
+  bench bench-quick reliability package package-check clean
 
 help:
 	@echo "make run    start the central service with demo data and open the app"
@@ -30,10 +33,11 @@ system-deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt installers/requirements-build.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt -e '.[gui,server,dev]'
+	$(PIP) install -q -r installers/requirements-build.txt
 	touch $(STAMP)
 
 deps: system-deps $(STAMP) translations
@@ -71,6 +75,15 @@ run: deps
 	  $(if $(DEMO_AS),--as $(DEMO_AS))
 
 demo: run
+
+# The Linux package and a test-signed MSI, checksums signed with a throwaway key, all verified
+# (installers/package.sh; output in dist/release).
+package: deps
+	installers/package.sh
+
+# The packaging tests alone (also part of `make test`).
+package-check: deps
+	$(SERVICES) $(PY) -m pytest tests/packaging $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
