@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +12,8 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldkit.protocol import (
@@ -63,15 +64,34 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token")
 
 
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """One session (one connection, one transaction) for the whole request: the caller is
+    authenticated in the transaction the endpoint then goes on with."""
+    session: Session = request.app.state.factory()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            # not ended by the endpoint (an error): the rollback talks to the database, so it
+            # runs off the event loop
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+DbSession = Annotated[Session, Depends(request_session)]
+
+
 def principal(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: DbSession,
 ) -> Principal:
     """The caller, from the bearer token (the identity provider decides)."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise unauthorized("An access token is required (Authorization: Bearer ...).")
     identity: IdentityProvider = request.app.state.identity
-    p = identity.authenticate(creds.credentials)
+    p = identity.authenticate(creds.credentials, session)
     request.scope.setdefault("state", {})["device_id"] = p.device_id
     return p
 
@@ -190,8 +210,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             409: _err('mutation_gap, with detail {"last_mutation_id": n}'),
         },
     )
-    def push(body: sync.IncomingPush, p: Caller) -> PushResponse:
-        return sync.push(factory, p, body)
+    def push(body: sync.IncomingPush, p: Caller, session: DbSession) -> PushResponse:
+        return sync.push(session, p, body)
 
     @app.get(
         "/v1/sync/pull",
@@ -205,20 +225,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     def pull(
         p: Caller,
+        session: DbSession,
         cursor: Annotated[
             str, Query(max_length=512, description="opaque; empty = from scratch")
         ] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
     ) -> Response:
-        with factory() as session, session.begin():
-            # the feed floor moves with retention runs: read the meta per request
-            page = feed.pull(session, p, read_meta(session), cursor, limit)
-        # Serialised directly (the shape is PullResponse, declared above and fuzzed against
+        page = feed.pull_json(session, p, cursor, limit)
+        session.commit()
+        # Serialised by the feed (the shape is PullResponse, declared above and fuzzed against
         # the schema): validating a page of a thousand records again would halve the rate.
-        return Response(
-            content=json.dumps(page, ensure_ascii=False, separators=(",", ":")),
-            media_type="application/json",
-        )
+        return Response(content=page, media_type="application/json")
 
     @app.get(
         "/v1/sync/integrity",
@@ -226,9 +243,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         tags=["sync"],
         responses={**COMMON_ERRORS, **AUTH_ERRORS},
     )
-    def integrity(p: Caller) -> IntegrityResponse:
-        with factory() as session, session.begin():
-            return feed.integrity(session, p)
+    def integrity(p: Caller, session: DbSession) -> IntegrityResponse:
+        answer = feed.integrity(session, p)
+        session.commit()
+        return answer
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CatchAll)

@@ -25,7 +25,7 @@ from fieldkit.protocol import (
 )
 from fieldkit.server.errors import ApiError
 from fieldkit.server.identity import Principal
-from fieldkit.server.models import CaseScope, FeedCounter, Record, Team, User
+from fieldkit.server.models import CaseScope, FeedCounter, Record, ServerMeta, Team, User
 from fieldkit.server.models import Change as ChangeRow
 from fieldkit.server.scope import visible_case_ids
 
@@ -109,63 +109,126 @@ def user_payload(user: User, team_name: str | None) -> dict[str, Any]:
     }
 
 
-def pull(
-    session: Session, p: Principal, meta: dict[str, str], cursor: str, limit: int
-) -> dict[str, Any]:
-    """A ``PullResponse`` as plain JSON-ready data (built without per-change model objects:
-    an initial pull moves hundreds of thousands of records)."""
+def _head(session: Session) -> tuple[int, str, int]:
+    """The feed counter with the epoch and the retained floor, in one query."""
+
+    def meta(key: str) -> Any:
+        return select(ServerMeta.value).where(ServerMeta.key == key).scalar_subquery()
+
+    top, epoch, floor = session.execute(
+        select(FeedCounter.value, meta("epoch"), meta("feed_floor")).where(FeedCounter.id == 1)
+    ).one()
+    return int(top), str(epoch), int(floor or "0")
+
+
+def pull(session: Session, p: Principal, cursor: str, limit: int) -> dict[str, Any]:
+    """A ``PullResponse`` as plain data (``pull_json`` parsed)."""
+    return dict(json.loads(pull_json(session, p, cursor, limit)))
+
+
+def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
+    """A ``PullResponse`` as JSON text, built without a model or a dict per change: an initial
+    pull moves hundreds of thousands of records, and a record's stored body already is the
+    JSON its ``data`` holds."""
     # Read the counter first: every change numbered up to it is committed (see store.py), so
     # reading up to `top` and no further can never step over a change still committing.
-    top = session.execute(select(FeedCounter.value).where(FeedCounter.id == 1)).scalar_one()
-    after = decode_cursor(cursor, meta["epoch"], int(meta.get("feed_floor", "0")), top)
-    # The change rows and the records they name, in one query (an upsert carries the record as
-    # it is now; a record gone since has no row and is skipped: its tombstone follows).
-    rows = session.execute(
-        select(
-            ChangeRow.seq,
-            ChangeRow.kind,
-            ChangeRow.record_type,
-            ChangeRow.record_id,
-            ChangeRow.case_id,
-            Record.version,
-            Record.body,
-            Record.state,
-            Record.field_versions,
-        )
-        .outerjoin(
-            Record,
-            and_(
-                ChangeRow.kind == ChangeKind.UPSERT.value,
-                Record.record_type == ChangeRow.record_type,
-                Record.id == ChangeRow.record_id,
-            ),
-        )
-        .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
-        .order_by(ChangeRow.seq)
-        .limit(limit + 1)
-    ).all()
+    top, epoch, floor = _head(session)
+    after = decode_cursor(cursor, epoch, floor, top)
+    rows: Sequence[Any] = []
+    if after < top:  # at the head there is nothing to read
+        # The change rows and the records they name, in one query (an upsert carries the
+        # record as it is now; a record gone since has no row and is skipped: its tombstone
+        # follows).
+        rows = session.execute(
+            select(
+                ChangeRow.seq,
+                ChangeRow.kind,
+                ChangeRow.record_type,
+                ChangeRow.record_id,
+                ChangeRow.case_id,
+                Record.version,
+                Record.body,
+                Record.state,
+                Record.field_versions,
+            )
+            .outerjoin(
+                Record,
+                and_(
+                    ChangeRow.kind == ChangeKind.UPSERT.value,
+                    Record.record_type == ChangeRow.record_type,
+                    Record.id == ChangeRow.record_id,
+                ),
+            )
+            .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
+            .order_by(ChangeRow.seq)
+            .limit(limit + 1)
+        ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_seq = rows[-1].seq if has_more else top
-    return {
-        "protocol": PROTOCOL_VERSION,
-        "changes": _materialise(session, rows),
-        "cursor": encode_cursor(meta["epoch"], next_seq),
-        "has_more": has_more,
-        "server_time": utcnow().isoformat().replace("+00:00", "Z"),
-    }
+    return (
+        f'{{"protocol":{PROTOCOL_VERSION},"changes":[{",".join(_changes_json(session, rows))}],'
+        f'"cursor":{_str(encode_cursor(epoch, next_seq))},'
+        f'"has_more":{"true" if has_more else "false"},'
+        f'"server_time":{_str(utcnow().isoformat().replace("+00:00", "Z"))}}}'
+    )
 
 
-def _materialise(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+_str = json.encoder.encode_basestring  # a JSON string literal (non-ASCII kept, as dumps does)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def record_json(
+    record_type: str, version: int, body: str, state: str | None, field_versions: str | None
+) -> str:
+    """A stored record's wire ``data`` as JSON text: its body with the server's version (and a
+    case's field versions). The body is a JSON object written by ``store.dumps`` without these
+    keys, so they are appended to its text; a body or state that needs merging (an
+    assessment's state, a nested key of the same name) goes through json."""
+    if (
+        (not state or state == "{}")
+        and body.startswith("{")
+        and body.endswith("}")
+        and '"version":' not in body
+        and '"field_versions":' not in body
+    ):
+        extra = f'"version":{int(version)}'
+        if record_type == RecordType.CASE.value:
+            extra += f',"field_versions":{field_versions or "{}"}'
+        return "{" + extra + "}" if body == "{}" else f"{body[:-1]},{extra}}}"
+    data = json.loads(body)
+    if state and state != "{}":
+        data.update(json.loads(state))
+    data["version"] = version
+    if record_type == RecordType.CASE.value:
+        data["field_versions"] = json.loads(field_versions or "{}")
+    return _dumps(data)
+
+
+def _change_json(
+    kind: str, record_type: str, record_id: str, case_id: str | None, version: int, data: str
+) -> str:
+    return (
+        f'{{"kind":{_str(kind)},"record_type":{_str(record_type)},"record_id":{_str(record_id)},'
+        f'"case_id":{"null" if case_id is None else _str(case_id)},"version":{version},'
+        f'"data":{data}}}'
+    )
+
+
+def _changes_json(session: Session, rows: Sequence[Any]) -> list[str]:
     # The latest upsert of a record in this page carries its current state; earlier ones add
     # nothing (the payload is always the record as it is now).
     upsert = ChangeKind.UPSERT.value
+    user_type = RecordType.USER.value
     last_upsert: dict[tuple[str, str, str | None], int] = {}
     user_ids: list[str] = []
     for i, row in enumerate(rows):
         if row.kind == upsert:
             last_upsert[(row.record_type, row.record_id, row.case_id)] = i
-            if row.record_type == RecordType.USER.value:
+            if row.record_type == user_type:
                 user_ids.append(row.record_id)
     users: dict[str, dict[str, Any]] = {}
     if user_ids:
@@ -175,45 +238,28 @@ def _materialise(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
             .where(User.id.in_(sorted(set(user_ids))))
         ):
             users[user.id] = user_payload(user, team_name)
-    out: list[dict[str, Any]] = []
+    out: list[str] = []
     for i, row in enumerate(rows):
         if row.kind != upsert:
             out.append(
-                {
-                    "kind": row.kind,
-                    "record_type": row.record_type,
-                    "record_id": row.record_id,
-                    "case_id": row.case_id,
-                    "version": 0,
-                    "data": None,
-                }
+                _change_json(row.kind, row.record_type, row.record_id, row.case_id, 0, "null")
             )
             continue
         if last_upsert.get((row.record_type, row.record_id, row.case_id)) != i:
             continue
-        if row.record_type == RecordType.USER.value:
-            data = users.get(row.record_id)
+        if row.record_type == user_type:
+            payload = users.get(row.record_id)
+            if payload is None:
+                continue
+            version, data = payload["version"], _dumps(payload)
         elif row.body is None:
-            data = None  # gone since (retention); its tombstone follows in the feed
+            continue  # gone since (retention); its tombstone follows in the feed
         else:
-            data = json.loads(row.body)
-            if row.state and row.state != "{}":
-                data.update(json.loads(row.state))
-            data["version"] = row.version
-            if row.record_type == RecordType.CASE.value:
-                data["field_versions"] = json.loads(row.field_versions or "{}")
-        if data is None:
-            continue
-        out.append(
-            {
-                "kind": upsert,
-                "record_type": row.record_type,
-                "record_id": row.record_id,
-                "case_id": row.case_id,
-                "version": data["version"],
-                "data": data,
-            }
-        )
+            version = row.version
+            data = record_json(
+                row.record_type, row.version, row.body, row.state, row.field_versions
+            )
+        out.append(_change_json(upsert, row.record_type, row.record_id, row.case_id, version, data))
     return out
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.ids import is_id, utcnow
@@ -58,12 +58,46 @@ class Store:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.pending: list[PendingChange] = []
+        # Records this writer knows without asking the database: rows read by ``prefetch``
+        # (and inserted since), and ids known to have no row of any type. Strong references
+        # keep the rows in the session's (weak) identity map.
+        self.known: dict[tuple[str, str], Record] = {}
+        self.loaded_ids: set[str] = set()
+        # True while the writer defers its inserts to one flush for many mutations.
+        self.defer = False
 
     # --- records ------------------------------------------------------------------------
+    def prefetch(self, record_ids: set[str]) -> None:
+        """Read every record with one of these ids in one query, so that ``get`` answers them
+        (and the absence of the others) without a round trip."""
+        ids = sorted(i for i in record_ids if is_id(i) and i not in self.loaded_ids)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            # every type, so the primary key (record_type, id) serves the lookup
+            query = select(Record).where(
+                Record.record_type.in_([t.value for t in RecordType]), Record.id.in_(chunk)
+            )
+            for rec in self.session.scalars(query):
+                self.known[(rec.record_type, rec.id)] = rec
+            self.loaded_ids.update(chunk)
+
+    def snapshot(self) -> tuple[dict[tuple[str, str], Record], set[str]]:
+        return dict(self.known), set(self.loaded_ids)
+
+    def restore(self, snap: tuple[dict[tuple[str, str], Record], set[str]]) -> None:
+        """Forget what a rolled-back mutation inserted."""
+        self.known, self.loaded_ids = dict(snap[0]), set(snap[1])
+
     def get(self, record_type: RecordType, record_id: str) -> Record | None:
         if not is_id(record_id):
             return None  # every record id is a UUID; anything else is simply not there
-        return self.session.get(Record, (record_type.value, record_id))
+        key = (record_type.value, record_id)
+        rec = self.known.get(key)
+        if rec is not None:
+            return rec
+        if record_id in self.loaded_ids:
+            return None
+        return self.session.get(Record, key)
 
     def insert(
         self,
@@ -87,7 +121,9 @@ class Store:
             updated_at=utcnow(),
         )
         self.session.add(rec)
-        self.session.flush()
+        self.known[(rec.record_type, rec.id)] = rec
+        if not self.defer:
+            self.session.flush()
         return rec
 
     def replace(
@@ -177,18 +213,21 @@ class Store:
         ).scalar_one()
         now = utcnow()
         first = top - n + 1
-        self.session.add_all(
-            Change(
-                seq=first + i,
-                kind=c.kind.value,
-                record_type=c.record_type,
-                record_id=c.record_id,
-                case_id=c.case_id,
-                team_id=c.team_id,
-                target_user_id=c.target_user_id,
-                at=now,
-            )
-            for i, c in enumerate(self.pending)
+        # Core executemany (one multi-row INSERT): no ORM object per change row.
+        self.session.execute(
+            insert(Change),
+            [
+                {
+                    "seq": first + i,
+                    "kind": c.kind.value,
+                    "record_type": c.record_type,
+                    "record_id": c.record_id,
+                    "case_id": c.case_id,
+                    "team_id": c.team_id,
+                    "target_user_id": c.target_user_id,
+                    "at": now,
+                }
+                for i, c in enumerate(self.pending)
+            ],
         )
         self.pending.clear()
-        self.session.flush()

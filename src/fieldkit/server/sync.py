@@ -1,5 +1,5 @@
-"""POST /v1/sync/push: each mutation in its own transaction with the device's
-``last_mutation_id``, under a lock on the device row."""
+"""POST /v1/sync/push: a batch of mutations under a lock on the device row, each atomic with
+the device's ``last_mutation_id``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from fieldkit.domain.ids import utcnow
 from fieldkit.protocol import (
@@ -87,72 +87,148 @@ def gap(last: int) -> ApiError:
     )
 
 
-def push(factory: sessionmaker[Session], p: Principal, body: IncomingPush) -> PushResponse:
-    """Apply a batch under a lock on the device row.
+class _Abandon(Exception):
+    """The batched attempt cannot give the same answers as one mutation at a time."""
 
-    Each mutation is atomic with the advance of ``last_mutation_id`` past it: its effect runs
-    in a savepoint, and its stored result and the new ``last_mutation_id`` are written right
-    after it in the same transaction, so no state can hold the one without the other. The
-    batch commits once (one disk flush per batch instead of per mutation); if that commit
-    fails, nothing of the batch happened and the device sends it again."""
+
+# Mutations whose handler only inserts through ``Store.insert`` and reads only through
+# ``Store.get`` and the visibility cache: in a batch their inserts wait for one flush.
+DEFERRABLE = frozenset({"note.create", "intervention.record"})
+
+
+def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
+    """Apply a batch under a lock on the device row, in the caller's open transaction (the
+    one that authenticated the request); commits it.
+
+    Each mutation is atomic with the advance of ``last_mutation_id`` past it: its stored result
+    and the new ``last_mutation_id`` are written in the same transaction as its effect, so no
+    state can hold the one without the other. The batch commits once (one disk flush per batch
+    instead of per mutation); if that commit fails, nothing of the batch happened and the device
+    sends it again.
+
+    The batch is first tried in one savepoint with the inserts of plain record creations
+    written together (one multi-row INSERT instead of a savepoint, a check and an insert per
+    mutation); every other mutation still runs in a savepoint of its own. If the database
+    refuses anything of that attempt, the savepoint is rolled back and the batch is applied
+    again one mutation per savepoint, so a refusal undoes that mutation alone, exactly as
+    without the batching."""
     check_batch(body)
-    with factory() as session, session.begin():
-        device = session.scalar(select(Device).where(Device.id == p.device_id).with_for_update())
-        if device is None or device.revoked_at is not None:
-            raise device_revoked()
-        last = device.last_mutation_id
-        # Refuse a gap before touching anything: the batch must continue the device's
-        # sequence without holes (duplicates at its start are fine).
-        new_ids = [m.id for m in body.mutations if m.id > last]
-        if new_ids and (new_ids[0] != last + 1 or new_ids[-1] - new_ids[0] != len(new_ids) - 1):
-            raise gap(last)
-        store = Store(session)
-        ctx = Context(session=session, store=store, principal=p, device=device)
-        results: list[MutationResult] = []
-        logs: list[Any] = []
-        for m in body.mutations:
-            if m.id <= last:
-                results.append(_replay(session, device.id, m.id))
-                continue
-            results.append(_apply_one(ctx, m, logs))
-            last = m.id
-        # What each mutation wrote besides its effect goes in at the end, in one round trip
-        # each: the results, the rejections, the device's new last_mutation_id. All of it
-        # commits with the effects or not at all.
-        ctx.finish()
-        session.add_all(logs)
-        device.last_mutation_id = last
-        device.last_seen_at = utcnow()
-        # Number the batch's changes last: the feed counter is locked only until the commit.
-        store.flush_changes()
-        return PushResponse(last_mutation_id=last, results=results)
+    device = session.scalar(
+        select(Device)
+        .where(Device.id == p.device_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if device is None or device.revoked_at is not None:
+        raise device_revoked()
+    first_last = device.last_mutation_id
+    # Refuse a gap before touching anything: the batch must continue the device's
+    # sequence without holes (duplicates at its start are fine).
+    new_ids = [m.id for m in body.mutations if m.id > first_last]
+    if new_ids and (new_ids[0] != first_last + 1 or new_ids[-1] - new_ids[0] != len(new_ids) - 1):
+        raise gap(first_last)
+    fresh = [m for m in body.mutations if m.id > first_last]
+    replayed = _replay_all(session, device.id, [m.id for m in body.mutations if m.id <= first_last])
+    try:
+        with session.begin_nested():
+            ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=True)
+            session.flush()
+    except (_Abandon, DataError, IntegrityError):
+        # the batched attempt left nothing behind: apply the batch one mutation at a time
+        session.expire(device)
+        ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=False)
+    results = [replayed[m.id] if m.id <= first_last else applied[m.id] for m in body.mutations]
+    last = fresh[-1].id if fresh else first_last
+    # What each mutation wrote besides its effect goes in at the end, in one round trip
+    # each: the results, the rejections, the device's new last_mutation_id. All of it
+    # commits with the effects or not at all.
+    ctx.finish()
+    if logs["mutation_log"]:
+        session.execute(insert(MutationLog), logs["mutation_log"])
+    if logs["rejections"]:
+        session.execute(insert(Rejection), logs["rejections"])
+    device.last_mutation_id = last
+    device.last_seen_at = utcnow()
+    session.flush()
+    # Number the batch's changes last: the feed counter is locked only until the commit.
+    ctx.store.flush_changes()
+    response = PushResponse(last_mutation_id=last, results=results)
+    session.commit()
+    return response
 
 
-def _apply_one(ctx: Context, m: IncomingMutation, logs: list[Any]) -> MutationResult:
+def _apply_batch(
+    session: Session,
+    p: Principal,
+    device: Device,
+    fresh: list[IncomingMutation],
+    *,
+    batched: bool,
+) -> tuple[Context, dict[int, MutationResult], dict[str, list[dict[str, Any]]]]:
+    store = Store(session)
+    ctx = Context(session=session, store=store, principal=p, device=device)
+    ctx.prefetch([m.args for m in fresh])
+    applied: dict[int, MutationResult] = {}
+    logs: dict[str, list[dict[str, Any]]] = {"mutation_log": [], "rejections": []}
+    for m in fresh:
+        deferred = batched and m.name in DEFERRABLE
+        store.defer = deferred
+        if not deferred and batched:
+            session.flush()  # what earlier mutations deferred, before this one reads
+        applied[m.id] = _apply_one(ctx, m, logs, deferred=deferred)
+    store.defer = False
+    return ctx, applied, logs
+
+
+def _apply_one(
+    ctx: Context,
+    m: IncomingMutation,
+    logs: dict[str, list[dict[str, Any]]],
+    *,
+    deferred: bool = False,
+) -> MutationResult:
     session, store, device = ctx.session, ctx.store, ctx.device
     mark = len(store.pending)
     entries_before = dict(ctx.last_entry)
-    try:
-        with session.begin_nested():
+    if deferred:
+        # no savepoint: the handler only checks and then inserts, and its inserts are
+        # flushed with the batch's (a database refusal there abandons the batched attempt)
+        new_before = len(session.new)
+        try:
             outcome = apply(ctx, m.name, m.args)
-    except Rejected as exc:
-        outcome = Outcome(status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason)
-    except DataError as exc:
-        # a value the database cannot hold (out of range, a NUL character...)
-        log.warning("mutation value refused by the database: %s", type(exc.orig).__name__)
-        outcome = Outcome(
-            status=MutationStatus.REJECTED,
-            reason_code="invalid_args",
-            reason="A value in this mutation cannot be stored.",
-        )
-    except IntegrityError as exc:
-        # the database refused what the code let through (e.g. the immutability trigger)
-        log.warning("mutation refused by the database: %s", type(exc.orig).__name__)
-        outcome = Outcome(
-            status=MutationStatus.REJECTED,
-            reason_code="integrity",
-            reason="The database refused this change.",
-        )
+        except Rejected as exc:
+            if len(session.new) != new_before:
+                raise _Abandon from None  # it wrote before refusing: only a savepoint undoes it
+            outcome = Outcome(
+                status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
+            )
+    else:
+        snap = store.snapshot()
+        try:
+            with session.begin_nested():
+                outcome = apply(ctx, m.name, m.args)
+        except Rejected as exc:
+            outcome = Outcome(
+                status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
+            )
+        except DataError as exc:
+            # a value the database cannot hold (out of range, a NUL character...)
+            log.warning("mutation value refused by the database: %s", type(exc.orig).__name__)
+            outcome = Outcome(
+                status=MutationStatus.REJECTED,
+                reason_code="invalid_args",
+                reason="A value in this mutation cannot be stored.",
+            )
+        except IntegrityError as exc:
+            # the database refused what the code let through (e.g. the immutability trigger)
+            log.warning("mutation refused by the database: %s", type(exc.orig).__name__)
+            outcome = Outcome(
+                status=MutationStatus.REJECTED,
+                reason_code="integrity",
+                reason="The database refused this change.",
+            )
+        if outcome.status is MutationStatus.REJECTED:
+            store.restore(snap)
     if outcome.status is MutationStatus.REJECTED:
         del store.pending[mark:]  # the rolled-back effect announces nothing
         ctx.last_entry = entries_before
@@ -165,35 +241,51 @@ def _apply_one(ctx: Context, m: IncomingMutation, logs: list[Any]) -> MutationRe
         record_version=outcome.record_version,
     )
     now = utcnow()
+    name = clean_text(m.name, 64)
     if outcome.status is MutationStatus.REJECTED:
-        logs.append(
-            Rejection(
-                device_id=device.id,
-                mutation_id=m.id,
-                name=clean_text(m.name, 64),
-                reason_code=outcome.reason_code or "",
-                reason=clean_text(outcome.reason or "", 2000),
-                at=now,
-            )
+        logs["rejections"].append(
+            {
+                "device_id": device.id,
+                "mutation_id": m.id,
+                "name": name,
+                "reason_code": outcome.reason_code or "",
+                "reason": clean_text(outcome.reason or "", 2000),
+                "at": now,
+            }
         )
-    logs.append(
-        MutationLog(
-            device_id=device.id,
-            mutation_id=m.id,
-            name=clean_text(m.name, 64),
-            status=result.status.value,
-            result=result.model_dump_json(),
-            applied_at=now,
-        )
+    logs["mutation_log"].append(
+        {
+            "device_id": device.id,
+            "mutation_id": m.id,
+            "name": name,
+            "status": result.status.value,
+            "result": result.model_dump_json(),
+            "applied_at": now,
+        }
     )
     return result
 
 
-def _replay(session: Session, device_id: str, mutation_id: int) -> MutationResult:
-    logged = session.get(MutationLog, (device_id, mutation_id))
-    if logged is None:  # before this server kept results (cannot happen with this schema)
-        return MutationResult(id=mutation_id, status=MutationStatus.DUPLICATE)
-    original = MutationResult.model_validate_json(logged.result)
-    return original.model_copy(
-        update={"status": MutationStatus.DUPLICATE, "original_status": original.status}
-    )
+def _replay_all(session: Session, device_id: str, ids: list[int]) -> dict[int, MutationResult]:
+    """The first answers of already applied mutations (one query for the batch)."""
+    if not ids:
+        return {}
+    logged = {
+        row.mutation_id: row.result
+        for row in session.execute(
+            select(MutationLog.mutation_id, MutationLog.result).where(
+                MutationLog.device_id == device_id, MutationLog.mutation_id.in_(ids)
+            )
+        )
+    }
+    out = {}
+    for mutation_id in ids:
+        text = logged.get(mutation_id)
+        if text is None:  # before this server kept results (cannot happen with this schema)
+            out[mutation_id] = MutationResult(id=mutation_id, status=MutationStatus.DUPLICATE)
+            continue
+        original = MutationResult.model_validate_json(text)
+        out[mutation_id] = original.model_copy(
+            update={"status": MutationStatus.DUPLICATE, "original_status": original.status}
+        )
+    return out
