@@ -6,6 +6,7 @@ opened cleanly after every kill."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import random
@@ -82,17 +83,15 @@ def run_child(
     confirmed: list[str] = []
     failures: list[str] = []
     pid = None
-    killed = False
+    shot = False  # the kill was sent (or the child was already gone)
     started = time.monotonic()
     while True:
-        if pid is not None and kill_after is not None and not killed:
+        if pid is not None and kill_after is not None and not shot:
             remaining = started + kill_after - time.monotonic()
             if remaining <= 0:
-                try:
+                shot = True
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                    killed = True
-                except ProcessLookupError:
-                    pass
                 continue
             try:
                 line = zygote.lines.get(timeout=remaining)

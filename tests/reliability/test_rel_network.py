@@ -39,7 +39,9 @@ CAPTIVE_PAGE = (
     b"Connection: close\r\n\r\n"
     b"<html><body><h1>Welcome to Hotel Wi-Fi</h1><a href=/login>Log in</a></body>"
 )
-MODES = [FORWARD] * 22 + [DROP, CUT, CUT, DELAY, HTTP_503, GARBAGE, STALL, LATENCY, CAPTIVE]
+FAULTS = [DROP, CUT, CUT, DELAY, HTTP_503, GARBAGE, STALL, LATENCY, CAPTIVE]
+# about one connection in four misbehaves at the full scale; more often in the short run
+MODES = [FORWARD] * scale(6, 22) + FAULTS
 
 
 class FaultProxy(ChaosProxy):
@@ -111,6 +113,7 @@ def test_two_laptops_through_a_faulty_network_converge(
         anna.sync()
         bo.sync()
         written: dict[str, str] = {}
+        failed_syncs: list[str] = []
         lock = threading.Lock()
         # each laptop on its own thread (a vault belongs to the thread that opened it); both
         # sync at the same time, as two colleagues in the field do
@@ -135,7 +138,7 @@ def test_two_laptops_through_a_faulty_network_converge(
                 sync_service.sync_now(s)
             except SyncError as exc:
                 with lock:
-                    record.faults += 1
+                    failed_syncs.append(who)
                     if not exc.retryable:
                         record.wrong(f"cycle {cycle} {who}: {exc.code}")
             except Exception as exc:
@@ -226,6 +229,8 @@ def test_two_laptops_through_a_faulty_network_converge(
                     record.notes.append(f"{who} shows another summary than the server")
     finally:
         db.close()
-    print(f"{cycles} cycles, {record.faults} failed syncs, proxy {proxy.connections}")
+    # faults injected: the connections the proxy did not simply forward
+    record.faults = sum(n for mode, n in proxy.connections.items() if mode != FORWARD)
+    record.notes.append(f"{len(failed_syncs)} syncs failed and were retried; {proxy.connections}")
     assert record.faults > 0
     record.assert_clean()
