@@ -26,6 +26,25 @@ from sync_figures import plain_url
 PEER = Path(__file__).resolve().parent / "peer"
 
 
+def export_records(server: Any, work: Path) -> tuple[Path, int]:
+    """The server's records as NDJSON (taken right after the first sync, so both engines move
+    exactly the same records)."""
+    records = work / "records.ndjson"
+    n = 0
+    with (
+        psycopg.connect(plain_url(server.url)) as conn,
+        records.open("w", encoding="utf-8") as out,
+    ):
+        for rtype, rid, case_id, version, body in conn.execute(
+            "SELECT record_type, id, case_id, version, body FROM records ORDER BY id"
+        ):
+            data = json.loads(body) if isinstance(body, str) else body
+            row = {"record_type": rtype, "id": rid, "case_id": case_id, "version": version}
+            out.write(json.dumps(row | {"body": data}, ensure_ascii=False) + "\n")
+            n += 1
+    return records, n
+
+
 def run(
     load: Caseload, work: Path, log: Callable[[str], None], state: dict[str, Any]
 ) -> list[Figure]:
@@ -40,30 +59,10 @@ def run(
     first = state.get("first_sync")
     if server is None or first is None:
         raise RuntimeError("needs the sync group's server and first sync in the same run")
-    records = work / "records.ndjson"
-    with (
-        psycopg.connect(plain_url(server.url)) as conn,
-        records.open("w", encoding="utf-8") as out,
-    ):
-        n = 0
-        for rtype, rid, case_id, version, body in conn.execute(
-            "SELECT record_type, id, case_id, version, body FROM records ORDER BY id"
-        ):
-            data = json.loads(body) if isinstance(body, str) else body
-            out.write(
-                json.dumps(
-                    {
-                        "record_type": rtype,
-                        "id": rid,
-                        "case_id": case_id,
-                        "version": version,
-                        "body": data,
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-            n += 1
+    records = state.get("records_file")
+    n = state.get("records_count", 0)
+    if records is None:
+        records, n = export_records(server, work)
     log(f"  PouchDB: loading {n:,} records into express-pouchdb, then replicating")
     proc = subprocess.run(
         [

@@ -562,6 +562,9 @@ def run(
             note=server.last_clock,
         )
     )
+    from peer_figures import export_records
+
+    state["records_file"], state["records_count"] = export_records(server, work)
     raw_rate, raw_rows = raw_select_rate(server)
     figures.append(
         Figure(
