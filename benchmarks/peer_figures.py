@@ -88,7 +88,8 @@ def run(
             f"peer: PouchDB replication of {peer['replicated']:,} docs (express-pouchdb)",
             "rec/s",
             peer["rate"],
-            note=f"{peer['seconds']:.1f} s",
+            note=f"wall {peer['seconds']:.1f} s, node CPU {peer.get('cpu_seconds', 0):.1f} s "
+            "(server and replicator in one process)",
         ),
         Figure(
             "ratio.fieldkit_vs_pouchdb",
@@ -97,5 +98,6 @@ def run(
             ours / peer["rate"],
             target=3.0,
             op=">=",
+            note=f"fieldkit {first.get('how', '')}",
         ),
     ]

@@ -549,7 +549,7 @@ def run(
     reader_dir = work / "reader"
     session, took, pulled = first_sync(server, load, reader_dir)
     state["reader_dir"] = reader_dir
-    state["first_sync"] = {"records": pulled, "seconds": took}
+    state["first_sync"] = {"records": pulled, "seconds": took, "how": server.last_clock}
     rate = pulled / took
     figures.append(
         Figure(

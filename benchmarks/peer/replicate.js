@@ -45,13 +45,17 @@ async function main() {
     loaded += chunk.length;
   }
   const local = new PouchDB(path.join(work, 'local', 'caseload'));
+  const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
   const result = await local.replicate.from(`http://127.0.0.1:${port}/caseload`, { batch_size: batchSize });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const info = await local.info();
   console.log(JSON.stringify({
     loaded, replicated: result.docs_written, local_docs: info.doc_count, seconds,
     rate: result.docs_written / seconds, batch_size: batchSize, ok: result.ok,
+    cpu_seconds: cpuSeconds,
   }));
   await local.close();
   await remote.close();
