@@ -124,6 +124,9 @@ def test_review_and_return_reaches_the_worker_after_sync(
     queue.select_row(0)
     qtbot.waitUntil(lambda: queue.detail is not None)
     assert queue.renderer is not None and not queue.renderer.editors["S3"].text.isEnabled()
+    history = queue.history.chart  # the case's profile over time, beside the assessment
+    qtbot.waitUntil(lambda: len(history.series.columns) == 1)
+    assert history.series.statuses == ["submitted"]
     queue.partly.setChecked(True)
     qtbot.mouseClick(queue.return_button, Qt.MouseButton.LeftButton)
     assert "comment" in queue.message.text()  # returning needs a comment

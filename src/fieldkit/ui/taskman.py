@@ -202,6 +202,10 @@ class TaskManager(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def on_worker_thread(self) -> bool:
         return threading.get_ident() == self._worker_ident
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from fieldkit.errors import N_, FieldkitError
 from fieldkit.i18n import _, current_language, render
 from fieldkit.ui.case.form_renderer import FormRenderer
+from fieldkit.ui.case.page import refresh_assessments
+from fieldkit.ui.case.profile_chart import ProfileTab
 from fieldkit.ui.context import ASSESSMENTS, SYNC, AppContext
 from fieldkit.ui.i18n import fmt_date, fmt_datetime
 from fieldkit.ui.labels import label
@@ -150,7 +153,14 @@ class ReviewQueueTab(QWidget):
         self.heading = QLabel(_("Choose an assessment in the queue."), self.panel)
         self.heading.setObjectName("SectionTitle")
         self.heading.setWordWrap(True)
-        self.form_slot = QVBoxLayout()
+        # the assessment itself, and the case's profile over time beside it
+        self.views = QTabWidget(self.panel)
+        self.form_page = QWidget(self.views)
+        self.form_slot = QVBoxLayout(self.form_page)
+        self.form_slot.setContentsMargins(0, 0, 0, 0)
+        self.history = ProfileTab(self.views)
+        self.views.addTab(self.form_page, _("Assessment"))
+        self.views.addTab(self.history, _("Risk and protective profile over time"))
         self.agree = QRadioButton(label("agree"), self.panel)
         self.partly = QRadioButton(label("partly"), self.panel)
         self.disagree = QRadioButton(label("disagree"), self.panel)
@@ -188,7 +198,7 @@ class ReviewQueueTab(QWidget):
         panel_layout = QVBoxLayout(self.panel)
         panel_layout.setContentsMargins(0, 0, 0, 0)
         panel_layout.addWidget(self.heading)
-        panel_layout.addLayout(self.form_slot, 1)
+        panel_layout.addWidget(self.views, 1)
         panel_layout.addLayout(decisions)
         panel_layout.addWidget(self.comment)
         panel_layout.addLayout(buttons)
@@ -242,6 +252,11 @@ class ReviewQueueTab(QWidget):
         self.ctx.call(
             _show, row.assessment.id, current_language(), on_done=lambda d: self.show_detail(row, d)
         )
+        self.ctx.call(refresh_assessments, row.assessment.case_id, on_done=self._show_history)
+
+    def _show_history(self, result: tuple[str, list[Any], Any]) -> None:
+        _case_id, _items, series = result
+        self.history.show_bundle(SimpleNamespace(profile=series))
 
     def show_detail(self, row: QueueRow, detail: Any) -> None:
         if self.renderer is not None:
@@ -264,6 +279,7 @@ class ReviewQueueTab(QWidget):
         )
         self.renderer.set_read_only(True)
         self.form_slot.addWidget(self.renderer)
+        self.views.setCurrentWidget(self.form_page)
         self.decision.setExclusive(False)
         for button in self.decision.buttons():
             button.setChecked(False)

@@ -287,8 +287,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: Any) -> None:
         if self.workspace is not None and self.ctx.is_unlocked:
             self.workspace.case.flush_drafts()
-        self.sync.stop()
-        self.sync.wait_stopped()
-        self.ctx.lock()
-        self.ctx.taskman.shutdown(wait=True)
+        if not self.ctx.taskman.closed:  # not already closed by its owner
+            self.sync.stop()
+            self.sync.wait_stopped()
+            self.ctx.lock()
+            self.ctx.taskman.shutdown(wait=True)
         super().closeEvent(event)

@@ -91,6 +91,12 @@ class SyncController(QObject):
             return fn()
         if threading.current_thread() is threading.main_thread():
             raise RuntimeError("the sync engine must not wait for the DB on the GUI thread")
+        if taskman.closed:
+            # The app is closing and the vault is locked: a late cycle stops quietly.
+            from fieldkit.errors import N_
+            from fieldkit.services.profile import SessionLocked
+
+            raise SessionLocked(N_("The profile is locked."))
         return taskman.run(fn).result()
 
     # -- connectivity ------------------------------------------------------------------
