@@ -84,9 +84,9 @@ def _registry_samples(policy: ET.Element) -> list[Any]:
         disabled = policy.find("p:disabledValue/p:decimal", NS)
         assert disabled is not None
         return [
-            RegistryNumber(int(enabled.get("value"))),
-            RegistryNumber(int(disabled.get("value"))),
-        ]  # type: ignore[arg-type]
+            RegistryNumber(int(enabled.get("value", ""))),
+            RegistryNumber(int(disabled.get("value", ""))),
+        ]
     (element,) = policy.findall("p:elements/*", NS)
     tag = element.tag.split("}")[1]
     if tag == "decimal":

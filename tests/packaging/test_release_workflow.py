@@ -17,7 +17,7 @@ from packaging_helpers import ROOT
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 
 
-def _workflow() -> dict[str, Any]:
+def _workflow() -> dict[Any, Any]:
     data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
