@@ -1,6 +1,14 @@
 """Sync figures of fieldkit-server on PostgreSQL over loopback (issue 5, "Figures").
 
     tests/env/with-services.sh .venv/bin/python benchmarks/server_sync.py [--quick]
+        [--workers N] [--threads N] [--http h11|httptools] [--loop asyncio|uvloop]
+        [--profile DIR]
+
+``--workers`` runs that many server processes on the port (uvicorn's workers, as
+``fieldkit-server serve --workers N`` does); ``--http``/``--loop`` pin uvicorn's HTTP parser and
+event loop (default: uvicorn's choice, httptools and uvloop when installed); ``--profile DIR``
+runs the server under py-spy and writes its raw stacks there (summarise them with
+``benchmarks/profile_summary.py``).
 
 Makes a fresh database (FIELDKIT_TEST_PG_ADMIN_URL / FIELDKIT_TEST_PG_URL, as the test setup
 exports them), runs the server as a separate uvicorn process on 127.0.0.1 and measures, as a
@@ -19,6 +27,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -119,7 +128,8 @@ def raw_insert_rate(url: str, rows: list[dict[str, Any]]) -> float:
 
 
 def seed_notes(url: str, case_id: str, author: Dev, n: int) -> None:
-    """Bulk rows straight into records + changes (the pull benchmark's data set)."""
+    """Bulk rows straight into records + changes (the pull benchmark's data set), as the
+    server's store writes them (body without the version, ``store.dumps``)."""
     plain = url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain) as conn:
         top = conn.execute(
@@ -142,6 +152,8 @@ def seed_notes(url: str, case_id: str, author: Dev, n: int) -> None:
                         text=f"Anteckning {i}: samtal om skola och fritid.",
                     )
                 )
+                note.pop("version", None)
+                note["device_id"] = author.device_id
                 ids.append(note["id"])
                 copy.write_row(
                     (
@@ -150,7 +162,7 @@ def seed_notes(url: str, case_id: str, author: Dev, n: int) -> None:
                         case_id,
                         1,
                         False,
-                        json.dumps(note),
+                        json.dumps(note, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
                         "{}",
                         "2026-11-28T12:00:00Z",
                     )
@@ -166,9 +178,23 @@ def seed_notes(url: str, case_id: str, author: Dev, n: int) -> None:
         conn.commit()
 
 
+def start_profiler(directory: Path, pid: int) -> subprocess.Popen[bytes]:
+    """py-spy on the server process (and its workers), raw stacks into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
+    command += ["--subprocesses", "--idle", "--rate", "100", "--format", "raw"]
+    command += ["-o", str(directory / "server.raw")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (1)")
+    parser.add_argument("--threads", type=int, help="FIELDKIT_SERVER_THREADS for the server")
+    parser.add_argument("--http", choices=["h11", "httptools"], help="uvicorn's HTTP parser")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], help="uvicorn's event loop")
+    parser.add_argument("--profile", type=Path, help="run the server under py-spy, stacks here")
     args = parser.parse_args()
     n_push = 2_000 if args.quick else 10_000
     n_pull = 20_000 if args.quick else 200_000
@@ -184,32 +210,45 @@ def main() -> int:
     with factory() as session, session.begin():
         team_id = identity.add_team(session, "Bench").id
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "fieldkit.server.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env={**os.environ, "FIELDKIT_SERVER_DB": url},
-        cwd=ROOT,
-    )
+    env = {**os.environ, "FIELDKIT_SERVER_DB": url}
+    if args.threads:
+        env["FIELDKIT_SERVER_THREADS"] = str(args.threads)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "fieldkit.server.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--workers",
+        str(args.workers),
+    ]
+    if args.http:
+        command += ["--http", args.http]
+    if args.loop:
+        command += ["--loop", args.loop]
+    # its own process group: a stop reaches py-spy and the server under it alike
+    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     figures: dict[str, Any] = {}
+    profiler = None
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while True:
             try:
                 if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not come up")
+            time.sleep(0.1)
+        profiler = start_profiler(args.profile, server.pid) if args.profile else None
         writer = enroll(identity, factory, base, "writer", team_id, Role.WORKER)
         case = case_args(writer)  # type: ignore[arg-type]
         writer.push([writer.mutation("case.create", **case)])
@@ -280,11 +319,24 @@ def main() -> int:
         )
         figures["concurrent_sync_median_ms"] = round(statistics.median(latencies) * 1000, 1)
     finally:
-        server.terminate()
-        server.wait(10)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            profiler.wait(60)
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
         engine.dispose()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    figures["server"] = {
+        "workers": args.workers,
+        "threads": args.threads or "default",
+        "http": args.http or "auto",
+        "loop": args.loop or "auto",
+    }
     print(json.dumps(figures, indent=2))
     return 0
 

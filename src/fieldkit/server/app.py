@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -102,7 +103,7 @@ Caller = Annotated[Principal, Depends(principal)]
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The application on a migrated database (``fieldkit-server init-db`` migrates)."""
     settings = settings or ServerSettings()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, settings.threads)
     check_schema(engine)
     factory = session_factory(engine)
     with factory() as session:
@@ -111,6 +112,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the sync endpoints run in this many threads: as many as the pool has connections
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         engine.dispose()
 

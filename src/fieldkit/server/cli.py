@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from fieldkit.server.db import (
     session_factory,
 )
 from fieldkit.server.identity import LocalIdentityProvider
-from fieldkit.server.settings import ServerSettings, db_url_from
+from fieldkit.server.settings import ENV_DB, ENV_THREADS, ServerSettings, db_url_from
 
 
 class Env:
@@ -105,19 +106,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bool(args.cert) != bool(args.key):
         raise InvalidInput(N_("--cert and --key go together."))
     configure_logging()
-    app = create_app(ServerSettings(db_url=db_url_from(args.db)))
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        ssl_certfile=args.cert,
-        ssl_keyfile=args.key,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        access_log=False,  # our own structured log replaces it (it would print query strings)
-        log_config=None,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "ssl_certfile": args.cert,
+        "ssl_keyfile": args.key,
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "access_log": False,  # our own structured log replaces it (it would print query strings)
+        "log_config": None,
+    }
+    url = db_url_from(args.db)
+    if args.threads:
+        os.environ[ENV_THREADS] = str(args.threads)
+    if args.workers > 1:
+        # Each worker process builds its own app from the environment (same database, and the
+        # token secret is the database's own, so a token from one worker is good at all).
+        engine = make_engine(url)
+        try:
+            check_schema(engine)
+        finally:
+            engine.dispose()
+        os.environ[ENV_DB] = url
+        uvicorn.run("fieldkit.server.cli:worker_app", factory=True, workers=args.workers, **options)
+        return ExitCode.OK
+    uvicorn.run(create_app(ServerSettings(db_url=url)), **options)
     return ExitCode.OK
+
+
+def worker_app() -> Any:
+    """The app of one ``serve --workers N`` process (settings from the environment)."""
+    from fieldkit.server.app import create_app
+
+    configure_logging()
+    return create_app(ServerSettings())
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def configure_logging() -> None:
@@ -373,6 +402,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="reverse proxies whose X-Forwarded-* headers are trusted",
+    )
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="server processes sharing the port (about one per CPU core)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=positive_int,
+        help="requests each process serves at once (default 32; database connections follow)",
     )
 
     team = sub.add_parser("team", help="teams").add_subparsers(dest="team_command", required=True)

@@ -34,7 +34,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+POOL_EXTRA = 8  # connections beyond the worker threads (sessions closing on the event loop)
+
+
+def make_engine(url: str, threads: int = 32) -> Engine:
+    """An engine for ``url``; on PostgreSQL its pool holds a connection for each of the
+    ``threads`` requests a process serves at once, and a few more."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -66,7 +71,9 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(
+            url, pool_size=threads, max_overflow=POOL_EXTRA, pool_pre_ping=True, pool_timeout=60
+        )
     raise DatabaseError(
         N_("Unsupported database {backend}: use PostgreSQL or SQLite."),
         backend=parsed.get_backend_name(),

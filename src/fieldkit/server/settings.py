@@ -12,6 +12,15 @@ import platformdirs
 APP_DIR_NAME = "fieldkit-server"
 ENV_DB = "FIELDKIT_SERVER_DB"
 ENV_TOKEN_SECRET = "FIELDKIT_SERVER_TOKEN_SECRET"  # noqa: S105 - the variable's name, not a secret
+ENV_THREADS = "FIELDKIT_SERVER_THREADS"
+DEFAULT_THREADS = 32
+
+
+def threads_from_env() -> int:
+    try:
+        return max(1, int(os.environ.get(ENV_THREADS, DEFAULT_THREADS)))
+    except ValueError:
+        return DEFAULT_THREADS
 
 
 def default_db_url() -> str:
@@ -48,3 +57,8 @@ class ServerSettings:
     enroll_window_seconds: int = 15 * 60
     retention: RetentionRules = field(default_factory=RetentionRules)
     log_requests: bool = True
+    # Requests served at once by one process (its worker threads; the endpoints block on the
+    # database). Each holds one database connection for its whole request, so the process's
+    # connection pool is this many plus a few (see db.make_engine): a deployment needs
+    # processes x (threads + 8) connections on PostgreSQL.
+    threads: int = field(default_factory=threads_from_env)

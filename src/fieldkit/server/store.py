@@ -200,18 +200,50 @@ class Store:
             PendingChange(kind, record_type, record_id, case_id, team_id, target_user_id)
         )
 
-    def flush_changes(self) -> None:
-        """Number the collected changes and write them. Call last, just before commit."""
+    def flush_changes(self, *, commit: bool = False) -> None:
+        """Number the collected changes and write them. Call last, just before commit; with
+        ``commit`` the transaction commits too (the session's own commit then has nothing left
+        to do).
+
+        The feed counter stays locked from its update to the commit, so that span is kept
+        to the database's own work: on PostgreSQL the counter update and the change rows are one
+        statement, sent in one pipeline with the COMMIT (no round trip, and no wait for this
+        process's other threads, while the lock is held)."""
         if not self.pending:
+            if commit:
+                self.session.commit()
             return
         n = len(self.pending)
+        now = utcnow()
+        if self.session.get_bind().dialect.name == "postgresql":
+            params = {
+                "n": n,
+                "at": now,
+                "kind": [c.kind.value for c in self.pending],
+                "record_type": [c.record_type for c in self.pending],
+                "record_id": [c.record_id for c in self.pending],
+                "case_id": [c.case_id for c in self.pending],
+                "team_id": [c.team_id for c in self.pending],
+                "target_user_id": [c.target_user_id for c in self.pending],
+            }
+            self.pending.clear()
+            # the session's own connection, in its transaction
+            raw = self.session.connection().connection.driver_connection
+            assert raw is not None
+            if commit:
+                with raw.pipeline():
+                    raw.execute(PG_NUMBER_CHANGES, params)
+                    raw.commit()
+                self.session.commit()  # psycopg has committed: this ends the session's side
+            else:
+                raw.execute(PG_NUMBER_CHANGES, params)
+            return
         top = self.session.execute(
             update(FeedCounter)
             .where(FeedCounter.id == 1)
             .values(value=FeedCounter.value + n)
             .returning(FeedCounter.value)
         ).scalar_one()
-        now = utcnow()
         first = top - n + 1
         # Core executemany (one multi-row INSERT): no ORM object per change row.
         self.session.execute(
@@ -231,3 +263,19 @@ class Store:
             ],
         )
         self.pending.clear()
+        if commit:
+            self.session.commit()
+
+
+# The counter's new top and the change rows numbered below it, in one statement.
+_PG_NUMBER_CHANGES = """
+WITH c AS (UPDATE feed_counter SET value = value + {n} WHERE id = 1 RETURNING value)
+INSERT INTO changes (seq, kind, record_type, record_id, case_id, team_id, target_user_id, at)
+SELECT c.value - {n} + t.ord, t.kind, t.record_type, t.record_id, t.case_id, t.team_id,
+       t.target_user_id, {at}
+FROM c, unnest({kind}::text[], {record_type}::text[], {record_id}::text[], {case_id}::text[],
+               {team_id}::text[], {target_user_id}::text[])
+     WITH ORDINALITY AS t(kind, record_type, record_id, case_id, team_id, target_user_id, ord)
+"""
+_NAMES = ("n", "at", "kind", "record_type", "record_id", "case_id", "team_id", "target_user_id")
+PG_NUMBER_CHANGES = _PG_NUMBER_CHANGES.format(**{k: f"%({k})s" for k in _NAMES})

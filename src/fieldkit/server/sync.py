@@ -150,10 +150,10 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     device.last_mutation_id = last
     device.last_seen_at = utcnow()
     session.flush()
-    # Number the batch's changes last: the feed counter is locked only until the commit.
-    ctx.store.flush_changes()
     response = PushResponse(last_mutation_id=last, results=results)
-    session.commit()
+    # Number the batch's changes last, and commit: the feed counter is locked only from there
+    # to the end of the commit.
+    ctx.store.flush_changes(commit=True)
     return response
 
 
