@@ -5,13 +5,13 @@ from __future__ import annotations
 from enum import Enum
 
 from fieldkit.errors import N_
-from fieldkit.i18n import _
+from fieldkit.i18n import _, current_language, translation
 
 LABELS: dict[str, str] = {
     # case types
     "individual_at_risk": N_("Individual at risk"),
     "exit_support": N_("Exit support"),
-    "relative_support": N_("Relatives support"),
+    "relative_support": N_("Support for relatives"),
     "consultation": N_("Consultation"),
     # case status
     "open": N_("Open"),
@@ -66,11 +66,11 @@ LABELS: dict[str, str] = {
     # interventions
     "coordinated": N_("Coordinated support"),
     "exit": N_("Exit support"),
-    "relatives": N_("Relatives support"),
+    "relatives": N_("Support for relatives"),
     "mentor": N_("Mentor"),
     "sspf": N_("SSPF"),
     "school_work": N_("School or work"),
-    "report_child": N_("Report of concern about a child"),
+    "report_child": N_("Child-protection report"),
     "cve": N_("Centre for preventing violent extremism"),
     # roles
     "worker": N_("Outreach worker"),
@@ -79,10 +79,23 @@ LABELS: dict[str, str] = {
 }
 
 
-def label(value: Enum | str | None) -> str:
-    """The translated label of an enum value (or its code when no label is known)."""
+# Where one code needs a different word in one vocabulary (Swedish "Annat" for a contact type
+# but "Annan" for the one who gave a consent): a gettext message context per vocabulary.
+CONSENT_GIVER = "consent giver"
+CONTEXT_LABELS: dict[tuple[str, str], str] = {
+    (CONSENT_GIVER, "other"): "Other",
+}
+
+
+def label(value: Enum | str | None, context: str | None = None) -> str:
+    """The translated label of an enum value (or its code when no label is known).
+
+    ``context`` names the vocabulary (e.g. ``CONSENT_GIVER``) where a shared code needs its
+    own translation."""
     if value is None:
         return ""
     code = value.value if isinstance(value, Enum) else str(value)
+    if context is not None and (context, code) in CONTEXT_LABELS:
+        return translation(current_language()).pgettext(context, CONTEXT_LABELS[context, code])
     msgid = LABELS.get(code)
     return _(msgid) if msgid else code

@@ -10,7 +10,7 @@ from typing import Any
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, render
 from fieldkit.ui.context import CONSENTS, AppContext
-from fieldkit.ui.labels import label
+from fieldkit.ui.labels import CONSENT_GIVER, label
 from fieldkit.ui.qt import (
     QComboBox,
     QDate,
@@ -54,14 +54,18 @@ def _record_disclosure(session: Any, case_id: str, fields: dict[str, Any]) -> An
 
 
 def _combo(
-    codes: tuple[str, ...], parent: QWidget, name: str, none: str | None = None
+    codes: tuple[str, ...],
+    parent: QWidget,
+    name: str,
+    none: str | None = None,
+    context: str | None = None,
 ) -> QComboBox:
     combo = QComboBox(parent)
     combo.setAccessibleName(name)
     if none is not None:
         combo.addItem(none, None)
     for code in codes:
-        combo.addItem(label(code), code)
+        combo.addItem(label(code, context), code)
     return combo
 
 
@@ -113,7 +117,7 @@ class _Form(QFrame):
 class ConsentForm(_Form):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.given_by = _combo(GIVERS, self, _("Given by"))
+        self.given_by = _combo(GIVERS, self, _("Given by"), context=CONSENT_GIVER)
         self.given_by_name = QLineEdit(self)
         self.given_by_name.setAccessibleName(_("Name of the one who consented"))
         self.recipients = QLineEdit(self)

@@ -8,7 +8,7 @@ from fieldkit.errors import N_
 # form section id -> (button text, topic) pairs
 SECTION_GUIDANCE: dict[str, tuple[tuple[str, str], ...]] = {
     "F_URGENT": (
-        (N_("Routine: report of concern about a child"), "orosanmälan"),
+        (N_("Routine: child-protection report"), "orosanmälan"),
         (N_("Routine: collaboration with the police"), "polis"),
     ),
 }
