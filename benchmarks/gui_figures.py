@@ -8,6 +8,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,8 +104,16 @@ def run(
         check=False,
     )
     if proc.returncode != 0:
-        tail = (proc.stderr or "").strip().splitlines()[-3:]
-        raise RuntimeError("gui_bench failed: " + " | ".join(tail))
+        saved = Path(tempfile.gettempdir()) / f"fieldkit-gui-bench-{os.getpid()}.stderr.txt"
+        saved.write_text(proc.stderr or "", encoding="utf-8")
+        lines = (proc.stderr or "").strip().splitlines()
+        fatal = [line for line in lines if "Fatal" in line or "Error" in line][:2]
+        frames = [line.strip() for line in lines if "fieldkit" in line and "File" in line][:4]
+        raise RuntimeError(
+            f"gui_bench exited with {proc.returncode}: "
+            + " | ".join(fatal + frames or lines[-3:])
+            + f" (stderr kept in {saved})"
+        )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError("gui_bench printed no result")
