@@ -76,6 +76,10 @@ run: deps
 
 demo: run
 
+# The main screens rendered offscreen at a fixed size, in Swedish and English, from demo data.
+screenshots: deps
+	$(SERVICES) $(PY) -m fieldkit.ui.screenshots docs/screenshots
+
 # The Linux package and a test-signed MSI, checksums signed with a throwaway key, all verified
 # (installers/package.sh; output in dist/release).
 package: deps
