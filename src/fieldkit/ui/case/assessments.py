@@ -8,6 +8,13 @@ from typing import Any
 
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, current_language, render
+from fieldkit.ui.case.export import (
+    ASSESSMENT,
+    ExportDialog,
+    export_allowed,
+    open_export,
+    policy_note,
+)
 from fieldkit.ui.case.form_renderer import FormRenderer
 from fieldkit.ui.context import ASSESSMENTS, AppContext
 from fieldkit.ui.i18n import fmt_date, fmt_datetime
@@ -105,6 +112,7 @@ class AssessmentsTab(QWidget):
         self._after: list[Any] = []
         self.saved_count = 0
         self.form_titles: dict[str, str] = {}
+        self.reference = ""
 
         self.table = QTableWidget(0, 5, self)
         self.table.setHorizontalHeaderLabels(
@@ -130,12 +138,17 @@ class AssessmentsTab(QWidget):
             _("A returned assessment is revised in a new draft linked to it.")
         )
         self.revise_button.clicked.connect(self.revise_selected)
+        self.export_button = QPushButton(_("Print / export PDF…"), self)
+        self.export_button.setToolTip(_("The assessment report as a PDF document"))
+        self.export_button.clicked.connect(self.export_selected)
+        self.export_dialog: ExportDialog | None = None
         self.table.itemSelectionChanged.connect(self._selection_changed)
         buttons = QHBoxLayout()
         buttons.addWidget(self.form_choice)
         buttons.addWidget(self.new_button)
         buttons.addStretch(1)
         buttons.addWidget(self.revise_button)
+        buttons.addWidget(self.export_button)
         buttons.addWidget(self.open_button)
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
@@ -188,6 +201,7 @@ class AssessmentsTab(QWidget):
         if self.case_id != bundle.view.case.id:
             self._close_editor()
         self.case_id = bundle.view.case.id
+        self.reference = bundle.view.case.reference or ""
         self.show_list(bundle.assessments)
         if not self._forms_loaded:
             self.ctx.taskman.run(active_forms, current_language(), on_done=self._forms)
@@ -236,8 +250,19 @@ class AssessmentsTab(QWidget):
     def _selection_changed(self) -> None:
         a = self.selected()
         self.open_button.setEnabled(a is not None)
+        allowed = export_allowed(self.ctx.config)
+        self.export_button.setEnabled(a is not None and allowed)
+        self.export_button.setToolTip(
+            _("The assessment report as a PDF document") if allowed else policy_note()
+        )
         mine = self.ctx.is_unlocked and a is not None and a.author_id == self.ctx.identity.user_id
         self.revise_button.setVisible(bool(mine and a.status.value == "returned"))
+
+    def export_selected(self) -> None:
+        a = self.selected()
+        if a is None or not export_allowed(self.ctx.config):
+            return
+        self.export_dialog = open_export(self.ctx, ASSESSMENT, a.id, self.reference, self.window())
 
     # -- opening -------------------------------------------------------------------------
     def new_assessment(self) -> None:

@@ -10,10 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldkit.i18n import _, current_language
+from fieldkit.ui.case.export import (
+    JOURNAL,
+    SUBJECT,
+    ExportDialog,
+    export_allowed,
+    open_export,
+    policy_note,
+)
 from fieldkit.ui.case.journal import JournalTab
 from fieldkit.ui.context import ASSESSMENTS, CONSENTS, INTERVENTIONS, SYNC, AppContext
 from fieldkit.ui.i18n import fmt_date
-from fieldkit.ui.labels import label
+from fieldkit.ui.labels import CONSENT_GIVER, label
 from fieldkit.ui.qt import (
     QFormLayout,
     QFrame,
@@ -130,11 +138,28 @@ class CaseHeader(QFrame):
         self.guidance_button.setIcon(std_icon("SP_FileDialogInfoView"))
         self.guidance_button.setToolTip(_("The municipality's routines and guidance"))
         self.guidance_button.clicked.connect(lambda: ctx.guidance_requested.emit(""))
+        self.case_id: str | None = None
+        self.reference = ""
+        self.journal_export = QPushButton(_("Journal extract (PDF)…"), self)
+        self.journal_export.setToolTip(_("The case's journal as a PDF document, for a period"))
+        self.journal_export.clicked.connect(self.export_journal)
+        self.subject_export = QPushButton(_("Subject-access extract (PDF)…"), self)
+        self.subject_export.setToolTip(
+            _("Everything held about the person: a draft for secrecy review before release")
+        )
+        self.subject_export.clicked.connect(self.export_subject)
+        self.export_locked = QLabel(_("Export turned off by policy"), self)
+        self.export_locked.setObjectName("Hint")
+        self.export_locked.setToolTip(policy_note())
+        self.export_dialog: ExportDialog | None = None
         top = QHBoxLayout()
         top.addWidget(self.name)
         top.addWidget(self.protected_icon)
         top.addWidget(self.protected)
         top.addStretch(1)
+        top.addWidget(self.export_locked)
+        top.addWidget(self.journal_export)
+        top.addWidget(self.subject_export)
         top.addWidget(self.guidance_button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.facts)
@@ -149,6 +174,14 @@ class CaseHeader(QFrame):
     def show_case(self, view: Any, names: dict[str, str]) -> None:
         case, person = view.case, view.person
         self.person_id = person.id
+        self.case_id = case.id
+        self.reference = case.reference or ""
+        allowed = export_allowed(self.ctx.config)
+        for button in (self.journal_export, self.subject_export):
+            button.setEnabled(allowed)
+            if not allowed:
+                button.setToolTip(policy_note())
+        self.export_locked.setVisible(not allowed)
         self.name.setText(person.name)
         is_protected = str(getattr(person.protected_identity, "value", "none")) != "none"
         self.protected_icon.setVisible(is_protected)
@@ -170,6 +203,18 @@ class CaseHeader(QFrame):
             _("Address hidden") if person.has_address else _("No address recorded")
         )
         self.unmask_button.setVisible(person.has_address)
+
+    def export_journal(self) -> None:
+        if self.case_id and export_allowed(self.ctx.config):
+            self.export_dialog = open_export(
+                self.ctx, JOURNAL, self.case_id, self.reference, self.window()
+            )
+
+    def export_subject(self) -> None:
+        if self.person_id and export_allowed(self.ctx.config):
+            self.export_dialog = open_export(
+                self.ctx, SUBJECT, self.person_id, self.reference, self.window()
+            )
 
     def unmask(self) -> None:
         if self.person_id is None:
@@ -297,7 +342,7 @@ class ConsentsTab(QWidget):
             [
                 [
                     label(bundle.consent_status.get(c.id, "")),
-                    f"{c.given_by_name} ({label(c.given_by)})",
+                    f"{c.given_by_name} ({label(c.given_by, CONSENT_GIVER)})",
                     ", ".join(c.recipients),
                     c.information,
                     f"{fmt_date(c.valid_from)} – {fmt_date(c.valid_until)}",
@@ -334,8 +379,21 @@ class ConsentsTab(QWidget):
 
 
 class InterventionsTab(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from fieldkit.ui.case.intervention_forms import EndInterventionForm, InterventionForm
+
+        self.ctx = ctx
+        self.items: list[Any] = []
+        self.new_form = InterventionForm(ctx, self)
+        self.new_form.hide()
+        self.end_form = EndInterventionForm(ctx, self)
+        self.end_form.hide()
+        self.new_button = QPushButton(_("Record an intervention"), self)
+        self.new_button.clicked.connect(self._open_new)
+        self.end_button = QPushButton(_("End the selected intervention"), self)
+        self.end_button.clicked.connect(self.end_selected)
+        self.end_button.setEnabled(False)
         self.table = _table(
             [
                 _("Intervention"),
@@ -348,10 +406,50 @@ class InterventionsTab(QWidget):
             self,
         )
         self.table.setAccessibleName(_("Interventions"))
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        head = QHBoxLayout()
+        head.addStretch(1)
+        head.addWidget(self.end_button)
+        head.addWidget(self.new_button)
         layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.new_form)
+        layout.addWidget(self.end_form)
         layout.addWidget(self.table)
 
+    def _open_new(self) -> None:
+        self.end_form.hide()
+        self.new_form.show()
+        self.new_form.kind.setFocus()
+
+    def selected(self) -> Any:
+        rows = self.table.selectionModel().selectedRows()
+        return self.items[rows[0].row()] if rows else None
+
+    def select(self, intervention_id: str) -> None:
+        for r, i in enumerate(self.items):
+            if i.id == intervention_id:
+                self.table.selectRow(r)
+
+    def _selection_changed(self) -> None:
+        item = self.selected()
+        self.end_button.setEnabled(item is not None and item.end_date is None)
+
+    def end_selected(self) -> None:
+        item = self.selected()
+        if item is None or item.end_date is not None:
+            return
+        self.new_form.hide()
+        self.end_form.for_intervention(item)
+
     def show_bundle(self, bundle: CaseBundle) -> None:
+        self.new_form.case_id = bundle.view.case.id
+        # Ongoing first, then the most recently started.
+        self.items = sorted(
+            bundle.view.interventions,
+            key=lambda i: (i.end_date is not None, -i.start_date.toordinal()),
+        )
         _fill(
             self.table,
             [
@@ -363,9 +461,10 @@ class InterventionsTab(QWidget):
                     i.description,
                     i.outcome,
                 ]
-                for i in bundle.view.interventions
+                for i in self.items
             ],
         )
+        self._selection_changed()
 
 
 class CasePage(QWidget):
@@ -399,7 +498,7 @@ class CasePage(QWidget):
         self.assessments = AssessmentsTab(ctx, self)
         self.profile = ProfileTab(self)
         self.consents = ConsentsTab(ctx, self)
-        self.interventions = InterventionsTab(self)
+        self.interventions = InterventionsTab(ctx, self)
         self.tabs.addTab(self.overview, _("Overview"))
         self.tabs.addTab(self.journal, _("Journal"))
         self.tabs.addTab(self.assessments, _("Assessments"))

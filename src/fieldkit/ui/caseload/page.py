@@ -21,6 +21,7 @@ from fieldkit.ui.qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QRadioButton,
     QSplitter,
     Qt,
@@ -55,6 +56,13 @@ class CaseloadPage(QWidget):
 
         title = QLabel(_("Caseload"), self)
         title.setObjectName("PageTitle")
+        self.new_case_button = QPushButton(_("New case…"), self)
+        self.new_case_button.setToolTip(_("Create a case for a person"))
+        self.new_case_button.clicked.connect(self.new_case)
+        self.new_case_dialog: Any = None
+        title_row = QHBoxLayout()
+        title_row.addWidget(title, 1)
+        title_row.addWidget(self.new_case_button)
         self.search_box = QLineEdit(self)
         self.search_box.setPlaceholderText(
             _("Find a case by name or case number; press Enter to search the journals too")
@@ -140,7 +148,7 @@ class CaseloadPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)
-        layout.addWidget(title)
+        layout.addLayout(title_row)
         layout.addWidget(self.search_box)
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)
@@ -173,6 +181,12 @@ class CaseloadPage(QWidget):
         self.hits.clear()
 
     # -- user input ----------------------------------------------------------------------
+    def new_case(self) -> None:
+        from fieldkit.ui.caseload.new_case import NewCaseDialog
+
+        self.new_case_dialog = NewCaseDialog(self.ctx, self.window())
+        self.new_case_dialog.open()
+
     def focus_search(self) -> None:
         self.search_box.setFocus()
         self.search_box.selectAll()
