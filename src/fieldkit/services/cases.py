@@ -283,9 +283,7 @@ def list_cases(
         status=wanted_status,
     )
     names = _display_names(session)
-    awaiting_review = {
-        a.case_id for a in session.vault.assessments.with_status(AssessmentStatus.SUBMITTED)
-    }
+    awaiting_review = session.vault.assessments.case_ids_with_status(AssessmentStatus.SUBMITTED)
     result: list[CaseSummary] = []
     for row in rows:
         case = row.case

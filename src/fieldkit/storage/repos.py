@@ -10,9 +10,13 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
+import functools
 import json
-from collections.abc import Iterable, Sequence
+import types
+import typing
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fieldkit.domain.audit import ChainProblem, chain, verify_chain
@@ -74,6 +78,47 @@ def _json(value: Any) -> str:
     return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
 
 
+_Decoder = Callable[[Any], Any] | None  # None: the stored value is used as it is
+
+
+def _decode_datetime(value: Any) -> Any:
+    parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
+
+
+def _decode_date(value: Any) -> Any:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _decoder(tp: Any) -> _Decoder:
+    """The decoder ``fieldkit.domain.codec`` applies to a value of type ``tp``, resolved once."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decoder(args[0]) if len(args) == 1 else None
+    if origin is tuple:
+        inner = _decoder((typing.get_args(tp) or (Any,))[0])
+        if inner is None:
+            return tuple
+        return lambda value: tuple(None if v is None else inner(v) for v in value)
+    if origin is dict or tp is dict:
+        return dict
+    if isinstance(tp, type):
+        if issubclass(tp, Enum):
+            return tp
+        if tp is dt.datetime:
+            return _decode_datetime
+        if tp is dt.date:
+            return _decode_date
+    return None
+
+
+@functools.cache
+def _field_decoders(cls: type) -> tuple[tuple[str, _Decoder], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+
+
 class RecordRepository(Generic[R]):
     """get / put / list_for_case for one record type."""
 
@@ -111,7 +156,16 @@ class RecordRepository(Generic[R]):
         return row
 
     def from_row(self, row: Sequence[Any]) -> R:
-        return from_dict(self.record_cls, self.row_dict(row))  # type: ignore[no-any-return]
+        # The codec's from_dict resolves each field's type on every call; listing a long
+        # journal or a caseload decodes thousands of rows, so the decoders are resolved once
+        # per record class (same result as from_dict: tests/integration/test_storage_repos.py).
+        data = self.row_dict(row)
+        kwargs = {}
+        for name, decode in _field_decoders(self.record_cls):
+            if name in data:
+                value = data[name]
+                kwargs[name] = value if value is None or decode is None else decode(value)
+        return self.record_cls(**kwargs)  # type: ignore[no-any-return]
 
     def row_dict(self, row: Sequence[Any]) -> dict[str, Any]:
         n = len(self.columns)
@@ -403,6 +457,15 @@ class AssessmentRepository(RecordRepository[Assessment]):
             where += " AND case_id IN (SELECT id FROM cases WHERE team_id = ?)"
             params.append(team_id)
         return self._where(where, params, "reassessment_due, id")
+
+    def case_ids_with_status(self, status: AssessmentStatus) -> set[str]:
+        """The ids of the cases having an assessment in ``status`` (no record is decoded: the
+        case list needs only this)."""
+        rows = self.vault.query(
+            f"SELECT DISTINCT case_id FROM {self.table} WHERE status = ?",  # noqa: S608
+            (str(status),),
+        )
+        return {str(r[0]) for r in rows}
 
     def with_status(self, status: AssessmentStatus, case_id: str | None = None) -> list[Assessment]:
         if case_id is None:
