@@ -372,9 +372,19 @@ class Vault:
             # committed state never holds a purge guard; one left by a raw edit is removed
             if vault.query("SELECT 1 FROM purge_guard LIMIT 1"):
                 vault.execute("DELETE FROM purge_guard")
-        except BaseException:
-            vault._conn.close()
+        except BaseException as exc:
+            # a page the migrations read may be damaged: say so (the connection is still
+            # open for the page check), and leave no "open" marker behind that would make
+            # the next attempt report a lost write-ahead log instead
+            error = vault._translate(exc) if isinstance(exc, sqlcipher3.DatabaseError) else exc
+            with contextlib.suppress(Exception):
+                vault._conn.close()  # the last connection: SQLite checkpoints, drops the log
             vault._conn = None
+            if not vault.wal_path.exists():
+                with contextlib.suppress(OSError):
+                    vault.marker_path.unlink()
+            if error is not exc:
+                raise error from None
             raise
         return vault
 
