@@ -34,6 +34,7 @@ from fieldkit.ui.qt import (
 )
 
 AUTOSAVE_MS = 400
+TIMELINE_PAGE = 100  # entries laid out at once; earlier ones on request
 CONTACT_TYPES = ("visit", "phone", "digital", "outreach", "meeting", "other")
 LINK_KINDS = ("correction", "supplement", "own_view")
 
@@ -108,6 +109,9 @@ class JournalTab(QWidget):
         self._after_save: list[Callable[[], None]] = []
         self.saved_count = 0
         self._items: dict[str, QListWidgetItem] = {}
+        self._by_id: dict[str, Any] = {}
+        self._links: dict[str, list[Any]] = {}
+        self.shown_from = 0  # index in self.notes of the first entry in the timeline
 
         # -- timeline
         self.timeline = QListWidget(self)
@@ -144,6 +148,12 @@ class JournalTab(QWidget):
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
+        # A long journal shows its latest entries first; earlier ones on request (laying out
+        # hundreds of entries at once made opening a case slow).
+        self.earlier_button = QPushButton("", left)
+        self.earlier_button.clicked.connect(self.show_earlier)
+        self.earlier_button.hide()
+        left_layout.addWidget(self.earlier_button)
         left_layout.addWidget(self.timeline, 3)
         left_layout.addWidget(self.detail, 2)
         left_layout.addLayout(links_row)
@@ -252,31 +262,65 @@ class JournalTab(QWidget):
             self._clear_editor()
         self.names = names
         self.notes = list(notes)
+        self._index()
         current = self.timeline.currentItem()
         keep = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
-        self.timeline.clear()
-        self._items = {}
-        selected = None
-        for note in self.notes:
-            item = self._make_item(note)
-            if note.id == keep:
-                selected = item
+        start = max(0, len(self.notes) - TIMELINE_PAGE)
+        if keep is not None:
+            kept_at = next((i for i, n in enumerate(self.notes) if n.id == keep), None)
+            if kept_at is not None:
+                start = min(start, kept_at)
+        self.timeline.setUpdatesEnabled(False)
+        try:
+            self.timeline.clear()
+            self._items = {}
+            self.shown_from = start
+            for note in self.notes[start:]:
+                self._make_item(note)
+        finally:
+            self.timeline.setUpdatesEnabled(True)
+        self._update_earlier()
+        selected = self._items.get(keep) if keep is not None else None
         if selected is not None:
             self.timeline.setCurrentItem(selected)
         if self.timeline.currentItem() is None and self.timeline.count():
             self.timeline.scrollToBottom()
 
+    def show_earlier(self) -> None:
+        """Put the next page of earlier entries at the top of the timeline."""
+        start = max(0, self.shown_from - TIMELINE_PAGE)
+        self.timeline.setUpdatesEnabled(False)
+        try:
+            for note in reversed(self.notes[start : self.shown_from]):
+                self._make_item(note, row=0)
+        finally:
+            self.timeline.setUpdatesEnabled(True)
+        self.shown_from = start
+        self._update_earlier()
+
+    def _update_earlier(self) -> None:
+        hidden = self.shown_from
+        self.earlier_button.setVisible(hidden > 0)
+        self.earlier_button.setText(_("Show earlier entries ({count} more)").format(count=hidden))
+
+    def _index(self) -> None:
+        self._by_id = {n.id: n for n in self.notes}
+        self._links = {}
+        for note in self.notes:
+            if note.link_to:
+                self._links.setdefault(note.link_to, []).append(note)
+
     def _item_text(self, note: Any) -> str:
         lines = [entry_heading(note, self.names), entry_state(note)]
         if note.link_kind is not None:
-            original = next((n for n in self.notes if n.id == note.link_to), None)
+            original = self._by_id.get(note.link_to or "")
             lines.append(
                 _("{kind} to the entry of {when}").format(
                     kind=label(note.link_kind),
                     when=fmt_datetime(original.event_time) if original else "?",
                 )
             )
-        linked = self._linked.get(note.id, [])
+        linked = self._links.get(note.id, [])
         if linked:
             lines.append(
                 _("Has {count} linked entries: {kinds}").format(
@@ -287,19 +331,14 @@ class JournalTab(QWidget):
         lines.append(preview[:150] + ("…" if len(preview) > 150 else ""))
         return "\n".join(lines)
 
-    @property
-    def _linked(self) -> dict[str, list[Any]]:
-        linked: dict[str, list[Any]] = {}
-        for note in self.notes:
-            if note.link_to:
-                linked.setdefault(note.link_to, []).append(note)
-        return linked
-
-    def _make_item(self, note: Any) -> QListWidgetItem:
+    def _make_item(self, note: Any, row: int | None = None) -> QListWidgetItem:
         item = QListWidgetItem(self._item_text(note))
         item.setData(Qt.ItemDataRole.UserRole, note.id)
         item.setToolTip(" ".join(note.text.split())[:600])
-        self.timeline.addItem(item)
+        if row is None:
+            self.timeline.addItem(item)
+        else:
+            self.timeline.insertItem(row, item)
         self._items[note.id] = item
         return item
 
@@ -438,6 +477,10 @@ class JournalTab(QWidget):
                 break
         else:
             self.notes.append(note)
+        self._by_id[note.id] = note
+        if note.link_to:
+            siblings = self._links.setdefault(note.link_to, [])
+            siblings[:] = [n for n in siblings if n.id != note.id] + [note]
         item = self._items.get(note.id)
         if item is None:
             self._make_item(note)
@@ -446,7 +489,7 @@ class JournalTab(QWidget):
             item.setToolTip(" ".join(note.text.split())[:600])
         original = self._items.get(note.link_to or "")
         if original is not None:
-            target = next(n for n in self.notes if n.id == note.link_to)
+            target = self._by_id[note.link_to or ""]
             original.setText(self._item_text(target))
         if self.timeline.currentItem() is self._items.get(note.id):
             self._selected()
