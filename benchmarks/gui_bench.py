@@ -124,4 +124,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalization: PySide6 can abort while garbage-collecting its wrappers
+    # at exit ("none_dealloc ... finalizing"), after every figure has been printed.
+    os._exit(code)
