@@ -255,8 +255,14 @@ class SyncService:
         on_revoked: Callable[[DeviceRevoked], None] | None = None,
         run_on_db: Callable[[Callable[[], Any]], Any] = run_here,
         config: Any = None,
+        pull_limit: int | None = None,
+        batch_mutations: int | None = None,
     ) -> None:
         self.session = session
+        # Tuning: the GUI asks for smaller pages and batches, so no single parse or write of a
+        # cycle holds the interpreter long while the user types (the environment still wins).
+        self._pull_limit = pull_limit or DEFAULT_PULL_LIMIT
+        self._batch_mutations = batch_mutations or MAX_BATCH_MUTATIONS
         self.on_progress = on_progress
         self.on_revoked = on_revoked
         self._db = run_on_db
@@ -297,8 +303,8 @@ class SyncService:
             transport,
             on_progress=self.on_progress,
             run_on_db=self._db,
-            pull_limit=_env_int(ENV_PULL_LIMIT, DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT),
-            batch_mutations=_env_int(ENV_PUSH_BATCH, MAX_BATCH_MUTATIONS, 1, MAX_BATCH_MUTATIONS),
+            pull_limit=_env_int(ENV_PULL_LIMIT, self._pull_limit, 1, MAX_PULL_LIMIT),
+            batch_mutations=_env_int(ENV_PUSH_BATCH, self._batch_mutations, 1, MAX_BATCH_MUTATIONS),
         )
 
     @property

@@ -18,6 +18,11 @@ from fieldkit.ui.taskman import Mailbox
 
 log = logging.getLogger("fieldkit.ui.sync")
 
+# Smaller pages and batches than the CLI's (500 / 100): parsing, validating and writing one of
+# them holds the interpreter lock, and the GUI thread needs it between keystrokes.
+GUI_PULL_LIMIT = 100
+GUI_PUSH_BATCH = 50
+
 
 def _make_service(session: Any, bridge: SyncBridge, run_on_db: Callable[..., Any]) -> Any:
     from fieldkit.services.sync import SyncService
@@ -27,6 +32,8 @@ def _make_service(session: Any, bridge: SyncBridge, run_on_db: Callable[..., Any
         on_progress=bridge.deliver("progress"),
         on_revoked=bridge.deliver("revoked"),
         run_on_db=run_on_db,
+        pull_limit=GUI_PULL_LIMIT,
+        batch_mutations=GUI_PUSH_BATCH,
     )
 
 
