@@ -145,18 +145,24 @@ def _adapter(cls: Any) -> TypeAdapter[Any]:
 
 def parse_record(cls: type[T], value: Any, what: str) -> T:
     """A record from the wire, with every field's type checked (not only decoded)."""
+    return parse_record_encoded(cls, value, what)[0]
+
+
+def parse_record_encoded(cls: type[T], value: Any, what: str) -> tuple[T, dict[str, Any]]:
+    """``parse_record`` and the record's ``to_dict`` form (encoding it is part of the check:
+    it refuses naive datetimes), so that a handler storing the record encodes it once."""
     if not isinstance(value, dict):
         raise Rejected("invalid_args", f"'{what}' must be an object.")
     if not is_id(value.get("id")):
         raise Rejected("invalid_args", f"'{what}.id' must be a UUID.")
     try:
         record: T = _adapter(cls).validate_python(value)  # type: ignore[arg-type]
-        to_dict(record)  # refuses naive datetimes
+        encoded = to_dict(record)  # refuses naive datetimes
     except (ValidationError, ValueError, TypeError) as exc:
         raise Rejected(
             "invalid_args", f"'{what}' is not a valid {cls.__name__}: {_brief(exc)}"
         ) from None
-    return record
+    return record, encoded
 
 
 def _brief(exc: Exception) -> str:
@@ -228,8 +234,12 @@ def require_author(ctx: Context, author_id: str) -> None:
         raise Rejected("author_mismatch", "The author must be the user of this device.")
 
 
-def stamp(record: Any, ctx: Context, **extra: Any) -> dict[str, Any]:
-    data = to_dict(record)
+def stamp(
+    record: Any, ctx: Context, *, encoded: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The record as stored: its ``to_dict`` form (``encoded`` when the caller has it) with
+    the writing device."""
+    data = dict(encoded) if encoded is not None else to_dict(record)
     data["device_id"] = ctx.principal.device_id
     data.update(extra)
     return data
@@ -504,12 +514,14 @@ def _check_note(ctx: Context, note: JournalEntry, scope: CaseScope) -> None:
 
 
 def note_create(ctx: Context, args: dict[str, Any]) -> Outcome:
-    note = parse_record(JournalEntry, args.get("note"), "note")
+    note, encoded = parse_record_encoded(JournalEntry, args.get("note"), "note")
     scope, _case = visible_case(ctx, note.case_id)
     _check_note(ctx, note, scope)
     ensure_new(ctx, RecordType.NOTE, note.id)
     signed = note.state is NoteState.SIGNED
-    rec = ctx.store.insert(RecordType.NOTE, stamp(note, ctx), case_id=note.case_id, sealed=signed)
+    rec = ctx.store.insert(
+        RecordType.NOTE, stamp(note, ctx, encoded=encoded), case_id=note.case_id, sealed=signed
+    )
     touch_case(ctx, scope, max(note.event_time, note.created_at))
     ctx.store.changed(rec)
     return Outcome(record_version=rec.version)
