@@ -142,6 +142,10 @@ class RecordRepository(Generic[R]):
     # -- row mapping
     def to_row(self, record: Any) -> list[Any]:
         d = to_dict(record) if not isinstance(record, dict) else dict(_encode(record))
+        return self.encoded_row(d)
+
+    def encoded_row(self, d: dict[str, Any]) -> list[Any]:
+        """``to_row`` of a codec dict (already encoded; ``d`` is consumed)."""
         version = int(d.pop("version", 0) or 0)
         row: list[Any] = []
         for c in self.columns:
@@ -152,7 +156,7 @@ class RecordRepository(Generic[R]):
                 value = ts(value)
             row.append(value)
         row.append(version)
-        row.append(_json(d))
+        row.append(json.dumps(d, ensure_ascii=False, separators=(",", ":")))
         return row
 
     def from_row(self, row: Sequence[Any]) -> R:
@@ -290,6 +294,16 @@ class CaseRepository(RecordRepository[Case]):
     json_columns = frozenset({"assigned_ids"})
     order_by = "updated_at DESC, id"
     has_case = False
+
+    def __init__(self, vault: Vault) -> None:
+        super().__init__(vault)
+        # the upsert of a server copy that carries field versions (batch apply)
+        cols = (*self.columns, "version", "data", "field_versions")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+        self._upsert_fv = (
+            f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "  # noqa: S608
+            f"ON CONFLICT(id) DO UPDATE SET {updates}"
+        )
 
     def list_for_case(self, case_id: str) -> list[Case]:
         case = self.get(case_id)
@@ -989,3 +1003,173 @@ def build_repositories(vault: Vault) -> None:
     vault.outbox = OutboxRepository(vault)
     vault.meta = MetaRepository(vault)
     vault.search = SearchRepository(vault)
+
+
+# ---------------------------------------------------------------------------------- batch apply
+#
+# A pull page applied at once: the same decisions as ``apply_remote`` for every change, but with
+# the local versions (and note states / assessment statuses) of the whole page read with one
+# query per record type, rows built without a record object, and one ``executemany`` per kind
+# of statement. Callers keep the page in their own transaction (one savepoint for the batch).
+
+
+def _field_codec(tp: Any) -> Any:
+    """A function giving ``_encode(_decode(tp, value))`` for one field (the codec round trip
+    of ``to_dict(from_dict(...))``), fast for the common JSON shapes, exact otherwise."""
+    import types
+    import typing
+    from enum import Enum
+
+    from fieldkit.domain.codec import _decode
+
+    def slow(value: Any) -> Any:
+        return _encode(_decode(tp, value))
+
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _field_codec(args[0]) if len(args) == 1 else slow
+    if tp in (str, int, bool, Any):
+        plain = (str, int, float, bool)
+        return lambda value: value if value is None or type(value) in plain else slow(value)
+    if origin is dict or tp is dict:
+        return lambda value: value if value is None or type(value) is dict else slow(value)
+    if origin is tuple and typing.get_args(tp)[:1] == (str,):
+        return lambda value: (
+            value
+            if value is None or (type(value) is list and all(type(v) is str for v in value))
+            else slow(value)
+        )
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        valid = {m.value: m.value for m in tp if isinstance(m.value, str)}
+        return lambda value: valid[value] if type(value) is str and value in valid else slow(value)
+    if tp is dt.datetime:
+
+        def datetime_codec(value: Any) -> Any:
+            if type(value) is not str:
+                return slow(value)
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            return parsed.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+        return datetime_codec
+    return slow
+
+
+def _record_codec(cls: type) -> list[tuple[str, Any]]:
+    from fieldkit.domain.codec import _hints
+
+    hints = _hints(cls)
+    return [(f.name, _field_codec(hints[f.name])) for f in dataclasses.fields(cls)]
+
+
+_CODECS: dict[type, list[tuple[str, Any]]] = {}
+
+
+def remote_row(repo: RecordRepository[Any], payload: dict[str, Any]) -> list[Any]:
+    """``repo.to_row`` of the server's record, as ``apply_remote`` builds it (through
+    ``from_dict``), without building the record: each field goes through its codec round trip
+    and unknown keys are dropped. A payload missing a field (its default would be made up by
+    the record class) takes the exact slow path."""
+    if isinstance(repo, _DictRepository):
+        return repo.to_row(payload)
+    cls = repo.record_cls
+    codec = _CODECS.get(cls)
+    if codec is None:
+        codec = _CODECS[cls] = _record_codec(cls)
+    d: dict[str, Any] = {}
+    for name, field_codec in codec:
+        if name not in payload:
+            return repo.to_row(from_dict(cls, payload))
+        d[name] = field_codec(payload[name])
+    return repo.encoded_row(d)
+
+
+def apply_remote_many(
+    vault: Vault, changes: Sequence[tuple[RecordType, dict[str, Any], int]]
+) -> list[bool]:
+    """``apply_remote`` for many changes in order; whether each was applied. A record named
+    twice starts a new batch, so each one sees the effect of the one before."""
+    applied: list[bool] = []
+    batch: list[tuple[RecordType, dict[str, Any], int]] = []
+    seen: set[tuple[RecordType, str]] = set()
+    for record_type, data, version in changes:
+        key = (RecordType(record_type), data["id"])
+        if key in seen:
+            applied += _apply_batch(vault, batch)
+            batch, seen = [], set()
+        seen.add(key)
+        batch.append((key[0], data, version))
+    if batch:
+        applied += _apply_batch(vault, batch)
+    return applied
+
+
+def _local_state(
+    vault: Vault, record_type: RecordType, ids: list[str]
+) -> dict[str, tuple[int, str | None]]:
+    """{id: (version, note state | assessment status)} of the ids held locally."""
+    table = REPO_BY_TYPE[record_type]
+    extra = {RecordType.NOTE: "state", RecordType.ASSESSMENT: "status"}.get(record_type, "NULL")
+    rows = vault.query(
+        f"SELECT id, version, {extra} FROM {table} "  # noqa: S608
+        "WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),),
+    )
+    return {r[0]: (int(r[1]), r[2]) for r in rows}
+
+
+def _apply_batch(vault: Vault, batch: list[tuple[RecordType, dict[str, Any], int]]) -> list[bool]:
+    """Changes of distinct records: the decisions first, then the writes per record type in
+    order of first appearance (within a type, in page order)."""
+    by_type: dict[RecordType, list[int]] = {}
+    for i, (record_type, _data, _version) in enumerate(batch):
+        by_type.setdefault(record_type, []).append(i)
+    applied = [False] * len(batch)
+    for record_type, indexes in by_type.items():
+        repo: RecordRepository[Any] = getattr(vault, REPO_BY_TYPE[record_type])
+        local = _local_state(vault, record_type, [batch[i][1]["id"] for i in indexes])
+        upserts: list[list[Any]] = []
+        upserts_fv: list[list[Any]] = []  # cases with field versions
+        version_only: list[tuple[int, str]] = []
+        status_moves: list[tuple[int, str, str]] = []
+        for i in indexes:
+            _type, data, version = batch[i]
+            record_id = data["id"]
+            held = local.get(record_id)
+            if held is not None and held[0] >= version:
+                continue  # a replay or an older copy: never downgrade
+            applied[i] = True
+            payload = {k: v for k, v in data.items() if k != "field_versions"}
+            payload["version"] = version
+            if held is not None and record_type is RecordType.NOTE and held[1] == NoteState.SIGNED:
+                # A signed entry never changes: the server's version number, our content.
+                version_only.append((version, record_id))
+                continue
+            if held is not None and record_type is RecordType.ASSESSMENT:
+                status = str(held[1])
+                if _STATUS_RANK[status] > _STATUS_RANK.get(str(payload.get("status")), 0):
+                    version_only.append((version, record_id))
+                    continue
+                if status != AssessmentStatus.DRAFT:
+                    # Submitted content never changes; the status may only move forward.
+                    status_moves.append((version, str(payload.get("status")), record_id))
+                    continue
+            row = remote_row(repo, payload)
+            if record_type is RecordType.CASE and "field_versions" in data:
+                upserts_fv.append([*row, _json(dict(data["field_versions"]))])
+            else:
+                upserts.append(row)
+        table = REPO_BY_TYPE[record_type]
+        if upserts:
+            vault.executemany(repo._upsert, upserts)
+        if upserts_fv:
+            vault.executemany(vault.cases._upsert_fv, upserts_fv)
+        if version_only:
+            vault.executemany(f"UPDATE {table} SET version = ? WHERE id = ?", version_only)  # noqa: S608
+        if status_moves:
+            vault.executemany(
+                "UPDATE assessments SET version = ?, status = ? WHERE id = ?", status_moves
+            )
+    return applied

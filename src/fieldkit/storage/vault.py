@@ -593,6 +593,13 @@ class Vault:
         except sqlcipher3.Error as exc:
             raise self._translate(exc) from None
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        """One statement for many rows (batch apply); errors become vault errors."""
+        try:
+            return self._live().executemany(sql, rows)
+        except sqlcipher3.Error as exc:
+            raise self._translate(exc) from None
+
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         try:
             return self._live().execute(sql, params).fetchall()
@@ -737,6 +744,18 @@ class Vault:
 
         with self.transaction():
             return apply_remote(self, RecordType(record_type), data, version)
+
+    def apply_remote_many(
+        self, changes: Sequence[tuple[RecordType, dict[str, Any], int]]
+    ) -> list[bool]:
+        """``apply_remote`` for a run of server copies ``(record_type, data, version)`` in
+        order, in one transaction (a savepoint inside the caller's); whether each was applied.
+        The same rules: older/equal versions ignored, signed entries and submitted assessments
+        keep their content, case field versions stored."""
+        from fieldkit.storage.repos import apply_remote_many
+
+        with self.transaction():
+            return apply_remote_many(self, changes)
 
     def purge_record(self, record_type: RecordType, record_id: str) -> bool:
         """Remove one record (tombstone); returns whether it was here."""

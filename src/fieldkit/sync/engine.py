@@ -486,15 +486,32 @@ class SyncEngine:
         """A page and its cursor: one transaction (a crash re-fetches the whole page)."""
         with self.vault.transaction():
             unsent = self._unsent_case_fields() if _has_cases(page) else {}
+            # Runs of upserts go to the vault as one batch (same rules as one by one); a
+            # tombstone or revocation is applied in its place between them.
+            run: list[Change] = []
             for change in page.changes:
+                if change.kind is ChangeKind.UPSERT:
+                    if change.data is not None:
+                        run.append(change)
+                    continue
+                self._apply_upserts(run, unsent, report)
+                run = []
                 self._apply(change, report)
-                if (
-                    change.kind is ChangeKind.UPSERT
-                    and change.record_type is RecordType.CASE
-                    and change.record_id in unsent
-                ):
-                    self._reapply_unsent(change.record_id, unsent[change.record_id])
+            self._apply_upserts(run, unsent, report)
             self.vault.meta.set(META_CURSOR, page.cursor)
+
+    def _apply_upserts(
+        self, run: list[Change], unsent: dict[str, dict[str, Any]], report: SyncReport
+    ) -> None:
+        if not run:
+            return
+        applied = self.vault.apply_remote_many(
+            [(change.record_type, change.data, change.version) for change in run]
+        )
+        report.applied += sum(applied)
+        for change in run:
+            if change.record_type is RecordType.CASE and change.record_id in unsent:
+                self._reapply_unsent(change.record_id, unsent[change.record_id])
 
     def _unsent_case_fields(self) -> dict[str, dict[str, Any]]:
         """Case field edits still in the outbox (written while this cycle ran), per case."""
