@@ -450,11 +450,15 @@ def bulk_load(server: BenchServer, load: Caseload, work: Path, log: Callable[[st
             for row in scopes:
                 copy.write_row((row[0], row[3]))  # the owner
         with cur.copy(
-            "COPY changes (seq, kind, record_type, record_id, case_id, at) FROM STDIN"
+            "COPY changes (seq, kind, record_type, record_id, case_id, team_id, at) FROM STDIN"
         ) as copy:
-            for seq, (rtype, rid, cid) in enumerate(changes, start=1):
-                copy.write_row((seq, "upsert", rtype, rid, cid, now))
-        cur.execute("UPDATE feed_counter SET value = %s WHERE id = 1", (len(changes),))
+            # the worker's own user row, as admin.add_user emits it (the team directory)
+            copy.write_row(
+                (1, "upsert", "user", load.identity.user_id, None, load.identity.team_id, now)
+            )
+            for seq, (rtype, rid, cid) in enumerate(changes, start=2):
+                copy.write_row((seq, "upsert", rtype, rid, cid, None, now))
+        cur.execute("UPDATE feed_counter SET value = %s WHERE id = 1", (len(changes) + 1,))
         conn.commit()
         cur.execute("ANALYZE")
     return len(changes)
