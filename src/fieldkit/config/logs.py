@@ -84,6 +84,11 @@ def safe_arg(value: object) -> bool:
 
 
 def _is_fieldkit(name: str) -> bool:
+    """A laptop-client logger. The central service (``fieldkit.server``) keeps its own rule —
+    route templates, status codes and exception type names only, never bodies — and its records
+    must keep those (an operator needs the exception type), even when both run in one process."""
+    if name == "fieldkit.server" or name.startswith("fieldkit.server."):
+        return False
     return name == "fieldkit" or name.startswith("fieldkit.")
 
 
