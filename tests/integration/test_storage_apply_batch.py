@@ -170,6 +170,8 @@ def test_replays_older_copies_and_immutable_records_keep_local_content(
     vaults: tuple[Vault, Vault],
 ) -> None:
     draft = JournalEntry(case_id=CASE.id, author_id="u", text="utkast")
+    draft2 = JournalEntry(case_id=CASE.id, author_id="u", text="gammal", place="Lund")
+    case2 = Case(person_id=PERSON.id, case_type=CaseType.CONSULTATION, team_id="t", owner_id="u")
     mine = journal.sign(JournalEntry(case_id=CASE.id, author_id="u", text="slutlig"), "u")
     submitted = Assessment(
         case_id=CASE.id,
@@ -188,6 +190,8 @@ def test_replays_older_copies_and_immutable_records_keep_local_content(
             v.persons.put(dataclasses.replace(PERSON, version=5))
             v.cases.put(dataclasses.replace(CASE, version=5))
             v.notes.put(draft)
+            v.notes.put(draft2)
+            v.cases.put(case2)
             v.notes.put(dataclasses.replace(mine, version=2))
             v.assessments.put(dataclasses.replace(submitted, status=S.DRAFT, content_hash=None))
             v.assessments.put(submitted)
@@ -207,9 +211,16 @@ def test_replays_older_copies_and_immutable_records_keep_local_content(
         (RecordType.ASSESSMENT, w(dataclasses.replace(approved, status=S.SUBMITTED)), 8),
         (RecordType.ASSESSMENT, w(dataclasses.replace(open_draft, answers={"q": 1})), 9),
         (RecordType.CASE, w(CASE, summary="nyare", reference="VBE-1"), 11),
+        # a draft whose text changes, and a case whose searchable text does not
+        (RecordType.NOTE, w(draft2, text="ny text i Malmö"), 12),
+        (
+            RecordType.CASE,
+            w(case2, status="closed"),
+            13,
+        ),
     ]
     got = both(vaults, setup, changes)
-    assert got == [False, False, True, True, True, True, True, True]
+    assert got == [False, False, True, True, True, True, True, True, True, True]
     _one, many = vaults
     kept = many.notes.get(mine.id)
     assert kept.text == "slutlig" and kept.version == 6 and journal.verify_signature(kept)

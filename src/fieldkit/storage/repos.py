@@ -144,14 +144,17 @@ class RecordRepository(Generic[R]):
         d = to_dict(record) if not isinstance(record, dict) else dict(_encode(record))
         return self.encoded_row(d)
 
-    def encoded_row(self, d: dict[str, Any]) -> list[Any]:
-        """``to_row`` of a codec dict (already encoded; ``d`` is consumed)."""
+    def encoded_row(self, d: dict[str, Any], canonical: frozenset[str] = frozenset()) -> list[Any]:
+        """``to_row`` of a codec dict (already encoded; ``d`` is consumed). ``canonical``:
+        timestamp columns whose text is the datetime codec's own output."""
         version = int(d.pop("version", 0) or 0)
         row: list[Any] = []
         for c in self.columns:
             value = d.pop(c, None)
             if c in self.json_columns:
                 value = _json(value if value is not None else [])
+            elif c in canonical:
+                value = _canonical_ts(value)
             elif c in TIMESTAMP_COLUMNS:
                 value = ts(value)
             row.append(value)
@@ -1028,7 +1031,10 @@ def _field_codec(tp: Any) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _field_codec(args[0]) if len(args) == 1 else slow
+        if len(args) != 1:
+            return slow
+        inner = _field_codec(args[0])
+        return lambda value: None if value is None else inner(value)
     if tp in (str, int, bool, Any):
         plain = (str, int, float, bool)
         return lambda value: value if value is None or type(value) in plain else slow(value)
@@ -1064,7 +1070,31 @@ def _record_codec(cls: type) -> list[tuple[str, Any]]:
     return [(f.name, _field_codec(hints[f.name])) for f in dataclasses.fields(cls)]
 
 
+def _datetime_fields(cls: type) -> frozenset[str]:
+    """Fields typed ``datetime`` (or optional): their codec gives canonical UTC text."""
+    from fieldkit.domain.codec import _hints
+
+    hints = _hints(cls)
+    return frozenset(
+        f.name
+        for f in dataclasses.fields(cls)
+        if hints[f.name] in (dt.datetime, dt.datetime | None)
+    )
+
+
+def _canonical_ts(value: Any) -> Any:
+    """``ts`` of the datetime codec's own output (``isoformat`` of a UTC time, ``Z``): the
+    same text with microseconds always present. Anything else goes through ``ts``."""
+    if type(value) is str and value[:1] not in ("", "0", "-") and value[-1:] == "Z":
+        if len(value) == 27 and value[19] == ".":
+            return value
+        if len(value) == 20:
+            return value[:19] + ".000000Z"
+    return ts(value)
+
+
 _CODECS: dict[type, list[tuple[str, Any]]] = {}
+_CANONICAL: dict[type, frozenset[str]] = {}
 
 
 def remote_row(repo: RecordRepository[Any], payload: dict[str, Any]) -> list[Any]:
@@ -1073,6 +1103,8 @@ def remote_row(repo: RecordRepository[Any], payload: dict[str, Any]) -> list[Any
     and unknown keys are dropped. A payload missing a field (its default would be made up by
     the record class) takes the exact slow path."""
     if isinstance(repo, _DictRepository):
+        if not payload.get("id"):
+            raise ValueError(f"a {repo.table} row needs an id")
         return repo.to_row(payload)
     cls = repo.record_cls
     codec = _CODECS.get(cls)
@@ -1083,7 +1115,10 @@ def remote_row(repo: RecordRepository[Any], payload: dict[str, Any]) -> list[Any
         if name not in payload:
             return repo.to_row(from_dict(cls, payload))
         d[name] = field_codec(payload[name])
-    return repo.encoded_row(d)
+    canonical = _CANONICAL.get(cls)
+    if canonical is None:
+        canonical = _CANONICAL[cls] = _datetime_fields(cls) & TIMESTAMP_COLUMNS
+    return repo.encoded_row(d, canonical)
 
 
 def apply_remote_many(
