@@ -113,7 +113,8 @@ def test_a_too_short_password_is_refused_before_anything_is_written(
     out.mkdir()
     calls: list[Any] = []
     _save_dialog_returns(monkeypatch, out / "j.pdf", calls)
-    qtbot.mouseClick(case.header.journal_export, Qt.MouseButton.LeftButton)
+    assert case.header.export_button.isEnabled()
+    case.header.journal_export.trigger()  # the menu entry under 'Documents (PDF)'
     dialog = case.header.export_dialog
     dialog.password.setText("kort")
     dialog.password_again.setText("kort")
@@ -143,9 +144,32 @@ def test_exports_are_disabled_when_the_policy_forbids_them(
         assessment_id = _draft_assessment(worker_profile)
         case = _open_assessments(qtbot, win, worker_profile.case_ids["sven"], assessment_id)
         assert not case.assessments.export_button.isEnabled()
+        assert not case.header.export_button.isEnabled()
         assert not case.header.journal_export.isEnabled()
         assert not case.header.subject_export.isEnabled()
         assert case.header.export_locked.isVisible()
         assert "policy" in case.header.export_locked.toolTip()
     finally:
         close_window(win)
+
+
+def test_subject_access_extract_is_labelled_a_draft_and_exported(
+    qtbot: Any,
+    window: Any,
+    worker_profile: Profile,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unlock(qtbot, window)
+    window.ctx.open_case_requested.emit(worker_profile.case_ids["sven"])
+    case = window.workspace.case
+    qtbot.waitUntil(lambda: case.loads == 1, timeout=10000)
+    _save_dialog_returns(monkeypatch, tmp_path / "registerutdrag.pdf", [])
+    case.header.subject_export.trigger()
+    dialog = case.header.export_dialog
+    assert dialog.intro.text().startswith("DRAFT FOR SECRECY REVIEW")
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result_value is not None, timeout=20000)
+    assert dialog.result_value.document == "subject"
+    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "registerutdrag.pdf").pages)
+    assert "Sven Berg" in text

@@ -23,16 +23,19 @@ from fieldkit.ui.context import ASSESSMENTS, CONSENTS, INTERVENTIONS, SYNC, AppC
 from fieldkit.ui.i18n import fmt_date
 from fieldkit.ui.labels import CONSENT_GIVER, label
 from fieldkit.ui.qt import (
+    QAction,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSize,
     Qt,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -140,14 +143,26 @@ class CaseHeader(QFrame):
         self.guidance_button.clicked.connect(lambda: ctx.guidance_requested.emit(""))
         self.case_id: str | None = None
         self.reference = ""
-        self.journal_export = QPushButton(_("Journal extract (PDF)…"), self)
+        # The documents sit behind one button, so the header fits beside a protected-identity
+        # marking at the fixed window width.
+        self.export_button = QToolButton(self)
+        self.export_button.setText(_("Documents (PDF)"))
+        self.export_button.setAccessibleName(_("Documents (PDF)"))
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        menu = QMenu(self.export_button)
+        self.journal_export = QAction(_("Journal extract (PDF)…"), self)
         self.journal_export.setToolTip(_("The case's journal as a PDF document, for a period"))
-        self.journal_export.clicked.connect(self.export_journal)
-        self.subject_export = QPushButton(_("Subject-access extract (PDF)…"), self)
+        self.journal_export.triggered.connect(self.export_journal)
+        self.subject_export = QAction(_("Subject-access extract (PDF)…"), self)
         self.subject_export.setToolTip(
             _("Everything held about the person: a draft for secrecy review before release")
         )
-        self.subject_export.clicked.connect(self.export_subject)
+        self.subject_export.triggered.connect(self.export_subject)
+        menu.addAction(self.journal_export)
+        menu.addAction(self.subject_export)
+        menu.setToolTipsVisible(True)
+        self.export_button.setMenu(menu)
         self.export_locked = QLabel(_("Export turned off by policy"), self)
         self.export_locked.setObjectName("Hint")
         self.export_locked.setToolTip(policy_note())
@@ -158,8 +173,7 @@ class CaseHeader(QFrame):
         top.addWidget(self.protected)
         top.addStretch(1)
         top.addWidget(self.export_locked)
-        top.addWidget(self.journal_export)
-        top.addWidget(self.subject_export)
+        top.addWidget(self.export_button)
         top.addWidget(self.guidance_button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.facts)
@@ -177,10 +191,10 @@ class CaseHeader(QFrame):
         self.case_id = case.id
         self.reference = case.reference or ""
         allowed = export_allowed(self.ctx.config)
-        for button in (self.journal_export, self.subject_export):
-            button.setEnabled(allowed)
-            if not allowed:
-                button.setToolTip(policy_note())
+        for action in (self.journal_export, self.subject_export):
+            action.setEnabled(allowed)
+        self.export_button.setEnabled(allowed)
+        self.export_button.setToolTip("" if allowed else policy_note())
         self.export_locked.setVisible(not allowed)
         self.name.setText(person.name)
         is_protected = str(getattr(person.protected_identity, "value", "none")) != "none"
