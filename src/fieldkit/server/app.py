@@ -36,6 +36,7 @@ from fieldkit.server.db import check_schema, make_engine, read_meta, session_fac
 from fieldkit.server.errors import ApiError, unauthorized
 from fieldkit.server.http import AccessLog, BodyLimit, CatchAll
 from fieldkit.server.identity import IdentityProvider, LocalIdentityProvider, Principal
+from fieldkit.server.ratelimit import FailureLimiter
 from fieldkit.server.settings import ServerSettings
 
 log = logging.getLogger("fieldkit.server")
@@ -109,6 +110,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     with factory() as session:
         meta = read_meta(session)
     identity = LocalIdentityProvider(factory, settings, meta["secret"])
+    token_failures = FailureLimiter(
+        {"ip": settings.token_failures_per_ip},
+        settings.token_window_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -195,11 +200,23 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         "/v1/auth/token",
         response_model=TokenResponse,
         tags=["identity"],
-        responses={**COMMON_ERRORS, **AUTH_ERRORS},
+        responses={
+            **COMMON_ERRORS,
+            **AUTH_ERRORS,
+            429: _err("rate_limited: too many failed attempts"),
+        },
     )
     def token(body: TokenRequest, request: Request) -> TokenResponse:
         request.scope.setdefault("state", {})["device_id"] = body.device_id[:64]
-        access, ttl, user = identity.issue_token(body.device_id, body.device_secret)
+        client_ip = request.client.host if request.client else "unknown"
+        keys = (f"ip:{client_ip}",)
+        token_failures.check(keys)
+        try:
+            access, ttl, user = identity.issue_token(body.device_id, body.device_secret)
+        except ApiError as exc:
+            if exc.status == 401:
+                token_failures.record(keys)
+            raise
         return TokenResponse(access_token=access, expires_in=ttl, user=user)
 
     @app.post(

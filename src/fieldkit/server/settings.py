@@ -55,6 +55,12 @@ class ServerSettings:
     enroll_failures_per_ip: int = 10  # per enroll_window_seconds
     enroll_failures_global: int = 200
     enroll_window_seconds: int = 15 * 60
+    # Failed token requests (wrong device secret) per client address within
+    # token_window_seconds before /v1/auth/token answers 429. Counted per server process. Not
+    # per device id: ids are not secret, and a per-device limit would let anyone who knows one
+    # lock the real laptop out of sync.
+    token_failures_per_ip: int = 30
+    token_window_seconds: int = 5 * 60
     retention: RetentionRules = field(default_factory=RetentionRules)
     log_requests: bool = True
     # Requests served at once by one process (its worker threads; the endpoints block on the
