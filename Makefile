@@ -58,7 +58,7 @@ test: deps
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
+	$(SERVICES) $(PY) -m pytest -m "not packaging_slow" $(PYTEST_ARGS)
 
 # The fault, tamper and abuse suite at full scale (docs/security.md; the reduced scale runs in
 # `make test`): crash loops, network and disk faults, tampering, API abuse, secrets hygiene.
@@ -85,7 +85,8 @@ screenshots: deps
 package: deps
 	installers/package.sh
 
-# The packaging tests alone (also part of `make test`).
+# The packaging tests, including the ones that build the frozen app and the .deb with
+# PyInstaller and lintian (minutes; `make test` leaves those out, CI runs this target too).
 package-check: deps
 	$(SERVICES) $(PY) -m pytest tests/packaging $(PYTEST_ARGS)
 
