@@ -21,7 +21,8 @@ from packaging_helpers import INSTALLERS, ROOT, missing_component, require_tools
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "packaging_slow: builds the frozen app with PyInstaller (minutes); `make package-check` (and CI) runs it",
+        "packaging_slow: builds the frozen app with PyInstaller (minutes); "
+        "`make package-check` (and CI) runs it",
     )
 
 
