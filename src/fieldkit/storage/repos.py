@@ -298,16 +298,6 @@ class CaseRepository(RecordRepository[Case]):
     order_by = "updated_at DESC, id"
     has_case = False
 
-    def __init__(self, vault: Vault) -> None:
-        super().__init__(vault)
-        # the upsert of a server copy that carries field versions (batch apply)
-        cols = (*self.columns, "version", "data", "field_versions")
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
-        self._upsert_fv = (
-            f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "  # noqa: S608
-            f"ON CONFLICT(id) DO UPDATE SET {updates}"
-        )
-
     def list_for_case(self, case_id: str) -> list[Case]:
         case = self.get(case_id)
         return [case] if case else []
@@ -1141,18 +1131,38 @@ def apply_remote_many(
     return applied
 
 
+# Columns whose change re-indexes the row for search (the ``AFTER UPDATE OF`` triggers fire when
+# the column is SET at all, even to the same value): an update that leaves them as they are
+# does not SET them, so the index is not rewritten for nothing.
+_SEARCH_COLUMNS = {
+    RecordType.NOTE: ("text", "place"),
+    RecordType.CASE: ("reference", "summary", "district", "person_id"),
+}
+
+
+@functools.cache
+def _upsert_sql(table: str, cols: tuple[str, ...], keep: tuple[str, ...]) -> str:
+    """Insert, or update every column but ``id`` and ``keep`` (held unchanged)."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id" and c not in keep)
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "  # noqa: S608
+        f"ON CONFLICT(id) DO UPDATE SET {updates}"
+    )
+
+
 def _local_state(
     vault: Vault, record_type: RecordType, ids: list[str]
-) -> dict[str, tuple[int, str | None]]:
-    """{id: (version, note state | assessment status)} of the ids held locally."""
+) -> dict[str, tuple[int, str | None, tuple[Any, ...]]]:
+    """{id: (version, note state | assessment status, search columns)} of the ids held."""
     table = REPO_BY_TYPE[record_type]
     extra = {RecordType.NOTE: "state", RecordType.ASSESSMENT: "status"}.get(record_type, "NULL")
+    search = _SEARCH_COLUMNS.get(record_type, ())
     rows = vault.query(
-        f"SELECT id, version, {extra} FROM {table} "  # noqa: S608
+        f"SELECT id, version, {extra}{''.join(', ' + c for c in search)} FROM {table} "  # noqa: S608
         "WHERE id IN (SELECT value FROM json_each(?))",
         (json.dumps(ids),),
     )
-    return {r[0]: (int(r[1]), r[2]) for r in rows}
+    return {r[0]: (int(r[1]), r[2], tuple(r[3:])) for r in rows}
 
 
 def _apply_batch(vault: Vault, batch: list[tuple[RecordType, dict[str, Any], int]]) -> list[bool]:
@@ -1164,9 +1174,11 @@ def _apply_batch(vault: Vault, batch: list[tuple[RecordType, dict[str, Any], int
     applied = [False] * len(batch)
     for record_type, indexes in by_type.items():
         repo: RecordRepository[Any] = getattr(vault, REPO_BY_TYPE[record_type])
+        table = REPO_BY_TYPE[record_type]
         local = _local_state(vault, record_type, [batch[i][1]["id"] for i in indexes])
-        upserts: list[list[Any]] = []
-        upserts_fv: list[list[Any]] = []  # cases with field versions
+        search = _SEARCH_COLUMNS.get(record_type, ())
+        positions = [repo.columns.index(c) for c in search]
+        writes: list[tuple[str, list[Any]]] = []  # full rows, in page order
         version_only: list[tuple[int, str]] = []
         status_moves: list[tuple[int, str, str]] = []
         for i in indexes:
@@ -1192,15 +1204,18 @@ def _apply_batch(vault: Vault, batch: list[tuple[RecordType, dict[str, Any], int
                     status_moves.append((version, str(payload.get("status")), record_id))
                     continue
             row = remote_row(repo, payload)
+            cols: tuple[str, ...] = (*repo.columns, "version", "data")
             if record_type is RecordType.CASE and "field_versions" in data:
-                upserts_fv.append([*row, _json(dict(data["field_versions"]))])
-            else:
-                upserts.append(row)
-        table = REPO_BY_TYPE[record_type]
-        if upserts:
-            vault.executemany(repo._upsert, upserts)
-        if upserts_fv:
-            vault.executemany(vault.cases._upsert_fv, upserts_fv)
+                row.append(_json(dict(data["field_versions"])))
+                cols = (*cols, "field_versions")
+            same = bool(search) and held is not None and tuple(row[p] for p in positions) == held[2]
+            writes.append((_upsert_sql(table, cols, search if same else ()), row))
+        # consecutive rows with the same statement: one executemany (page order kept)
+        start = 0
+        for end in range(1, len(writes) + 1):
+            if end == len(writes) or writes[end][0] != writes[start][0]:
+                vault.executemany(writes[start][0], [row for _sql, row in writes[start:end]])
+                start = end
         if version_only:
             vault.executemany(f"UPDATE {table} SET version = ? WHERE id = ?", version_only)  # noqa: S608
         if status_moves:
