@@ -548,7 +548,7 @@ def resolve_conflict(
         ):
             _send_case_field(session, conflict.record_id, conflict.field, value)
         repo.resolve_conflict(conflict.id, resolution, value)
-    log.info(f"conflict decided: {resolution}")
+    log.info("conflict decided: %s", resolution)
     resolved = repo.get_conflict(conflict.id)
     assert resolved is not None
     return resolved

@@ -351,8 +351,10 @@ class SyncEngine:
         if added:
             report.rejected += 1
             log.info(
-                f"mutation %d ({MutationName(row.name).value}) rejected: {result.reason_code}",
+                "mutation %d (%s) rejected: %s",
                 row.id,
+                MutationName(row.name),
+                result.reason_code,
             )
 
     def _record_conflict(self, row: Any, result: MutationResult, report: SyncReport) -> None:
@@ -586,7 +588,8 @@ class SyncEngine:
             if local_count != entry.count or local_digest != entry.digest:
                 mismatches.append(entry.record_type.value)
                 log.warning(
-                    f"integrity mismatch for {entry.record_type.value}: local %d, server %d",
+                    "integrity mismatch for %s: local %d, server %d",
+                    entry.record_type,
                     local_count,
                     entry.count,
                 )

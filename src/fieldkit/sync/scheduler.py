@@ -211,14 +211,14 @@ class SyncScheduler:
                 self.online = not isinstance(exc, ServerUnreachable | NotAFieldkitServer)
                 delay = self.backoff.next_delay(getattr(exc, "retry_after", None))
                 self._retry_at = self._clock() + delay
-                log.info(f"sync failed ({code}); next attempt in %.1fs", delay)
+                log.info("sync failed (%s); next attempt in %.1fs", code, delay)
             else:
                 self._paused_reason = code
                 self._retry_at = None
                 if isinstance(exc, DeviceRevoked):
                     self._stopping = True
                     self._flush_on_stop = False
-                log.warning(f"automatic sync paused: {code}")
+                log.warning("automatic sync paused: %s", code)
         if self.on_error:
             with contextlib.suppress(Exception):
                 self.on_error(exc)

@@ -310,7 +310,7 @@ class Transport:
             try:
                 return model.model_validate(data)
             except ValidationError:
-                log.warning(f"unreadable answer from {path} (HTTP %s)", status)
+                log.warning("unreadable answer from %s (HTTP %s)", path, status)
                 raise ServerTrouble(
                     N_("The server at {url} gave an answer this version cannot read."),
                     N_("Sync will try again later; nothing is lost. If it persists, tell IT."),
@@ -340,7 +340,7 @@ class Transport:
             return self._not_fieldkit(response)
         code = error.error.code
         detail = error.error.detail or {}
-        log.info(f"server refused {path}: HTTP %s {code.value}", status)
+        log.info("server refused %s: HTTP %s %s", path, status, code)
         if code is ErrorCode.DEVICE_REVOKED:
             return DeviceRevoked(
                 N_(
@@ -407,7 +407,7 @@ class Transport:
 
     def _not_fieldkit(self, response: httpx.Response) -> NotAFieldkitServer:
         kind = response.headers.get("content-type", "").split(";")[0].strip() or "unknown"
-        log.warning(f"not a fieldkit answer: HTTP %s, {kind[:80]}", response.status_code)
+        log.warning("not a fieldkit answer: HTTP %s, %s", response.status_code, kind[:80])
         return NotAFieldkitServer(
             N_("The address {url} did not answer as a fieldkit server (HTTP {status}, {kind})."),
             N_(
@@ -421,7 +421,7 @@ class Transport:
 
     def _unreachable(self, exc: httpx.HTTPError) -> ServerUnreachable:
         reason = type(exc).__name__
-        log.info(f"server unreachable: {reason}")
+        log.info("server unreachable: %s", reason)
         return ServerUnreachable(
             N_("Could not reach the server at {url} ({reason})."),
             N_("Work goes on offline; sync will try again when the network is back."),
