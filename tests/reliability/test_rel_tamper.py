@@ -174,10 +174,11 @@ def audit_verify(data_dir: Path, *, command: bool = True) -> tuple[int, Any]:
         return (ExitCode.INTEGRITY if problems else 0), {"problems": listed}
     result = cli(data_dir, "--json", "audit", "verify")
     assert "Traceback" not in result.stderr, result.stderr
-    try:
-        data = json.loads(result.stdout or "{}")
-    except ValueError:
-        data = {"raw": result.stdout, "stderr": result.stderr}
+    # a script reads ONE JSON document: the report, and the error when the chain is broken
+    data = json.loads(result.stdout)
+    assert data["intact"] is (result.returncode == 0), data
+    if result.returncode:
+        assert data["error"]["code"] == "audit_broken", data
     return result.returncode, data | {"stderr": result.stderr}
 
 

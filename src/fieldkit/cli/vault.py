@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fieldkit import i18n
 from fieldkit.cli import emit
 from fieldkit.domain.codec import to_dict
 from fieldkit.domain.enums import (
@@ -523,17 +524,20 @@ def _report_chain(args: argparse.Namespace, problems: list[Any], ok_text: str) -
         ],
     }
     if problems:
-        if args.json:
-            emit(args, data)
-        else:
-            for p in problems:
-                print(_describe(p) + (f" ({p.event_id})" if p.event_id else ""), file=sys.stderr)
-        raise AuditBroken(
+        broken = AuditBroken(
             N_("The audit log has been tampered with: {count} problem(s), the first {first}."),
             N_("Do not change anything; report it to your team lead and IT support."),
             count=len(problems),
             first=_describe(problems[0]),
         )
+        if args.json:
+            # one JSON document: the report and the error together (a script reads one value)
+            data["error"] = {"code": broken.code, "message": i18n.render(broken)}
+            emit(args, data)
+            return broken.exit_code
+        for p in problems:
+            print(_describe(p) + (f" ({p.event_id})" if p.event_id else ""), file=sys.stderr)
+        raise broken
     emit(args, data, ok_text)
     return ExitCode.OK
 
