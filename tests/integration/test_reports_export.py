@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -533,3 +534,23 @@ def test_a_revised_assessment_prints_the_review_that_returned_the_earlier_versio
     assert "Motivera skyddsfaktorerna tydligare." in text
     assert "En tidigare version, som återlämnades" in text
     assert "UTKAST – inte inlämnad" in text  # the revision is still a draft
+
+
+def test_a_partial_export_left_by_a_killed_app_is_removed_by_the_next_export(
+    session: Session, out_dir: Path
+) -> None:
+    # what a power cut between writing and renaming leaves: case content outside the vault
+    stale = out_dir / ".fieldkit-export-k1ll3d.part"
+    stale.write_bytes(b"%PDF-1.4 half a journal")
+    old = time.time() - exports.STALE_PART_SECONDS - 60
+    os.utime(stale, (old, old))
+    fresh = out_dir / ".fieldkit-export-running.part"  # another export writing right now
+    fresh.write_bytes(b"%PDF-1.4 in progress")
+    other = out_dir / "anteckningar.part"  # not ours: never touched
+    other.write_bytes(b"user file")
+    os.utime(other, (old, old))
+    case = make_case(session)
+    exports.export_journal(session, case.id, out_dir / "journal.pdf")
+    assert not stale.exists()
+    assert fresh.exists() and other.exists()
+    assert (out_dir / "journal.pdf").is_file()

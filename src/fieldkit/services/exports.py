@@ -26,6 +26,7 @@ import io
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,11 +212,35 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+_PART_PREFIX, _PART_SUFFIX = ".fieldkit-export-", ".part"
+STALE_PART_SECONDS = 600
+
+
+def sweep_stale_parts(folder: Path, *, older_than: float = STALE_PART_SECONDS) -> int:
+    """Remove our own half-written exports that a killed process left in ``folder``.
+
+    A power cut or a killed app between writing the temp file and renaming it leaves a
+    ``.fieldkit-export-*.part`` with case content outside the vault; the next export into the
+    same folder removes it (only ours, only older than a running export could be)."""
+    removed = 0
+    cutoff = time.time() - older_than
+    with contextlib.suppress(OSError):
+        for part in folder.glob(f"{_PART_PREFIX}*{_PART_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if part.is_file() and part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+    if removed:
+        log.info("removed %d stale partial export file(s)", removed)
+    return removed
+
+
 def write_audited(
     session: Session, target: Path, data: bytes, audit: Callable[[], AuditEvent]
 ) -> AuditEvent:
     """Temp file in the target folder -> audit event committed -> rename over the target."""
-    fd, tmp_name = tempfile.mkstemp(prefix=".fieldkit-export-", suffix=".part", dir=target.parent)
+    sweep_stale_parts(target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=_PART_PREFIX, suffix=_PART_SUFFIX, dir=target.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
