@@ -139,11 +139,12 @@ def test_each_failure_has_its_own_message_and_code(
         assert "device secret is missing" in result.stderr
         messages["keyring entry deleted"] = result.stderr
         # a changed keyring entry (another device secret of the right form): the key file's
-        # seal no longer verifies, so fieldkit refuses and touches nothing
+        # seal no longer verifies, so fieldkit refuses, touches nothing and says it is the
+        # keyring entry (not the key file) that changed
         keyring.set_password("fieldkit", username, base64.b64encode(os.urandom(32)).decode())
         result = fail(env, profile)
-        assert result.returncode in (ExitCode.AUTH, ExitCode.INTEGRITY)
-        assert "key file" in result.stderr
+        assert result.returncode == ExitCode.INTEGRITY
+        assert "keyring entry was replaced" in result.stderr
         messages["keyring entry changed"] = result.stderr
     finally:
         keyring.set_password("fieldkit", username, saved)
@@ -218,7 +219,7 @@ def test_each_failure_has_its_own_message_and_code(
     assert codes == {
         "wrong passphrase": "wrong_passphrase",
         "keyring entry deleted": "device_secret_missing",
-        "keyring entry changed": "slot_file_corrupt",
+        "keyring entry changed": "device_secret_mismatch",
         "truncated": "vault_truncated",
         "flipped byte": "vault_corrupt",
         "wal deleted": "wal_missing",

@@ -26,6 +26,7 @@ from keyring.backends import fail, null
 from fieldkit.i18n import render
 from fieldkit.security import (
     Argon2Params,
+    DeviceSecretMismatch,
     DeviceSecretMissing,
     InsecureKeyring,
     InvalidRecoveryKey,
@@ -299,6 +300,33 @@ def test_deleted_keyring_entry_gives_device_secret_missing(
     assert "copied to another computer" in text and "recovery key" in text
     assert "kopierats till en annan dator" in render(info.value, "sv")
     assert slots.slot_path.read_bytes() == before  # nothing overwritten
+
+
+def test_replaced_keyring_entry_is_told_apart_from_a_changed_key_file(
+    slots: KeySlots, profile_id: str, swedish: None
+) -> None:
+    slots.create(PASS, POLICY, argon2_params=FAST)
+    original = device_secret(profile_id)
+    assert original is not None
+    before = slots.slot_path.read_bytes()
+    keyring.set_password(
+        SERVICE, f"device-secret:{profile_id}", base64.b64encode(os.urandom(32)).decode()
+    )
+    with pytest.raises(DeviceSecretMismatch) as info:
+        slots.unlock(PASS, POLICY)
+    assert info.value.exit_code == 4
+    assert "keyring entry was replaced" in render(info.value, "en")
+    assert "posten i nyckelringen har ersatts" in render(info.value, "sv")
+    assert slots.slot_path.read_bytes() == before  # nothing overwritten
+    # the right entry back: opens again
+    keyring.set_password(SERVICE, f"device-secret:{profile_id}", original)
+    slots.unlock(PASS, POLICY)
+    # whereas a change to the key file itself (same keyring entry) is still "key file changed"
+    _tamper(
+        slots, lambda d: d["unlock"]["kdf"].update(time_cost=d["unlock"]["kdf"]["time_cost"] + 1)
+    )
+    with pytest.raises(SlotFileCorrupt):
+        slots.unlock(PASS, POLICY)
 
 
 def test_recorded_backend_changed_in_file_gives_keyring_changed(

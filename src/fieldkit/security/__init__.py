@@ -8,6 +8,7 @@ lockout; the passphrase rules.
 
 from fieldkit.security.crypto import Argon2Params, calibrate, generate_recovery_keypair
 from fieldkit.security.errors import (
+    DeviceSecretMismatch,
     DeviceSecretMissing,
     InsecureKeyring,
     InvalidRecoveryKey,
@@ -32,6 +33,7 @@ from fieldkit.security.slots import DataKeys, KeySlots, SlotStatus, recover, ret
 __all__ = [
     "Argon2Params",
     "DataKeys",
+    "DeviceSecretMismatch",
     "DeviceSecretMissing",
     "InsecureKeyring",
     "InvalidRecoveryKey",

@@ -123,6 +123,29 @@ class DeviceSecretMissing(SecurityError):
         )
 
 
+class DeviceSecretMismatch(SecurityError):
+    """The keyring holds a device secret, but not the one this key file was written with."""
+
+    exit_code = ExitCode.INTEGRITY
+    code = "device_secret_mismatch"
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        super().__init__(
+            N_(
+                "The device secret in the system keyring ({backend}) does not belong to this "
+                "profile's key file: the keyring entry was replaced, for example by restoring "
+                "the keyring from another computer or another installation."
+            ),
+            N_(
+                "Do not delete anything. If the keyring was restored or copied, put back the "
+                "entry this computer had; otherwise contact IT support to restore access with "
+                "the organisation's recovery key."
+            ),
+            backend=backend,
+        )
+
+
 class InsecureKeyring(SecurityError):
     code = "insecure_keyring"
 

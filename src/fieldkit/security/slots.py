@@ -36,6 +36,7 @@ from fieldkit.errors import N_
 from fieldkit.security import crypto
 from fieldkit.security.crypto import Argon2Params, zero
 from fieldkit.security.errors import (
+    DeviceSecretMismatch,
     DeviceSecretMissing,
     InsecureKeyring,
     InvalidRecoveryKey,
@@ -69,6 +70,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "fieldkit-keyslots"
 FORMAT_VERSION = 1
+SECRET_ID_INFO = b"fieldkit device secret id v1"
 FREE_ATTEMPTS = 3  # wrong passphrases before any delay
 MAX_DELAY_SECONDS = 300
 
@@ -120,6 +122,16 @@ def _mac(doc: dict[str, Any], device_secret: bytearray, profile_id: str) -> str:
         return crypto.b64e(hmac.new(bytes(key), _canonical(doc), sha256).digest())
     finally:
         zero(key)
+
+
+def _secret_id(device_secret: bytearray, profile_id: str) -> str:
+    """A short public fingerprint of the device secret (HKDF, says nothing about the secret):
+    tells "the keyring entry was replaced" apart from "the key file was changed"."""
+    fingerprint = crypto.hkdf(device_secret, SECRET_ID_INFO, salt=profile_id.encode("utf-8"))
+    try:
+        return bytes(fingerprint[:8]).hex()
+    finally:
+        zero(fingerprint)
 
 
 def _passphrase_bytes(passphrase: str) -> bytes:
@@ -488,6 +500,7 @@ class KeySlots:
             raise KeyError("mac")
 
     def _save(self, doc: dict[str, Any], secret: bytearray) -> None:
+        doc["keyring"]["secret_id"] = _secret_id(secret, self.profile_id)
         doc["mac"] = _mac(doc, secret, self.profile_id)
         data = json.dumps(doc, indent=2, sort_keys=True).encode("utf-8") + b"\n"
         _write_atomic(self.slot_path, data)
@@ -530,6 +543,11 @@ class KeySlots:
         wrapping_key = bytearray()
         try:
             if not hmac.compare_digest(_mac(doc, secret, self.profile_id), doc["mac"]):
+                recorded_id = doc["keyring"].get("secret_id")
+                if isinstance(recorded_id, str) and not hmac.compare_digest(
+                    recorded_id, _secret_id(secret, self.profile_id)
+                ):
+                    raise DeviceSecretMismatch(active.name)
                 raise SlotFileCorrupt(str(self.slot_path), "MAC mismatch")
             attempts = doc["attempts"]
             if attempts["locked_out"]:
