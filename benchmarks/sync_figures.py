@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -633,40 +634,81 @@ def run(
 
 
 # --- concurrency ------------------------------------------------------------------------------
+#
+# The load generator is several processes (``GENERATORS``), each driving its share of the
+# devices from threads, so that no single client process's GIL sits in the latency it measures.
+# A device does what the app's incremental sync does (sync.engine.run_cycle, without the
+# integrity check that runs once a day): push its new mutations, then pull until ``has_more``
+# is false, on one keep-alive connection with an access token from ``/v1/auth/token``. It speaks
+# sync v1 through http.client: the server sees the same requests as from the app, and the
+# generator spends ~0.2 ms of CPU per request instead of httpx's ~1 ms (the devices are
+# separate machines in production; here they share the server's two cores).
+#
+# Two loads, both against 1 server process and against several (different ports, the devices
+# spread over them, as behind a load balancer):
+# - storm: every device starts a sync at the same instant (all generator processes wait for
+#   the same wall-clock time), ``rounds`` times, the next round once all have finished; the
+#   harsh figure;
+# - steady: each device syncs every ``interval`` seconds (±20 % jitter, random phase), i.e.
+#   ``devices / interval`` syncs per second in aggregate, for ``duration`` seconds.
+
+GENERATORS = 4
 
 
-class Device:
-    """A device speaking sync v1 (httpx): what one laptop's incremental sync sends."""
+class LoadDevice:
+    """One device's incremental sync over http.client (one keep-alive connection)."""
 
-    def __init__(self, base: str, device_id: str, secret: str, user: dict[str, Any]) -> None:
-        self.http = httpx.Client(base_url=base, timeout=120)
-        r = self.http.post("/v1/auth/token", json={"device_id": device_id, "device_secret": secret})
-        r.raise_for_status()
-        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    def __init__(self, spec: dict[str, Any]) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        base = urlsplit(spec["base"])
+        self.conn = http.client.HTTPConnection(base.hostname or "", base.port, timeout=120)
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        user = spec["user"]
         self.user_id, self.role, self.team_id = user["id"], user["role"], user["team_id"]
+        token = self.call(
+            "POST",
+            "/v1/auth/token",
+            {"device_id": spec["device_id"], "device_secret": spec["secret"]},
+        )
+        self.headers["Authorization"] = f"Bearer {token['access_token']}"
         self.next_id = 1
         self.cursor = ""
         self.case_id = ""
+        self.outbox: list[dict[str, Any]] = []
 
-    def push(self, name: str, **args: Any) -> None:
-        m = {"id": self.next_id, "name": name, "args": args, "created_at": "2026-11-28T12:00:00Z"}
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        self.conn.request(method, path, body=data, headers=self.headers)
+        resp = self.conn.getresponse()
+        raw = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{method} {path} answered {resp.status}: {raw[:200]!r}")
+        return json.loads(raw)
+
+    def queue(self, name: str, **args: Any) -> None:
+        self.outbox.append(
+            {"id": self.next_id, "name": name, "args": args, "created_at": utcnow().isoformat()}
+        )
         self.next_id += 1
-        r = self.http.post("/v1/sync/push", json={"protocol": 1, "mutations": [m]})
-        r.raise_for_status()
-        status = r.json()["results"][0]["status"]
-        if status != "applied":
-            raise RuntimeError(f"push answered {status}: {r.json()['results'][0]}")
 
-    def pull_all(self) -> int:
-        n = 0
+    def sync(self) -> int:
+        """An incremental sync: push the outbox, pull until has_more is false; the number of
+        changes pulled."""
+        if self.outbox:
+            answer = self.call("POST", "/v1/sync/push", {"protocol": 1, "mutations": self.outbox})
+            bad = [r for r in answer["results"] if r["status"] != "applied"]
+            if bad:
+                raise RuntimeError(f"push answered {bad[0]['status']}: {bad[0]}")
+            self.outbox = []
+        pulled = 0
         while True:
-            r = self.http.get("/v1/sync/pull", params={"cursor": self.cursor, "limit": 500})
-            r.raise_for_status()
-            body = r.json()
-            n += len(body["changes"])
-            self.cursor = body["cursor"]
-            if not body["has_more"]:
-                return n
+            page = self.call("GET", f"/v1/sync/pull?cursor={quote(self.cursor)}&limit=500")
+            pulled += len(page["changes"])
+            self.cursor = page["cursor"]
+            if not page["has_more"]:
+                return pulled
 
     def new_case(self) -> None:
         person = Person(name="Testperson Åberg", author_id=self.user_id)
@@ -677,65 +719,258 @@ class Device:
             owner_id=self.user_id,
             author_id=self.user_id,
         )
-        self.push("case.create", case=to_dict(case), person=to_dict(person))
+        self.queue("case.create", case=to_dict(case), person=to_dict(person))
         self.case_id = case.id
+        self.sync()
 
-    def note(self) -> dict[str, Any]:
-        return to_dict(
-            JournalEntry(
-                case_id=self.case_id,
-                author_id=self.user_id,
-                author_role=Role(self.role),
-                text="Hembesök, samtal om skolan och fritiden; nästa träff om en vecka.",
-            )
+    def write_note(self) -> None:
+        note = JournalEntry(
+            case_id=self.case_id,
+            author_id=self.user_id,
+            author_role=Role(self.role),
+            text="Hembesök, samtal om skolan och fritiden; nästa träff om en vecka.",
         )
+        self.queue("note.create", note=to_dict(note))
 
 
-def _devices(server: BenchServer, count: int, log: Callable[[str], None]) -> list[Device]:
-    team = server.add_team(f"Samtidigt {secrets.token_hex(3)}")
-    devices = []
-    for i in range(count):
-        name = f"dev{i:03d}"
-        server.add_user(name, team)
-        code = server.code_for(name)
-        r = httpx.post(f"{server.url0}/v1/enroll", json={"code": code}, timeout=60)
-        r.raise_for_status()
-        body = r.json()
-        base = server.urls[i % len(server.urls)]
-        d = Device(base, body["device_id"], body["device_secret"], body["user"])
-        d.new_case()
-        d.pull_all()
-        devices.append(d)
-    log(f"  {count} devices enrolled, each with a case")
-    return devices
+def _wait_until(at: float) -> None:
+    while (left := at - time.time()) > 0:
+        time.sleep(min(left, 0.05))
 
 
-def _storm(devices: list[Device], rounds: int) -> list[float]:
+def _storm_round(devices: list[LoadDevice], at: float) -> tuple[list[float], list[str]]:
+    """Every device writes a note, then at ``at`` (wall clock, the same instant in every
+    generator process) they all sync."""
     latencies: list[float] = []
+    errors: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(len(devices))
-    errors: list[BaseException] = []
 
-    def work(d: Device) -> None:
+    def work(d: LoadDevice) -> None:
         try:
-            barrier.wait()
-            for _ in range(rounds):
-                t = time.perf_counter()
-                d.push("note.create", note=d.note())
-                d.pull_all()
-                with lock:
-                    latencies.append(time.perf_counter() - t)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+            d.write_note()
+            _wait_until(at)
+            t = time.perf_counter()
+            d.sync()
+            took = time.perf_counter() - t
+            with lock:
+                latencies.append(took)
+        except Exception as exc:  # reported to the parent
+            errors.append(f"{type(exc).__name__}: {exc}"[:300])
 
     threads = [threading.Thread(target=work, args=(d,)) for d in devices]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} devices failed: {errors[0]}")
-    return latencies
+    return latencies, errors
+
+
+def _steady(
+    devices: list[LoadDevice], at: float, interval: float, duration: float, seed: int
+) -> tuple[list[float], list[str], float]:
+    """Each device syncs every ``interval`` s (±20 %, random phase) from ``at`` for
+    ``duration`` s. Also returns the largest lateness of a start against its schedule (a
+    generator that cannot keep up would show here)."""
+    import random
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    late = [0.0]
+    lock = threading.Lock()
+    end = at + duration
+
+    def work(d: LoadDevice, rng: random.Random) -> None:
+        due = at + rng.uniform(0, interval)
+        try:
+            while due < end:
+                d.write_note()
+                _wait_until(due)
+                started = time.time()
+                t = time.perf_counter()
+                d.sync()
+                took = time.perf_counter() - t
+                with lock:
+                    latencies.append(took)
+                    late[0] = max(late[0], started - due)
+                due += interval * rng.uniform(0.8, 1.2)
+        except Exception as exc:  # reported to the parent
+            errors.append(f"{type(exc).__name__}: {exc}"[:300])
+
+    threads = [
+        threading.Thread(target=work, args=(d, random.Random(seed * 1000 + i)))
+        for i, d in enumerate(devices)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors, late[0]
+
+
+def generator_main() -> int:
+    """A load generator process: device specs (JSON) on the first stdin line; then one JSON
+    command per line (storm/steady/quit), one JSON answer per line on stdout."""
+    spec = json.loads(sys.stdin.readline())
+    devices = [LoadDevice(d) for d in spec["devices"]]
+    for d in devices:
+        d.new_case()
+        d.sync()  # the feed up to now: the next sync is incremental
+    print(json.dumps({"ready": len(devices)}), flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        cpu0 = time.process_time()
+        if cmd["do"] == "storm":
+            lat, errors = _storm_round(devices, cmd["at"])
+            answer: dict[str, Any] = {"lat": lat, "errors": errors}
+        elif cmd["do"] == "steady":
+            lat, errors, late = _steady(
+                devices, cmd["at"], cmd["interval"], cmd["duration"], cmd["seed"]
+            )
+            answer = {"lat": lat, "errors": errors, "late": late}
+        else:
+            break
+        answer["cpu"] = time.process_time() - cpu0
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
+class LoadGenerators:
+    """``procs`` generator processes sharing the devices round-robin."""
+
+    def __init__(self, specs: list[dict[str, Any]], procs: int) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--load-generator"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            for _ in range(procs)
+        ]
+        for i, p in enumerate(self.procs):
+            assert p.stdin is not None
+            p.stdin.write(json.dumps({"devices": specs[i :: len(self.procs)]}) + "\n")
+            p.stdin.flush()
+        self._answers()  # ready
+
+    def _answers(self) -> list[dict[str, Any]]:
+        out = []
+        for p in self.procs:
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"load generator {p.pid} ended (exit {p.wait()})")
+            out.append(json.loads(line))
+        return out
+
+    def run(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """One command in every generator; latencies, errors, CPU and lateness combined."""
+        for p in self.procs:
+            assert p.stdin is not None
+            p.stdin.write(json.dumps(cmd) + "\n")
+            p.stdin.flush()
+        answers = self._answers()
+        errors = [e for a in answers for e in a["errors"]]
+        if errors:
+            raise RuntimeError(f"{len(errors)} device syncs failed: {errors[0]}")
+        return {
+            "lat": [x for a in answers for x in a["lat"]],
+            "cpu": sum(a["cpu"] for a in answers),
+            "late": max(a.get("late", 0.0) for a in answers),
+        }
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.poll() is None and p.stdin is not None:
+                with contextlib.suppress(OSError):
+                    p.stdin.write(json.dumps({"do": "quit"}) + "\n")
+                    p.stdin.close()
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def enroll_devices(server: BenchServer, count: int) -> list[dict[str, Any]]:
+    """``count`` workers of one team, each with an enrolled device (over HTTP, real codes),
+    spread over the server's processes."""
+    team = server.add_team(f"Samtidigt {secrets.token_hex(3)}")
+    specs = []
+    with httpx.Client(timeout=60) as http:
+        for i in range(count):
+            name = f"dev{i:03d}"
+            server.add_user(name, team)
+            r = http.post(f"{server.url0}/v1/enroll", json={"code": server.code_for(name)})
+            r.raise_for_status()
+            body = r.json()
+            specs.append(
+                {
+                    "base": server.urls[i % len(server.urls)],
+                    "device_id": body["device_id"],
+                    "secret": body["device_secret"],
+                    "user": body["user"],
+                }
+            )
+    return specs
+
+
+def device_load(
+    server: BenchServer,
+    count: int,
+    rounds: int,
+    steady_interval: float,
+    steady_seconds: float,
+    generators: int = GENERATORS,
+) -> dict[str, Any]:
+    """The storm (``rounds`` times everyone at once) and the steady load against ``server``:
+    latencies, syncs, wall time, and the server's and the generators' CPU per sync."""
+    specs = enroll_devices(server, count)
+    gens = LoadGenerators(specs, min(generators, count))
+    out: dict[str, Any] = {}
+    try:
+        storm: list[float] = []
+        cpu0, gen_cpu, wall = server.cpu_seconds(), 0.0, 0.0
+        for _round in range(rounds):
+            at = time.time() + 0.5  # everyone has written its note by then
+            res = gens.run({"do": "storm", "at": at})
+            wall += time.time() - at
+            storm += res["lat"]
+            gen_cpu += res["cpu"]
+        srv = server.cpu_seconds() - cpu0
+        out["storm"] = {
+            "lat": storm,
+            "wall": wall,
+            "server_ms": srv / len(storm) * 1000,
+            "client_ms": gen_cpu / len(storm) * 1000,
+        }
+        if steady_seconds > 0:
+            cpu0 = server.cpu_seconds()
+            at = time.time() + 0.5
+            res = gens.run(
+                {
+                    "do": "steady",
+                    "at": at,
+                    "interval": steady_interval,
+                    "duration": steady_seconds,
+                    "seed": 2026,
+                }
+            )
+            wall = time.time() - at
+            srv = server.cpu_seconds() - cpu0
+            lat = res["lat"]
+            out["steady"] = {
+                "lat": lat,
+                "wall": wall,
+                "rate": len(lat) / wall,
+                "late": res["late"],
+                "server_ms": srv / len(lat) * 1000,
+                "client_ms": res["cpu"] / len(lat) * 1000,
+            }
+    finally:
+        gens.close()
+    return out
 
 
 def concurrency(
@@ -743,39 +978,58 @@ def concurrency(
 ) -> list[Figure]:
     figures = []
     count, rounds = int(cfg["devices"]), int(cfg["device_rounds"])
+    interval = float(cfg.get("steady_interval", 1.0))
+    seconds = float(cfg.get("steady_seconds", 15.0 if count >= 50 else 4.0))
     for procs in (1, int(cfg["server_procs"])):
         server = BenchServer(pg_url, procs)
+        plural = "es" if procs > 1 else ""
         try:
-            devices = _devices(server, count, log)
-            clock = Clock(server)
-            lat = _storm(devices, rounds)
-            wall, how = clock.stop()
-            srv_cpu = server.cpu_seconds() - clock.srv
-            per_sync = srv_cpu / max(1, len(lat)) * 1000
-            for d in devices:
-                d.http.close()
+            res = device_load(server, count, rounds, interval, seconds)
             rss = server.peak_rss()
-            figures.append(
-                timing(
-                    f"sync.concurrent.{procs}",
-                    f"sync: {count} devices at once, {procs} server process"
-                    + ("es" if procs > 1 else ""),
-                    lat,
-                    target=250.0,
-                    on_p95=True,
-                    note=f"{len(lat)} syncs in {wall:.1f} s; server CPU {per_sync:.1f} ms per "
-                    f"sync; {how}",
-                )
-            )
-            figures.append(
-                Figure(
-                    f"memory.server.{procs}",
-                    f"memory: server peak RSS under {count} devices ({procs} proc.)",
-                    "MiB",
-                    max(rss),
-                    note=f"sum {sum(rss):.0f} MiB",
-                )
-            )
         finally:
             server.close()
+        st = res["storm"]
+        figures.append(
+            timing(
+                f"sync.concurrent.{procs}",
+                f"sync: {count} devices at once (storm), {procs} server process{plural}",
+                st["lat"],
+                target=250.0,
+                on_p95=True,
+                note=f"{len(st['lat'])} syncs ({rounds} rounds, all start at one instant) in "
+                f"{st['wall']:.1f} s; CPU per sync: server {st['server_ms']:.1f} ms, "
+                f"load generators {st['client_ms']:.1f} ms",
+            )
+        )
+        log(f"  storm, {procs} proc.: {figures[-1].note}")
+        if "steady" in res:
+            sd = res["steady"]
+            figures.append(
+                timing(
+                    f"sync.steady.{procs}",
+                    f"sync: {count} devices, one sync each per {interval:g} s "
+                    f"(~{count / interval:.0f}/s), {procs} server process{plural}",
+                    sd["lat"],
+                    target=250.0,
+                    on_p95=True,
+                    note=f"{len(sd['lat'])} syncs in {sd['wall']:.1f} s = {sd['rate']:.0f}/s; "
+                    f"CPU per sync: server {sd['server_ms']:.1f} ms, load generators "
+                    f"{sd['client_ms']:.1f} ms; latest start {sd['late'] * 1000:.0f} ms "
+                    "behind schedule",
+                )
+            )
+            log(f"  steady, {procs} proc.: {figures[-1].note}")
+        figures.append(
+            Figure(
+                f"memory.server.{procs}",
+                f"memory: server peak RSS under {count} devices ({procs} proc.)",
+                "MiB",
+                max(rss),
+                note=f"sum {sum(rss):.0f} MiB",
+            )
+        )
     return figures
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--load-generator"]:
+    raise SystemExit(generator_main())
