@@ -21,14 +21,21 @@ from fieldkit.domain import assessment as rules
 from fieldkit.domain.codec import to_dict
 from fieldkit.domain.enums import AssessmentStatus, AuditAction, ReviewDecision, ReviewOutcome, Role
 from fieldkit.domain.ids import utcnow
-from fieldkit.domain.records import Assessment, Case, Review, replace
+from fieldkit.domain.records import Assessment, Review, replace
 from fieldkit.errors import N_, FieldkitError, InvalidInput, NotFound, Refused
 from fieldkit.forms.definition import Form
 from fieldkit.forms.model import FormView, build_view
 from fieldkit.forms.registry import FormRegistry, default_registry
 from fieldkit.forms.validation import ValidationResult, validate
 from fieldkit.protocol.messages import MutationName
-from fieldkit.services.session import Session, audit, coerce_enum, require_case, write
+from fieldkit.services.session import (
+    Session,
+    audit,
+    coerce_enum,
+    require_case,
+    require_may_work_on,
+    write,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +90,6 @@ def require_assessment(session: Session, assessment_id: str) -> Assessment:
 def form_of(a: Assessment, registry: FormRegistry | None = None) -> Form:
     """The exact form version the assessment was made with."""
     return _registry(registry).get(a.form_id, a.form_version)
-
-
-def _check_may_work_on(session: Session, case: Case) -> None:
-    me = session.identity
-    if me.user_id in case.workers():
-        return
-    if me.role is Role.TEAM_LEAD and case.team_id == me.team_id:
-        return
-    raise Refused(
-        N_("You are not one of the workers on this case."),
-        N_("Ask the case owner or your team lead."),
-    )
 
 
 def _check_answers(answers: Any, overrides: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -157,7 +152,7 @@ def create_assessment(
     """A new draft assessment of a case with a form: the newest active version, or the named
     version when it is active."""
     case = require_case(session, case_id)
-    _check_may_work_on(session, case)
+    require_may_work_on(session, case)
     reg = _registry(registry)
     form = reg.get(form_id, version) if version else reg.latest(form_id)
     if form.status != "active":

@@ -40,6 +40,7 @@ from fieldkit.services.session import (
     parse_date,
     queue,
     require_case,
+    require_may_work_on,
     require_person,
     write,
 )
@@ -377,18 +378,6 @@ def _case_of_person(session: Session, person_id: str) -> str | None:
 # --- change ---------------------------------------------------------------------------------
 
 
-def _check_may_edit(session: Session, case: Case) -> None:
-    me = session.identity
-    if me.user_id in case.workers():
-        return
-    if me.role is Role.TEAM_LEAD and case.team_id == me.team_id:
-        return
-    raise Refused(
-        N_("You are not one of the workers on this case."),
-        N_("Ask the case owner or your team lead."),
-    )
-
-
 def _coerce_case_field(name: str, value: Any) -> Any:
     if name == "next_contact":
         return parse_date(value, N_("next contact"))
@@ -408,7 +397,7 @@ def set_case_fields(session: Session, case_id: str, **changes: Any) -> Case:
             N_("These case fields cannot be edited: {fields}."), fields=", ".join(unknown)
         )
     case = require_case(session, case_id)
-    _check_may_edit(session, case)
+    require_may_work_on(session, case)
     clean = {name: _coerce_case_field(name, value) for name, value in changes.items()}
     clean = {name: value for name, value in clean.items() if getattr(case, name) != value}
     if not clean:
@@ -450,7 +439,7 @@ def assign_case(session: Session, case_id: str, assigned_ids: list[str] | tuple[
 
 def close_case(session: Session, case_id: str, reason: str = "") -> Case:
     case = require_case(session, case_id)
-    _check_may_edit(session, case)
+    require_may_work_on(session, case)
     if case.status is CaseStatus.CLOSED:
         raise Refused(N_("This case is already closed."))
     now = utcnow()

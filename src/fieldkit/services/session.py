@@ -12,9 +12,9 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from fieldkit.domain.codec import to_dict
-from fieldkit.domain.enums import AuditAction
+from fieldkit.domain.enums import AuditAction, Role
 from fieldkit.domain.records import Case, JournalEntry, Person
-from fieldkit.errors import N_, InvalidInput, NotFound
+from fieldkit.errors import N_, InvalidInput, NotFound, Refused
 from fieldkit.protocol.messages import MutationName
 from fieldkit.services.profile import Identity, Session, SessionLocked
 
@@ -84,6 +84,19 @@ def require_case(session: Session, case_id: str) -> Case:
             case_id=case_id,
         )
     return case  # type: ignore[no-any-return]
+
+
+def require_may_work_on(session: Session, case: Case) -> None:
+    """The case's own workers, and team leads of the case's team, may change it."""
+    me = session.identity
+    if me.user_id in case.workers():
+        return
+    if me.role is Role.TEAM_LEAD and case.team_id == me.team_id:
+        return
+    raise Refused(
+        N_("You are not one of the workers on this case."),
+        N_("Ask the case owner or your team lead."),
+    )
 
 
 def require_person(session: Session, person_id: str) -> Person:
