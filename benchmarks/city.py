@@ -450,11 +450,9 @@ class Generator:
         rng = self.rng
         size = self.size
         sign_share = max(0.0, min(1.0, (size.audit_events * 0.8 - size.cases) / size.notes))
-        audit_budget = size.audit_events // size.cases
         types = list(CaseType)
         for index in range(first, last):
             w = self.workers[index % len(self.workers)]
-            audit_before = self.counts["audit_events"]
             kind = types[index % len(types)] if index < len(types) else None
             kind = kind or demo_content.case_type(rng)
             dp = demo_content.person(rng)
@@ -663,9 +661,11 @@ class Generator:
                 self.mutation(w, "intervention.record", 1)
                 self.change("intervention", i.id, cid)
                 self.counts["interventions"] += 1
-            # case reads up to the case's share of the audit log (a worker's day adds them)
+            # case reads up to the log's share so far (a worker's day adds them): the size's
+            # audit count in total, unless the signatures alone exceed it
             read_at = _ms(start + dt.timedelta(days=10))
-            while self.counts["audit_events"] - audit_before < audit_budget:
+            due = size.audit_events * (index + 1) // size.cases
+            while self.counts["audit_events"] < due:
                 self.audit(w, AuditAction.CASE_READ, read_at, "case", cid, cid)
                 read_at += dt.timedelta(hours=3)
             self.out.rows["case_scope"].append(
@@ -959,3 +959,15 @@ def check_faithful(server: Any, user: dict[str, Any], session: Any, report: Any)
         if got.get(record_type, 0) != n:
             problems.append(f"{record_type}: laptop {got.get(record_type, 0)}, server {n}")
     return problems
+
+
+def is_built(
+    pg_url: str, size: caseload.Size, seed: int = 2026, layout: Layout | None = None
+) -> bool:
+    """Whether the city database of this size is in the cluster already (no build needed)."""
+    name = database_name(size, seed, layout or Layout.for_size(size))
+    try:
+        with psycopg.connect(admin_url(pg_url), autocommit=True) as conn:
+            return _comment(conn, name) is not None
+    except psycopg.Error:
+        return False

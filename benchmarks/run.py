@@ -3,6 +3,7 @@ the same as JSON in ``benchmarks/results/`` with the machine description.
 
     make bench         # the team caseload (2,000 cases, 200,000 entries), every figure
     make bench-quick   # reduced sizes and repetitions, every figure, in about two minutes
+    make bench-growth  # growth at the literal team size: 1x, 4x, 10x the team (about an hour)
 
 Both run inside ``tests/env/with-services.sh`` (real PostgreSQL, real keyring, offscreen Qt).
 Directly: ``tests/env/with-services.sh .venv/bin/python benchmarks/run.py [--quick]
@@ -31,7 +32,8 @@ import caseload  # noqa: E402
 import report  # noqa: E402
 from report import Figure  # noqa: E402
 
-GROUPS = ("vault", "kdf", "sync", "concurrency", "peer", "gui", "pdf", "growth")
+GROUPS = ("vault", "kdf", "sync", "concurrency", "peer", "gui", "pdf", "city", "growth")
+NEEDS_CASELOAD = {"vault", "sync", "peer", "gui"}
 
 FULL: dict[str, Any] = {
     "size": caseload.TEAM,
@@ -42,8 +44,7 @@ FULL: dict[str, Any] = {
     "devices": 100,
     "device_rounds": 5,
     "server_procs": 2,
-    "growth": (caseload.TEAM.scaled(0.1, "team-0.1"), caseload.TEAM.scaled(0.4, "team-0.4")),
-    "growth_factors": (1, 4, 10),
+    "growth_base": caseload.TEAM.scaled(0.1, "team-0.1"),  # 1x/4x/10x: the 10x point is the team
     "gui_typing_seconds": 20,
 }
 QUICK: dict[str, Any] = {
@@ -55,8 +56,7 @@ QUICK: dict[str, Any] = {
     "devices": 10,
     "device_rounds": 2,
     "server_procs": 2,
-    "growth": (caseload.QUICK.scaled(0.25, "quick-0.25"), caseload.QUICK.scaled(0.5, "quick-0.5")),
-    "growth_factors": (1, 2, 4),
+    "growth_base": caseload.QUICK.scaled(0.1, "quick-0.1"),
     "gui_typing_seconds": 2,
 }
 
@@ -126,6 +126,67 @@ def pdf_figures() -> list[Figure]:
     return figures
 
 
+# Rough costs on the reference machine (2 cores), for the estimate printed before a run.
+GENERATE_NOTES_PER_S = 59.0  # caseload.py through the services (the team: 56 min)
+GROUP_SECONDS = {
+    "full": {
+        "vault": 110,
+        "kdf": 10,
+        "sync": 300,
+        "concurrency": 400,
+        "peer": 200,
+        "gui": 200,
+        "pdf": 30,
+        "city": 240,
+    },
+    "quick": {
+        "vault": 5,
+        "kdf": 3,
+        "sync": 5,
+        "concurrency": 8,
+        "peer": 5,
+        "gui": 10,
+        "pdf": 5,
+        "city": 25,
+    },
+}
+
+
+def estimate(
+    cfg: dict[str, Any], groups: list[str], seed: int, pg_url: str | None, use_cache: bool
+) -> str:
+    """The expected run time, said before it starts: what must be generated first (not in
+    benchmarks/.cache or the PostgreSQL cluster yet) and the groups themselves."""
+    import city
+    import growth
+
+    kind = "quick" if cfg["size"].name.startswith("quick") else "full"
+    parts: list[str] = []
+    total = 0.0
+    size = cfg["size"]
+    if NEEDS_CASELOAD & set(groups):
+        cached = use_cache and (caseload.cache_dir(size, seed) / "manifest.json").is_file()
+        if not cached:
+            gen = size.notes / GENERATE_NOTES_PER_S
+            total += gen
+            parts.append(f"generating the {size.name} caseload ~{gen / 60:.0f} min")
+    if "city" in groups and pg_url:
+        import city_figures
+
+        big = city_figures.QUICK_CITY if kind == "quick" else caseload.CITY
+        if not (use_cache and city.is_built(pg_url, big, seed, city_figures.layout_for(big))):
+            load = big.notes / 4000
+            total += load
+            parts.append(f"bulk-loading the {big.name} server database ~{load / 60:.0f} min")
+    for g in groups:
+        if g == "growth":
+            total += growth.estimate_seconds(cfg["growth_base"], pg_url, seed)
+        else:
+            total += GROUP_SECONDS[kind].get(g, 0)
+    detail = f" (incl. {'; '.join(parts)})" if parts else ""
+    return f"expected run time: ~{max(1, round(total / 60))} min{detail}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes and repetitions")
@@ -135,7 +196,11 @@ def main() -> int:
         "--size", default="", help="main caseload: team, quick, city, or e.g. team-0.4"
     )
     parser.add_argument(
-        "--growth", default="", help="growth points below the main size, e.g. team-0.1:1,main:4"
+        "--growth-scale",
+        type=float,
+        default=None,
+        help="growth base as a fraction of the team size (1 = the literal team: 1x, 4x, 10x "
+        "the team; default 0.1, so the 10x point is the team)",
     )
     parser.add_argument("--no-cache", action="store_true", help="regenerate the caseloads")
     parser.add_argument(
@@ -149,10 +214,9 @@ def main() -> int:
     cfg["replay_push"] = args.replay_push
     if args.size:
         cfg["size"] = size_named(args.size)
-    if args.growth:
-        points = [p.split(":") for p in args.growth.split(",")]
-        cfg["growth"] = tuple(size_named(n) for n, _ in points if n != "main")
-        cfg["growth_factors"] = tuple(float(f) for _, f in points)
+    if args.growth_scale is not None:
+        f = args.growth_scale
+        cfg["growth_base"] = caseload.TEAM if f == 1 else caseload.TEAM.scaled(f, f"team-{f:g}")
     groups = [g for g in (args.only.split(",") if args.only else GROUPS) if g]
     unknown = set(groups) - set(GROUPS)
     if unknown:
@@ -161,6 +225,7 @@ def main() -> int:
     pg_url = os.environ.get("FIELDKIT_TEST_PG_URL")
     machine = report.machine(pg_url)
     log(f"fieldkit benchmarks ({'quick' if args.quick else 'full'}): {', '.join(groups)}")
+    log(estimate(cfg, groups, args.seed, pg_url, use_cache=not args.no_cache))
     figures: list[Figure] = []
     context: dict[str, Any] = {}
 
@@ -178,7 +243,7 @@ def main() -> int:
 
     size = cfg["size"]
     load: caseload.Caseload | None = None
-    if {"vault", "sync", "peer", "gui", "growth"} & set(groups):
+    if NEEDS_CASELOAD & set(groups):
         log(f"caseload {size.name}: {size.to_dict()}")
         t = time.perf_counter()
         load = caseload.get_caseload(size, args.seed, use_cache=not args.no_cache, progress=log)
@@ -208,7 +273,7 @@ def main() -> int:
 
             step("kdf", lambda: [vault_figures.key_derivation(work, cfg["kdf_reps"])])
         sync_state: dict[str, Any] = {}
-        if load is not None and {"sync", "gui", "peer", "growth"} & set(groups):
+        if load is not None and {"sync", "gui", "peer"} & set(groups):
             import sync_figures
 
             step(
@@ -228,15 +293,21 @@ def main() -> int:
 
             step("gui", lambda: gui_figures.run(load, cfg, work, log, sync_state))
         step("pdf", pdf_figures)
-        if load is not None and "growth" in groups:
+        if sync_state.get("server") is not None:
+            sync_state["server"].close()
+        if "city" in groups:
+            import city_figures
+
+            step("city", lambda: city_figures.run(cfg, work / "city", log, pg_url))
+        if "growth" in groups:
             import growth
 
             step(
                 "growth",
-                lambda: growth.run(load, cfg, args.seed, work, log, sync_state, pg_url),
+                lambda: growth.run(
+                    cfg["growth_base"], cfg, args.seed, work / "growth", log, pg_url
+                ),
             )
-        if sync_state.get("server") is not None:
-            sync_state["server"].close()
 
     elapsed = time.perf_counter() - started
     print()

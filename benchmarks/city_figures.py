@@ -1,0 +1,182 @@
+"""Server figures at city size (issue 10: ten times the team, "for the server"): the city is
+bulk-loaded into PostgreSQL by ``city.py`` (20,000 cases in 10 teams of 10 workers, 2,000,000
+journal entries, 100,000 assessments, 500,000 audit events), and one worker's real laptop syncs
+against a fieldkit-server process on it:
+
+- the worker's first sync of their share (about 200 cases) and, side by side, the same share
+  from a team-sized database (one team of 10 workers): scoped queries must not slow down when
+  the tables are ten times bigger (target: city/team time <= 1.25);
+- the faithfulness check of the loaded database: the first sync's integrity check (the server's
+  own counts and digests) and the laptop's counts against the worker's scoped counts;
+- a no-op sync cycle and a push of new notes into the city-sized tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import caseload
+import city
+from report import Figure, timing
+from sync_figures import CLIENT_CONFIG, Clock
+
+# bench-quick: a small city of 4 workers in 2 teams, and its one-team twin
+QUICK_CITY = caseload.Size("city-quick", 400, 12_000, 800, 3_200)
+QUICK_TEAM = caseload.Size("team-quick", 200, 6_000, 400, 1_600)
+
+
+def _first_sync(
+    pg_url: str, built: city.City, work: Path, log: Callable[[str], None], keep: bool
+) -> tuple[Any, Any, Any, float, str, Any]:
+    """A worker's first sync on a copy of ``built``: (server, session, service, seconds, clock
+    text, report). The integrity check runs after the timed cycle, as its own cycle."""
+    from fieldkit.services.sync import SyncService
+
+    server = city.city_server(pg_url, built)
+    try:
+        worker = built.user(0)
+        session = city.enroll_worker(server, worker["username"], work)
+        service = SyncService(session, config=CLIENT_CONFIG)
+        clock = Clock(server)
+        report = service.run_cycle(integrity=False)
+        took, how = clock.stop()
+        if not keep:
+            service.close()
+            session.lock()
+            server.close()
+            return None, None, None, took, how, report
+        return server, session, service, took, how, report
+    except BaseException:
+        server.close()
+        raise
+
+
+def run(
+    cfg: dict[str, Any], work: Path, log: Callable[[str], None], pg_url: str | None
+) -> list[Figure]:
+    from fieldkit.services import notes
+    from fieldkit.sync.status import SyncReport
+
+    if not pg_url:
+        raise RuntimeError("FIELDKIT_TEST_PG_URL is not set: run under tests/env/with-services.sh")
+    quick = cfg["size"].name.startswith("quick")
+    size = QUICK_CITY if quick else caseload.CITY
+    twin_size = QUICK_TEAM if quick else caseload.TEAM
+    layout = layout_for(size)
+    twin_layout = city.Layout(1, layout.workers_per_team)
+    figures: list[Figure] = []
+
+    t = time.perf_counter()
+    built = city.build(pg_url, size, layout=layout, progress=log)
+    twin = city.build(pg_url, twin_size, layout=twin_layout, progress=log)
+    log(
+        f"  city {'cached' if built.cached else 'built'} ({built.build_seconds:.0f} s to build): "
+        f"{built.counts}; ready in {time.perf_counter() - t:.0f} s"
+    )
+    figures.append(
+        Figure(
+            "city.load",
+            f"city: bulk load of {built.counts['cases']:,} cases, {built.counts['notes']:,} "
+            f"entries, {built.counts['audit_events']:,} audit events (COPY)",
+            "s",
+            built.build_seconds,
+            note=f"{built.counts['changes']:,} feed changes, {built.counts['mutations']:,} "
+            f"mutations logged; {layout.teams} teams x {layout.workers_per_team} workers"
+            + ("; cached template" if built.cached else ""),
+        )
+    )
+
+    log("  the same worker share from a team-sized server")
+    _, _, _, twin_took, twin_how, twin_report = _first_sync(
+        pg_url, twin, work / "twin", log, keep=False
+    )
+    log("  a worker's first sync from the city-sized server")
+    server, session, service, took, how, report = _first_sync(
+        pg_url, built, work / "laptop", log, keep=True
+    )
+    try:
+        figures.append(
+            Figure(
+                "city.first_sync",
+                f"city: a worker's first sync ({report.pulled:,} records of "
+                f"{built.counts['changes']:,} in the feed)",
+                "rec/s",
+                report.pulled / took,
+                target=5000.0,
+                op=">=",
+                note=how,
+            )
+        )
+        figures.append(
+            Figure(
+                "city.first_sync_vs_team",
+                "city: worker first-sync time, city-sized / team-sized server (same share)",
+                "×",
+                took / twin_took,
+                target=1.25,
+                note=f"team-sized: {twin_report.pulled:,} records in {twin_took:.1f} s "
+                f"({twin_how})",
+            )
+        )
+        # faithful? the integrity check (server digests) and the scoped counts
+        t = time.perf_counter()
+        check = service.run_cycle(integrity=True)
+        integrity_ms = (time.perf_counter() - t) * 1000
+        problems = city.check_faithful(server, built.user(0), session, check)
+        if problems:
+            raise RuntimeError(f"the loaded city is not what the server serves: {problems[:3]}")
+        figures.append(
+            Figure(
+                "city.integrity",
+                "city: sync cycle with the integrity check (worker share)",
+                "ms",
+                integrity_ms,
+                note="counts and digests match the server's; laptop counts match the scoped counts",
+            )
+        )
+        noop = []
+        for _ in range(int(cfg["noop_reps"])):
+            t = time.perf_counter()
+            service.run_cycle(integrity=False)
+            noop.append(time.perf_counter() - t)
+        figures.append(
+            timing("city.noop", "city: no-op sync cycle against the city", noop, target=100.0)
+        )
+        n = max(100, int(cfg["push_notes"]) // 10)
+        case_id = city_case(session)
+        with session.vault.transaction():
+            for i in range(n):
+                notes.add_note(session, case_id, f"Anteckning {i}: samtal om skolan och åäö.")
+        pending = session.vault.outbox.count()
+        clock = Clock(server)
+        service.engine.push(SyncReport())
+        push_took, push_how = clock.stop()
+        figures.append(
+            Figure(
+                "city.push",
+                f"city: push of {n:,} new notes into the city ({pending:,} mutations)",
+                "mut/s",
+                pending / push_took,
+                target=2000.0,
+                op=">=",
+                note=push_how,
+            )
+        )
+    finally:
+        service.close()
+        session.lock()
+        server.close()
+    return figures
+
+
+def layout_for(size: caseload.Size) -> city.Layout:
+    return city.Layout(2, 2) if size is QUICK_CITY else city.Layout.for_size(size)
+
+
+def city_case(session: Any) -> str:
+    from fieldkit.services import cases
+
+    return str(cases.list_cases(session)[0].case_id)
