@@ -18,7 +18,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,7 +60,9 @@ class IdentityProvider(Protocol):
 
     def issue_token(self, device_id: str, device_secret: str) -> tuple[str, int, UserInfo]: ...
 
-    def authenticate(self, token: str, session: Session | None = None) -> Principal: ...
+    def authenticate(
+        self, token: str, session: Session | None = None, *, lock_device: bool = False
+    ) -> Principal: ...
 
 
 def normalise_code(code: str) -> str:
@@ -91,6 +93,19 @@ def clean_text(text: str, limit: int = 200) -> str:
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# session.info key of the caller's device row, locked by ``authenticate(lock_device=True)``
+LOCKED_DEVICE = "fieldkit.locked_device"
+
+
+class _DeviceRow:
+    """A locked device row with its user's columns, read like the plain query's row."""
+
+    def __init__(self, found: Any) -> None:
+        device = found[0]
+        self.id, self.user_id, self.revoked_at = device.id, device.user_id, device.revoked_at
+        self.username, self.display_name, self.role, self.team_id, self.active = found[1:]
 
 
 class AdminError(FieldkitError):
@@ -326,32 +341,48 @@ class LocalIdentityProvider:
             raise unauthorized("Malformed access token.")
         return payload
 
-    def authenticate(self, token: str, session: Session | None = None) -> Principal:
+    def authenticate(
+        self, token: str, session: Session | None = None, *, lock_device: bool = False
+    ) -> Principal:
         """The caller of ``token``. With ``session`` the check runs in that session's
-        transaction (one query), which the request then goes on using."""
+        transaction (one query), which the request then goes on using. With ``lock_device``
+        that query also locks the device's row (``FOR UPDATE``) and keeps it in
+        ``session.info[LOCKED_DEVICE]``: a push goes on under that lock without asking again."""
         payload = self._verify(token)
         if not is_id(payload["d"]):
             raise unauthorized("Unknown device.")
         if session is not None:
-            return self._principal(session, payload)
+            return self._principal(session, payload, lock_device)
         with self._factory() as own, own.begin():
             return self._principal(own, payload)
 
-    def _principal(self, session: Session, payload: dict[str, object]) -> Principal:
-        row = session.execute(
-            select(
-                Device.id,
-                Device.user_id,
-                Device.revoked_at,
-                User.username,
-                User.display_name,
-                User.role,
-                User.team_id,
-                User.active,
-            )
-            .outerjoin(User, User.id == Device.user_id)
-            .where(Device.id == payload["d"])
-        ).one_or_none()
+    def _principal(
+        self, session: Session, payload: dict[str, object], lock_device: bool = False
+    ) -> Principal:
+        columns = (
+            User.username,
+            User.display_name,
+            User.role,
+            User.team_id,
+            User.active,
+        )
+        if lock_device:
+            found = session.execute(
+                select(Device, *columns)
+                .outerjoin(User, User.id == Device.user_id)
+                .where(Device.id == payload["d"])
+                .with_for_update(of=Device)
+                .execution_options(populate_existing=True)
+            ).one_or_none()
+            if found is not None:
+                session.info[LOCKED_DEVICE] = found[0]
+            row: Any = None if found is None else _DeviceRow(found)
+        else:
+            row = session.execute(
+                select(Device.id, Device.user_id, Device.revoked_at, *columns)
+                .outerjoin(User, User.id == Device.user_id)
+                .where(Device.id == payload["d"])
+            ).one_or_none()
         if row is None or row.user_id != payload["u"]:
             raise unauthorized("Unknown device.")
         # A revoked device hears so even with an expired token: it must wipe.

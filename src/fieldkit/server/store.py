@@ -200,7 +200,9 @@ class Store:
             PendingChange(kind, record_type, record_id, case_id, team_id, target_user_id)
         )
 
-    def flush_changes(self, *, commit: bool = False) -> None:
+    def flush_changes(
+        self, *, commit: bool = False, before: list[tuple[str, dict[str, Any]]] | None = None
+    ) -> None:
         """Number the collected changes and write them. Call last, just before commit; with
         ``commit`` the transaction commits too (the session's own commit then has nothing left
         to do).
@@ -208,14 +210,23 @@ class Store:
         The feed counter stays locked from its update to the commit, so that span is kept
         to the database's own work: on PostgreSQL the counter update and the change rows are one
         statement, sent in one pipeline with the COMMIT (no round trip, and no wait for this
-        process's other threads, while the lock is held)."""
-        if not self.pending:
+        process's other threads, while the lock is held).
+
+        ``before`` (PostgreSQL only): statements with their parameters that go first in that
+        pipeline, in the same transaction (a writer's own bookkeeping, without a round trip
+        each)."""
+        if before:
+            if self.session.get_bind().dialect.name != "postgresql":
+                raise ValueError("statements in the commit pipeline need PostgreSQL")
+            self.session.flush()  # the ORM's writes go first
+        if not self.pending and not before:
             if commit:
                 self.session.commit()
             return
         n = len(self.pending)
         now = utcnow()
         if self.session.get_bind().dialect.name == "postgresql":
+            statements = list(before or [])
             params = {
                 "n": n,
                 "at": now,
@@ -230,13 +241,20 @@ class Store:
             # the session's own connection, in its transaction
             raw = self.session.connection().connection.driver_connection
             assert raw is not None
+            if n:
+                statements.append((PG_NUMBER_CHANGES, params))
             if commit:
                 with raw.pipeline():
-                    raw.execute(PG_NUMBER_CHANGES, params)
+                    for sql, values in statements:
+                        raw.execute(sql, values)
                     raw.commit()
                 self.session.commit()  # psycopg has committed: this ends the session's side
+            elif len(statements) == 1:
+                raw.execute(*statements[0])
             else:
-                raw.execute(PG_NUMBER_CHANGES, params)
+                with raw.pipeline():
+                    for sql, values in statements:
+                        raw.execute(sql, values)
             return
         top = self.session.execute(
             update(FeedCounter)

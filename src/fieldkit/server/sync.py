@@ -24,7 +24,7 @@ from fieldkit.protocol import (
     PushResponse,
 )
 from fieldkit.server.errors import ApiError, device_revoked
-from fieldkit.server.identity import Principal, clean_text
+from fieldkit.server.identity import LOCKED_DEVICE, Principal, clean_text
 from fieldkit.server.models import Device, MutationLog, Rejection
 from fieldkit.server.mutations import Context, Outcome, Rejected, apply
 from fieldkit.server.store import Store
@@ -113,12 +113,14 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     again one mutation per savepoint, so a refusal undoes that mutation alone, exactly as
     without the batching."""
     check_batch(body)
-    device = session.scalar(
-        select(Device)
-        .where(Device.id == p.device_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    device = session.info.pop(LOCKED_DEVICE, None)  # locked when the caller was authenticated
+    if device is None or device.id != p.device_id:
+        device = session.scalar(
+            select(Device)
+            .where(Device.id == p.device_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     if device is None or device.revoked_at is not None:
         raise device_revoked()
     first_last = device.last_mutation_id
@@ -139,9 +141,14 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
         ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=False)
     results = [replayed[m.id] if m.id <= first_last else applied[m.id] for m in body.mutations]
     last = fresh[-1].id if fresh else first_last
-    # What each mutation wrote besides its effect goes in at the end, in one round trip
-    # each: the results, the rejections, the device's new last_mutation_id. All of it
-    # commits with the effects or not at all.
+    response = PushResponse(last_mutation_id=last, results=results)
+    # What each mutation wrote besides its effect goes in at the end: the results, the
+    # rejections, the cases' latest entry times, the device's new last_mutation_id. All of
+    # it commits with the effects or not at all. On PostgreSQL these statements go in the
+    # pipeline that numbers the batch's changes and commits (one round trip for all).
+    if session.get_bind().dialect.name == "postgresql":
+        ctx.store.flush_changes(commit=True, before=_pg_bookkeeping(ctx, logs, device.id, last))
+        return response
     ctx.finish()
     if logs["mutation_log"]:
         session.execute(insert(MutationLog), logs["mutation_log"])
@@ -150,11 +157,58 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     device.last_mutation_id = last
     device.last_seen_at = utcnow()
     session.flush()
-    response = PushResponse(last_mutation_id=last, results=results)
     # Number the batch's changes last, and commit: the feed counter is locked only from there
     # to the end of the commit.
     ctx.store.flush_changes(commit=True)
     return response
+
+
+_PG_MUTATION_LOG = """
+INSERT INTO mutation_log (device_id, mutation_id, name, status, result, applied_at)
+SELECT %(device_id)s::text, t.* FROM unnest(%(mutation_id)s::bigint[], %(name)s::text[],
+    %(status)s::text[], %(result)s::text[], %(applied_at)s::timestamptz[]) AS t
+"""
+_PG_REJECTIONS = """
+INSERT INTO rejections (device_id, mutation_id, name, reason_code, reason, at)
+SELECT %(device_id)s::text, t.* FROM unnest(%(mutation_id)s::bigint[], %(name)s::text[],
+    %(reason_code)s::text[], %(reason)s::text[], %(at)s::timestamptz[]) AS t
+"""
+_PG_LAST_ENTRY = """
+UPDATE case_scope SET last_entry_at = t.at
+FROM unnest(%(case_id)s::text[], %(at)s::timestamptz[]) AS t(case_id, at)
+WHERE case_scope.case_id = t.case_id AND case_scope.last_entry_at < t.at
+"""
+_PG_DEVICE = """
+UPDATE devices SET last_mutation_id = %(last)s, last_seen_at = %(seen)s WHERE id = %(id)s
+"""
+
+
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def _pg_bookkeeping(
+    ctx: Context, logs: dict[str, list[dict[str, Any]]], device_id: str, last: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The end-of-batch writes as PostgreSQL statements (see ``push``): what ``ctx.finish``,
+    the log inserts and the device update do on SQLite through the ORM."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if logs["mutation_log"]:
+        names = ("mutation_id", "name", "status", "result", "applied_at")
+        out.append(
+            (_PG_MUTATION_LOG, {"device_id": device_id, **_columns(logs["mutation_log"], names)})
+        )
+    if logs["rejections"]:
+        names = ("mutation_id", "name", "reason_code", "reason", "at")
+        rejections = _columns(logs["rejections"], names)
+        out.append((_PG_REJECTIONS, {"device_id": device_id, **rejections}))
+    if ctx.last_entry:
+        entries = sorted(ctx.last_entry.items())  # one lock order for every writer
+        out.append(
+            (_PG_LAST_ENTRY, {"case_id": [c for c, _ in entries], "at": [a for _, a in entries]})
+        )
+    out.append((_PG_DEVICE, {"last": last, "seen": utcnow(), "id": device_id}))
+    return out
 
 
 def _apply_batch(
