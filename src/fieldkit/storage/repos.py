@@ -1150,6 +1150,40 @@ def _upsert_sql(table: str, cols: tuple[str, ...], keep: tuple[str, ...]) -> str
     )
 
 
+@functools.cache
+def _upsert_many_sql(table: str, cols: tuple[str, ...], keep: tuple[str, ...]) -> str:
+    """``_upsert_sql`` for many rows in ONE statement: the rows come as one JSON array of
+    arrays, inserted in array order. One statement, not one per row, matters for the search
+    index: SQLite opens a statement savepoint for every statement that writes through a
+    trigger, and FTS5 flushes its pending terms to disk as a new segment at each savepoint -
+    per row with ``executemany`` (one tiny segment per note, then merges of them), once per
+    run here."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id" and c not in keep)
+    values = ", ".join(f"value ->> {i}" for i in range(len(cols)))
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) "  # noqa: S608
+        f"SELECT {values} FROM json_each(?) WHERE true ORDER BY key "
+        f"ON CONFLICT(id) DO UPDATE SET {updates}"
+    )
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _json_rows(rows: list[list[Any]]) -> str | None:
+    """Rows of plain column values (text, integers, reals, NULL) as one JSON array; None when
+    a value has no exact JSON form for SQLite (a wider integer than SQLite's, NaN, bytes...),
+    and the rows go through ``executemany`` (which binds, or refuses, each value as before)."""
+    for row in rows:
+        for value in row:
+            if type(value) is int and value not in _INT64:
+                return None
+    try:
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
 def _local_state(
     vault: Vault, record_type: RecordType, ids: list[str]
 ) -> dict[str, tuple[int, str | None, tuple[Any, ...]]]:
@@ -1178,7 +1212,8 @@ def _apply_batch(vault: Vault, batch: list[tuple[RecordType, dict[str, Any], int
         local = _local_state(vault, record_type, [batch[i][1]["id"] for i in indexes])
         search = _SEARCH_COLUMNS.get(record_type, ())
         positions = [repo.columns.index(c) for c in search]
-        writes: list[tuple[str, list[Any]]] = []  # full rows, in page order
+        # full rows, in page order, with the statement they need (table, columns, kept)
+        writes: list[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], list[Any]]] = []
         version_only: list[tuple[int, str]] = []
         status_moves: list[tuple[int, str, str]] = []
         for i in indexes:
@@ -1209,12 +1244,18 @@ def _apply_batch(vault: Vault, batch: list[tuple[RecordType, dict[str, Any], int
                 row.append(_json(dict(data["field_versions"])))
                 cols = (*cols, "field_versions")
             same = bool(search) and held is not None and tuple(row[p] for p in positions) == held[2]
-            writes.append((_upsert_sql(table, cols, search if same else ()), row))
-        # consecutive rows with the same statement: one executemany (page order kept)
+            writes.append(((table, cols, search if same else ()), row))
+        # consecutive rows with the same statement: one statement for them (page order kept)
         start = 0
         for end in range(1, len(writes) + 1):
             if end == len(writes) or writes[end][0] != writes[start][0]:
-                vault.executemany(writes[start][0], [row for _sql, row in writes[start:end]])
+                key = writes[start][0]
+                rows = [row for _key, row in writes[start:end]]
+                text = _json_rows(rows) if len(rows) > 1 else None
+                if text is None:
+                    vault.executemany(_upsert_sql(*key), rows)
+                else:
+                    vault.execute(_upsert_many_sql(*key), (text,))
                 start = end
         if version_only:
             vault.executemany(f"UPDATE {table} SET version = ? WHERE id = ?", version_only)  # noqa: S608
