@@ -60,6 +60,11 @@ class IdentityProvider(Protocol):
 
     def issue_token(self, device_id: str, device_secret: str) -> tuple[str, int, UserInfo]: ...
 
+    def check_token(self, token: str) -> None:
+        """Refuse (401) a token that is malformed or not signed by this service, without
+        touching the database; ``authenticate`` does the rest."""
+        ...
+
     def authenticate(
         self, token: str, session: Session | None = None, *, lock_device: bool = False
     ) -> Principal: ...
@@ -340,6 +345,9 @@ class LocalIdentityProvider:
         ):
             raise unauthorized("Malformed access token.")
         return payload
+
+    def check_token(self, token: str) -> None:
+        self._verify(token)
 
     def authenticate(
         self, token: str, session: Session | None = None, *, lock_device: bool = False
