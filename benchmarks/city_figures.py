@@ -165,11 +165,46 @@ def run(
                 note=push_how,
             )
         )
+        figures += _storm(server, cfg, log)
     finally:
         service.close()
         session.lock()
         server.close()
     return figures
+
+
+def _storm(server: Any, cfg: dict[str, Any], log: Callable[[str], None]) -> list[Figure]:
+    """The concurrency engineer's device load (``sync_figures.device_load``, called as it is),
+    storm only, against the city-sized database: new devices of a new team, so what grows is
+    only the tables their scoped queries must not scan."""
+    import sync_figures
+
+    count, rounds = int(cfg["devices"]), int(cfg["device_rounds"])
+    try:
+        res = sync_figures.device_load(server, count, rounds, 1.0, 0.0)
+    except Exception as exc:  # reported, never hidden; the other city figures stand
+        log(f"  device load against the city failed: {type(exc).__name__}: {exc}")
+        return [
+            Figure(
+                "city.concurrent.error",
+                "city: devices at once: NOT MEASURED",
+                "",
+                None,
+                note=f"{type(exc).__name__}: {exc}"[:200],
+            )
+        ]
+    st = res["storm"]
+    return [
+        timing(
+            "city.concurrent.1",
+            f"city: {count} devices at once (storm), 1 server process, city-sized tables",
+            st["lat"],
+            target=250.0,
+            on_p95=True,
+            note=f"{len(st['lat'])} syncs ({rounds} rounds) in {st['wall']:.1f} s; CPU per "
+            f"sync: server {st['server_ms']:.1f} ms",
+        )
+    ]
 
 
 def layout_for(size: caseload.Size) -> city.Layout:
