@@ -134,7 +134,9 @@ def pdf_figures(runs: int) -> list[Figure]:
 
 
 # Rough costs on the reference machine (2 cores), for the estimate printed before a run.
-GENERATE_NOTES_PER_S = 59.0  # caseload.py through the services (the team: 56 min)
+# caseload.py through the services: ~300 entries/s for the small sizes, 59/s for the team
+# (56 min; the cost per entry grows with the search index, see docs/performance.md)
+GENERATE_NOTES_PER_S = {"small": 300.0, "team": 59.0}
 GROUP_SECONDS = {
     "full": {
         "vault": 110,
@@ -144,17 +146,17 @@ GROUP_SECONDS = {
         "peer": 200,
         "gui": 200,
         "pdf": 30,
-        "city": 240,
+        "city": 360,
     },
     "quick": {
-        "vault": 5,
+        "vault": 3,
         "kdf": 3,
-        "sync": 5,
-        "concurrency": 8,
+        "sync": 10,
+        "concurrency": 10,
         "peer": 5,
         "gui": 10,
-        "pdf": 5,
-        "city": 25,
+        "pdf": 8,
+        "city": 30,
     },
 }
 
@@ -174,7 +176,8 @@ def estimate(
     if NEEDS_CASELOAD & set(groups):
         cached = use_cache and (caseload.cache_dir(size, seed) / "manifest.json").is_file()
         if not cached:
-            gen = size.notes / GENERATE_NOTES_PER_S
+            rate = GENERATE_NOTES_PER_S["small" if size.notes <= 20_000 else "team"]
+            gen = size.notes / rate
             total += gen
             parts.append(f"generating the {size.name} caseload ~{gen / 60:.0f} min")
     if "city" in groups and pg_url:
@@ -191,7 +194,7 @@ def estimate(
         else:
             total += GROUP_SECONDS[kind].get(g, 0)
     detail = f" (incl. {'; '.join(parts)})" if parts else ""
-    return f"expected run time: ~{max(1, round(total / 60))} min{detail}"
+    return f"expected run time: ~{total / 60:.1f} min on a quiet 2-core machine{detail}"
 
 
 def main() -> int:
