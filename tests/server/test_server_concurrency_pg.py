@@ -105,3 +105,30 @@ def test_parallel_pushers_and_a_paging_reader(pg_world: ServerWorld) -> None:
         }
     assert len(stored) == WRITERS * (BATCHES * PER_BATCH + 1) + 1
     assert stored <= seen, f"reader skipped {len(stored - seen)} changes"
+
+
+def test_connections_the_database_ended_are_replaced_before_a_request_gets_them(
+    pg_world: ServerWorld,
+) -> None:
+    """A restart or an administrator's terminate ends the pooled connections; the next
+    requests are answered as usual (the pool checks each connection as it hands it out)."""
+    import psycopg
+
+    anna = pg_world.device("anna", team=pg_world.team("T"))
+    case = case_args(anna)
+    assert anna.push_one("case.create", **case)["status"] == "applied"
+    for _ in range(3):
+        anna.pull_all()
+    plain = pg_world.db_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        ended = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert ended is not None and ended[0] >= 1  # the server's pooled connections
+    time.sleep(0.2)
+    for _ in range(3):
+        note = note_dict(anna, case["case"]["id"])
+        assert anna.push_one("note.create", note=note)["status"] == "applied"
+        changes, _ = anna.pull_all()
+        assert note["id"] in {c["record_id"] for c in changes}

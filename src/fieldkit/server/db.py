@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select as io_select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldkit.errors import N_, ExitCode, FieldkitError
@@ -71,13 +73,40 @@ def make_engine(url: str, threads: int = 32) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
-            url, pool_size=threads, max_overflow=POOL_EXTRA, pool_pre_ping=True, pool_timeout=60
+        engine = create_engine(
+            url,
+            pool_size=threads,
+            max_overflow=POOL_EXTRA,
+            pool_timeout=60,
+            pool_recycle=POOL_RECYCLE_SECONDS,
         )
+        event.listen(engine, "checkout", _check_alive)
+        return engine
     raise DatabaseError(
         N_("Unsupported database {backend}: use PostgreSQL or SQLite."),
         backend=parsed.get_backend_name(),
     )
+
+
+POOL_RECYCLE_SECONDS = 1800  # bounds a connection dropped silently (no FIN) by the network
+
+
+def _check_alive(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the database has closed is replaced before a request gets it,
+    without a round trip (instead of a ``SELECT 1`` per checkout): an idle connection has
+    nothing to read, so a readable socket means the server ended it (a restart, an
+    administrator's terminate, an idle timeout all send their FATAL and close). The pool
+    retries with a fresh connection on ``DisconnectionError``."""
+    try:
+        pgconn = dbapi_conn.pgconn
+        alive = not dbapi_conn.closed and pgconn.status == 0  # CONNECTION_OK
+        if alive:
+            readable, _, _ = io_select.select([pgconn.socket], [], [], 0)
+            alive = not readable
+    except (OSError, ValueError, AttributeError):
+        alive = False
+    if not alive:
+        raise DisconnectionError("the database closed this connection")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
