@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -44,6 +44,22 @@ def split_assessment(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return body, state
 
 
+@dataclass(slots=True)
+class PendingRecord:
+    """A record inserted but not yet written (``Store.defer``): what readers of a ``Record``
+    use, without an ORM object."""
+
+    record_type: str
+    id: str
+    case_id: str | None
+    version: int
+    sealed: bool
+    body: str
+    state: str
+    field_versions: str | None
+    updated_at: Any
+
+
 @dataclass
 class PendingChange:
     kind: ChangeKind
@@ -63,8 +79,11 @@ class Store:
         # keep the rows in the session's (weak) identity map.
         self.known: dict[tuple[str, str], Record] = {}
         self.loaded_ids: set[str] = set()
-        # True while the writer defers its inserts to one flush for many mutations.
+        # True while the writer defers its inserts to one flush for many mutations: they are
+        # kept as plain rows (``deferred``), written by ``flush`` in one multi-row INSERT
+        # without an ORM object each, and ``known`` answers them meanwhile.
         self.defer = False
+        self.deferred: list[dict[str, Any]] = []
 
     # --- records ------------------------------------------------------------------------
     def prefetch(self, record_ids: set[str]) -> None:
@@ -109,22 +128,39 @@ class Store:
         field_versions: dict[str, int] | None = None,
     ) -> Record:
         body, state = self._split(record_type, data)
-        rec = Record(
-            record_type=record_type.value,
-            id=data["id"],
-            case_id=case_id,
-            version=1,
-            sealed=sealed,
-            body=dumps(body),
-            state=dumps(state),
-            field_versions=dumps(field_versions) if field_versions is not None else None,
-            updated_at=utcnow(),
-        )
+        row = {
+            "record_type": record_type.value,
+            "id": data["id"],
+            "case_id": case_id,
+            "version": 1,
+            "sealed": sealed,
+            "body": dumps(body),
+            "state": dumps(state),
+            "field_versions": dumps(field_versions) if field_versions is not None else None,
+            "updated_at": utcnow(),
+        }
+        if self.defer:
+            self.deferred.append(row)
+            pending = cast(Record, PendingRecord(**row))  # read like a row until ``flush``
+            self.known[(record_type.value, row["id"])] = pending
+            return pending
+        rec = Record(**row)
         self.session.add(rec)
         self.known[(rec.record_type, rec.id)] = rec
-        if not self.defer:
-            self.session.flush()
+        self.session.flush()
         return rec
+
+    def flush(self) -> None:
+        """Write the deferred inserts (one multi-row INSERT) and the session's pending
+        changes. The deferred rows are then read from the database like any other (as ORM
+        objects a later mutation may change)."""
+        if self.deferred:
+            rows, self.deferred = self.deferred, []
+            self.session.execute(insert(Record), rows)
+            for row in rows:
+                self.known.pop((row["record_type"], row["id"]), None)
+                self.loaded_ids.discard(row["id"])
+        self.session.flush()
 
     def replace(
         self,
@@ -215,10 +251,9 @@ class Store:
         ``before`` (PostgreSQL only): statements with their parameters that go first in that
         pipeline, in the same transaction (a writer's own bookkeeping, without a round trip
         each)."""
-        if before:
-            if self.session.get_bind().dialect.name != "postgresql":
-                raise ValueError("statements in the commit pipeline need PostgreSQL")
-            self.session.flush()  # the ORM's writes go first
+        self.flush()  # the records' own writes go first
+        if before and self.session.get_bind().dialect.name != "postgresql":
+            raise ValueError("statements in the commit pipeline need PostgreSQL")
         if not self.pending and not before:
             if commit:
                 self.session.commit()

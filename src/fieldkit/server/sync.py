@@ -134,7 +134,7 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     try:
         with session.begin_nested():
             ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=True)
-            session.flush()
+            ctx.store.flush()
     except (_Abandon, DataError, IntegrityError):
         # the batched attempt left nothing behind: apply the batch one mutation at a time
         session.expire(device)
@@ -228,7 +228,7 @@ def _apply_batch(
         deferred = batched and m.name in DEFERRABLE
         store.defer = deferred
         if not deferred and batched:
-            session.flush()  # what earlier mutations deferred, before this one reads
+            store.flush()  # what earlier mutations deferred, before this one reads
         applied[m.id] = _apply_one(ctx, m, logs, deferred=deferred)
     store.defer = False
     return ctx, applied, logs
@@ -247,11 +247,11 @@ def _apply_one(
     if deferred:
         # no savepoint: the handler only checks and then inserts, and its inserts are
         # flushed with the batch's (a database refusal there abandons the batched attempt)
-        new_before = len(session.new)
+        new_before = len(session.new) + len(store.deferred)
         try:
             outcome = apply(ctx, m.name, m.args)
         except Rejected as exc:
-            if len(session.new) != new_before:
+            if len(session.new) + len(store.deferred) != new_before:
                 raise _Abandon from None  # it wrote before refusing: only a savepoint undoes it
             outcome = Outcome(
                 status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
