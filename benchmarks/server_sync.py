@@ -18,12 +18,17 @@ client would see them:
   PostgreSQL insert rate of the same rows (executemany) as the ceiling;
 - initial pull of 200,000 records from an empty cursor (records/s);
 - a no-op incremental sync round trip (an empty push and a pull at the current cursor);
-- p95 of incremental syncs (push one note, pull) with 100 devices at once.
+- p95 of incremental syncs with 100 devices (``sync_figures.device_load``: devices spread over
+  4 load-generator processes, each device doing the app's incremental sync, push its new note
+  and pull until ``has_more`` is false): all at once (the storm, ``--rounds`` times), and a
+  steady load of one sync per device every ``--steady-interval`` seconds; with the server's
+  and the generators' CPU time per sync.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -31,7 +36,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +55,9 @@ from fieldkit.server.db import make_engine, migrate, read_meta, session_factory 
 from fieldkit.server.identity import LocalIdentityProvider  # noqa: E402
 from fieldkit.server.models import Team  # noqa: E402
 from fieldkit.server.settings import ServerSettings  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from sync_figures import device_load  # noqa: E402
 
 
 class Dev:
@@ -178,6 +185,52 @@ def seed_notes(url: str, case_id: str, author: Dev, n: int) -> None:
         conn.commit()
 
 
+class RunningServer:
+    """The uvicorn server (all its worker processes) as ``sync_figures.device_load`` drives
+    it."""
+
+    def __init__(self, base: str, pid: int, identity: LocalIdentityProvider, factory: Any) -> None:
+        self.urls = [base]
+        self.url0 = base
+        self.pid = pid
+        self.identity = identity
+        self.factory = factory
+
+    def _pids(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    todo += [int(c) for c in task.read_text().split()]
+        return pids
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    def add_team(self, name: str) -> str:
+        with self.factory() as session, session.begin():
+            return str(self.identity.add_team(session, name).id)
+
+    def add_user(self, username: str, team_id: str) -> None:
+        with self.factory() as session, session.begin():
+            self.identity.add_user(session, username, Role.WORKER, session.get(Team, team_id))
+
+    def code_for(self, username: str) -> str:
+        with self.factory() as session, session.begin():
+            user = self.identity.user_by_name(session, username)
+            return str(self.identity.create_enroll_code(session, user)[0])
+
+
 def start_profiler(directory: Path, pid: int) -> subprocess.Popen[bytes]:
     """py-spy on the server process (and its workers), raw stacks into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -195,10 +248,18 @@ def main() -> int:
     parser.add_argument("--http", choices=["h11", "httptools"], help="uvicorn's HTTP parser")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], help="uvicorn's event loop")
     parser.add_argument("--profile", type=Path, help="run the server under py-spy, stacks here")
+    parser.add_argument("--devices", type=int, help="concurrent devices (100; 20 with --quick)")
+    parser.add_argument("--rounds", type=int, default=5, help="storm rounds (5)")
+    parser.add_argument(
+        "--steady-interval", type=float, default=1.0, help="seconds between a device's syncs (1)"
+    )
+    parser.add_argument(
+        "--steady-seconds", type=float, default=15.0, help="length of the steady load (15; 0: none)"
+    )
     args = parser.parse_args()
     n_push = 2_000 if args.quick else 10_000
     n_pull = 20_000 if args.quick else 200_000
-    n_devices = 20 if args.quick else 100
+    n_devices = args.devices or (20 if args.quick else 100)
 
     url, admin, name = fresh_database()
     engine = make_engine(url)
@@ -227,6 +288,7 @@ def main() -> int:
         "warning",
         "--workers",
         str(args.workers),
+        "--no-access-log",
     ]
     if args.http:
         command += ["--http", args.http]
@@ -286,38 +348,27 @@ def main() -> int:
             rounds.append(time.perf_counter() - t)
         figures["noop_sync_ms_median"] = round(statistics.median(rounds) * 1000, 1)
 
-        devices = [
-            enroll(identity, factory, base, f"d{i}", team_id, Role.WORKER) for i in range(n_devices)
-        ]
-        for d in devices:
-            c = case_args(d)  # type: ignore[arg-type]
-            d.push([d.mutation("case.create", **c)])
-            d.case_id = c["case"]["id"]  # type: ignore[attr-defined]
-            d.pull_all()
-        latencies: list[float] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(n_devices)
-
-        def sync_rounds(d: Dev) -> None:
-            barrier.wait()
-            for _ in range(5):
-                t = time.perf_counter()
-                d.push([d.mutation("note.create", note=note_dict(d, d.case_id))])  # type: ignore[arg-type,attr-defined]
-                d.pull_all()
-                with lock:
-                    latencies.append(time.perf_counter() - t)
-
-        threads = [threading.Thread(target=sync_rounds, args=(d,)) for d in devices]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        latencies.sort()
-        figures["concurrent_devices"] = n_devices
-        figures["concurrent_sync_p95_ms"] = round(
-            latencies[int(len(latencies) * 0.95) - 1] * 1000, 1
+        load = device_load(
+            RunningServer(base, server.pid, identity, factory),  # type: ignore[arg-type]
+            n_devices,
+            args.rounds,
+            args.steady_interval,
+            args.steady_seconds,
         )
-        figures["concurrent_sync_median_ms"] = round(statistics.median(latencies) * 1000, 1)
+        figures["concurrent_devices"] = n_devices
+        for kind in ("storm", "steady"):
+            if kind not in load:
+                continue
+            got = load[kind]
+            lat = sorted(got["lat"])
+            figures[f"{kind}_syncs"] = len(lat)
+            figures[f"{kind}_sync_p95_ms"] = round(lat[int(len(lat) * 0.95) - 1] * 1000, 1)
+            figures[f"{kind}_sync_median_ms"] = round(statistics.median(lat) * 1000, 1)
+            figures[f"{kind}_server_cpu_ms_per_sync"] = round(got["server_ms"], 2)
+            figures[f"{kind}_generator_cpu_ms_per_sync"] = round(got["client_ms"], 2)
+            if kind == "steady":
+                figures["steady_syncs_per_s"] = round(got["rate"], 1)
+                figures["steady_latest_start_ms"] = round(got["late"] * 1000)
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
