@@ -304,6 +304,14 @@ class Transport:
     def _parse(self, response: httpx.Response, model: type[M], path: str) -> M:
         status = response.status_code
         if 200 <= status < 300:
+            if "json" in response.headers.get("content-type", ""):
+                # The fast path: pydantic parses and validates the bytes in one pass (a pull
+                # page holds hundreds of records; no dict tree is built twice). Anything it
+                # refuses takes the path below, which tells garbage from a wrong shape.
+                try:
+                    return model.model_validate_json(response.content)
+                except ValidationError:
+                    pass
             data = self._json_or_none(response)
             if data is None:
                 raise self._not_fieldkit(response)
