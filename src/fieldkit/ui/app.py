@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fieldkit.ui.binding import check_binding
 from fieldkit.ui.context import AppContext
 from fieldkit.ui.i18n import apply_language, choose_language
 from fieldkit.ui.qt import QApplication
@@ -71,6 +72,7 @@ def run_app(data_dir: Path, passphrase: str | None = None, config: Any = None) -
     if config is None:
         config = load_config()
     app = application(config=config)
+    check_binding()  # a binding that loses references would crash the app mid-note
     window = build_window(data_dir, config)
     window.show()
     if passphrase is not None:

@@ -7,6 +7,7 @@ rest of the GUI never spells ``PySide6`` and a binding change touches one file.
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
@@ -98,6 +99,7 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
+    "PYSIDE_VERSION",
     "QAbstractItemView",
     "QAbstractTableModel",
     "QAction",
