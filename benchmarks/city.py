@@ -85,6 +85,7 @@ WORKERS_PER_TEAM = 10
 ANSWER_POOL = 300  # distinct assessment answer sets
 CHUNK_CASES = 200  # cases per COPY round (bounded memory)
 DEVICE_SECRET = "city-bench-device-secret"  # the writer laptops' secret (bench data only)
+PASSPHRASE = "korrekt häst batteri häftklammer"  # the bench laptops' passphrase
 DEVICE_COLUMNS = (
     "id, user_id, name, platform, secret_hash, created_at, last_seen_at, revoked_at, "
     "last_mutation_id, audit_head_seq, audit_head_hash"
@@ -921,12 +922,13 @@ def city_server(pg_url: str, city: City, procs: int = 1) -> Any:
 def enroll_worker(server: Any, username: str, data_dir: Path) -> Any:
     """A fresh laptop of ``username``: a real enrolment with a one-time code (device secret in
     the real keyring), a real profile and SQLCipher vault. Returns the open session."""
+    from fieldkit.security import SecurityPolicy
     from fieldkit.services.sync import enroll
-    from sync_figures import FAST, PASS
 
     code = server.code_for(username)
+    fast = SecurityPolicy(argon2_target_seconds=0.01)  # key derivation is measured on its own
     return enroll(
-        data_dir, code, PASS, server_url=server.url0, allow_http_loopback=True, config=FAST
+        data_dir, code, PASSPHRASE, server_url=server.url0, allow_http_loopback=True, config=fast
     )
 
 
