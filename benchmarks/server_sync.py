@@ -251,7 +251,7 @@ def main() -> int:
     parser.add_argument("--devices", type=int, help="concurrent devices (100; 20 with --quick)")
     parser.add_argument("--rounds", type=int, default=5, help="storm rounds (5)")
     parser.add_argument(
-        "--steady-interval", type=float, default=1.0, help="seconds between a device's syncs (1)"
+        "--steady-interval", type=float, default=2.0, help="seconds between a device's syncs (2)"
     )
     parser.add_argument(
         "--steady-seconds", type=float, default=15.0, help="length of the steady load (15; 0: none)"

@@ -679,9 +679,18 @@ class LoadDevice:
         self.outbox: list[dict[str, Any]] = []
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
+        import http.client
+
         data = None if body is None else json.dumps(body).encode("utf-8")
-        self.conn.request(method, path, body=data, headers=self.headers)
-        resp = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=data, headers=self.headers)
+            resp = self.conn.getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected):
+            # the server closed the idle keep-alive connection (as httpx does: reconnect and
+            # send again; a push is idempotent by its mutation ids)
+            self.conn.close()
+            self.conn.request(method, path, body=data, headers=self.headers)
+            resp = self.conn.getresponse()
         raw = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"{method} {path} answered {resp.status}: {raw[:200]!r}")
@@ -978,7 +987,7 @@ def concurrency(
 ) -> list[Figure]:
     figures = []
     count, rounds = int(cfg["devices"]), int(cfg["device_rounds"])
-    interval = float(cfg.get("steady_interval", 1.0))
+    interval = float(cfg.get("steady_interval", 2.0))
     seconds = float(cfg.get("steady_seconds", 15.0 if count >= 50 else 4.0))
     for procs in (1, int(cfg["server_procs"])):
         server = BenchServer(pg_url, procs)
