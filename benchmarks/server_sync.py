@@ -102,6 +102,19 @@ def fresh_database() -> tuple[str, str, str]:
     return f"{base}/{name}", admin, name
 
 
+def drop_database(admin: str, name: str) -> None:
+    """Drop the benchmark's database. An autovacuum worker busy on it (after the bulk load)
+    belongs to the superuser and cannot be ended by the test role: wait for it, a few times."""
+    for attempt in range(10):
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            time.sleep(1 + attempt)
+    print(f"could not drop the benchmark database {name}", file=sys.stderr)
+
+
 def enroll(
     identity: LocalIdentityProvider,
     factory: Any,
@@ -380,8 +393,7 @@ def main() -> int:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(10)
         engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)
     figures["server"] = {
         "workers": args.workers,
         "threads": args.threads or "default",

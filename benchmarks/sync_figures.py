@@ -204,8 +204,16 @@ class BenchServer:
     def close(self) -> None:
         self.stop_procs()
         self.engine.dispose()
-        with contextlib.suppress(Exception), psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        # an autovacuum worker on it (the superuser's) cannot be ended by the test role: wait
+        for attempt in range(10):
+            try:
+                with psycopg.connect(self.admin, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                time.sleep(1 + attempt)
+            except Exception:
+                return
 
     # --- identity -------------------------------------------------------------------------
 
