@@ -120,6 +120,21 @@ class SettingsPage(QWidget):
         scroll.setWidget(self.body)
         refresh = QPushButton(_("Reload settings"), self)
         refresh.clicked.connect(self.reload)
+        keys_title = QLabel(_("Passphrase and encryption"), self)
+        keys_title.setObjectName("SectionTitle")
+        self.change_passphrase_button = QPushButton(_("Change passphrase…"), self)
+        self.change_passphrase_button.setToolTip(
+            _("Choose a new passphrase for this profile; you need the current one")
+        )
+        self.change_passphrase_button.clicked.connect(self.change_passphrase)
+        self.rotate_key_button = QPushButton(_("New data key…"), self)
+        self.rotate_key_button.setToolTip(_("Encrypt the vault on this laptop with a new key"))
+        self.rotate_key_button.clicked.connect(self.rotate_key)
+        self.key_dialog: Any = None
+        keys = QHBoxLayout()
+        keys.addWidget(self.change_passphrase_button)
+        keys.addWidget(self.rotate_key_button)
+        keys.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 10)
         layout.addWidget(title)
@@ -127,8 +142,29 @@ class SettingsPage(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(scroll, 1)
         layout.addWidget(refresh)
+        layout.addWidget(keys_title)
+        layout.addLayout(keys)
         self.config: Any = None
         self.reload()
+
+    def change_passphrase(self) -> None:
+        from fieldkit.ui.settings.security import ChangePassphraseDialog
+
+        self._open_key_dialog(
+            ChangePassphraseDialog(self.ctx, self.window()), _("Passphrase changed.")
+        )
+
+    def rotate_key(self) -> None:
+        from fieldkit.ui.settings.security import RotateKeyDialog
+
+        self._open_key_dialog(
+            RotateKeyDialog(self.ctx, self.window()), _("The vault has a new data key.")
+        )
+
+    def _open_key_dialog(self, dialog: Any, done_text: str) -> None:
+        self.key_dialog = dialog
+        dialog.accepted.connect(lambda: self.show_message(done_text, error=False))
+        dialog.open()  # window-modal, the event loop keeps running
 
     def reload(self) -> None:
         self.ctx.taskman.run(_load, on_done=self.show_config)
