@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -70,6 +70,7 @@ META_LAST_SUCCESS = "sync.last_success"
 META_LAST_INTEGRITY = "sync.last_integrity"
 
 INTEGRITY_INTERVAL = dt.timedelta(hours=6)
+APPLY_RECORDS = 2000  # pulled changes per local transaction (see SyncEngine.apply_records)
 MAX_ROUNDS = 3  # push/pull rounds in one cycle while new local work keeps arriving
 
 ProgressCallback = Callable[[SyncProgress], None]
@@ -125,6 +126,7 @@ class SyncEngine:
         *,
         on_progress: ProgressCallback | None = None,
         pull_limit: int = DEFAULT_PULL_LIMIT,
+        apply_records: int | None = None,
         integrity_interval: dt.timedelta | None = INTEGRITY_INTERVAL,
         batch_mutations: int = MAX_BATCH_MUTATIONS,
         batch_bytes: int = MAX_BATCH_BYTES,
@@ -136,6 +138,12 @@ class SyncEngine:
         self.repo = sync_repo(vault)
         self.on_progress = on_progress
         self.pull_limit = pull_limit
+        # Changes per local transaction: pages of the default size or larger are applied a
+        # few at a time (fewer commits, larger search-index segments); smaller pages (the
+        # GUI asks for them, to hold the database thread briefly) one at a time.
+        self.apply_records = apply_records or (
+            max(pull_limit, APPLY_RECORDS) if pull_limit >= DEFAULT_PULL_LIMIT else pull_limit
+        )
         self.integrity_interval = integrity_interval
         self.batch_mutations = batch_mutations
         self.batch_bytes = batch_bytes
@@ -473,61 +481,72 @@ class SyncEngine:
         self.pull(report)
 
     def pull(self, report: SyncReport) -> None:
-        """Pull pages until the feed's head. The next page is fetched (and parsed) on a helper
-        thread while this one is applied, so the server's work and the wire overlap the local
-        writes; at most one page is held ahead. Each page is still applied with its own cursor
-        in one transaction, in order; a failure fetching a page surfaces after the pages
-        before it are applied, as it would one page at a time."""
+        """Pull pages until the feed's head. Pages are fetched (and parsed) on a helper thread
+        while earlier ones are applied, so the server's work and the wire overlap the local
+        writes; a few pages at most are held ahead. Pages are applied in order, with the
+        cursor of the last one, in one local transaction per ``apply_records`` changes (one
+        page when pages are small); a failure fetching a page surfaces after the pages before
+        it are applied, as it would one page at a time."""
         cursor = str(self._meta_get(META_CURSOR, "") or "")
         self._emit(SyncPhase.PULL, report, report.pulled, None)
-        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldkit-pull")
+        feed = _PageFeed(self.transport, cursor, self.pull_limit)
         pages, waited, applying = 0, 0.0, 0.0
         try:
-            started = time.perf_counter()
-            page: PullResponse = self.transport.pull(cursor, self.pull_limit)
-            waited += time.perf_counter() - started
-            while True:
-                stalled = not page.changes and page.cursor == cursor
-                more = page.has_more and not stalled
-                if more:
-                    following = ahead.submit(self.transport.pull, page.cursor, self.pull_limit)
+            last = False
+            while not last:
+                group: list[PullResponse] = []
+                failure: BaseException | None = None
                 started = time.perf_counter()
-                self._db(partial(self._apply_page, page, report))
-                applying += time.perf_counter() - started
-                pages += 1
-                report.pulled += len(page.changes)
-                cursor = page.cursor
-                self._emit(SyncPhase.PULL, report, report.pulled, None)
-                if not more:
-                    break
-                started = time.perf_counter()
-                page = following.result()
+                while True:
+                    try:
+                        page, last = feed.next()
+                    except Exception as exc:
+                        if not group:
+                            raise
+                        failure = exc  # after the pages fetched before it are applied
+                        break
+                    group.append(page)
+                    if last or sum(len(p.changes) for p in group) >= self.apply_records:
+                        break
                 waited += time.perf_counter() - started
+                started = time.perf_counter()
+                self._db(partial(self._apply_pages, group, report))
+                applying += time.perf_counter() - started
+                pages += len(group)
+                report.pulled += sum(len(p.changes) for p in group)
+                self._emit(SyncPhase.PULL, report, report.pulled, None)
+                if failure is not None:
+                    raise failure
         finally:
+            feed.close()  # a page fetched ahead and never applied is dropped
             # where a pull's time went (counts and seconds only)
             log.info(
                 "pull: %d pages, applying %.2f s, waiting for pages %.2f s", pages, applying, waited
             )
-            # a page fetched ahead and never applied is dropped; its request may still finish
-            ahead.shutdown(wait=False, cancel_futures=True)
 
     def _apply_page(self, page: PullResponse, report: SyncReport) -> None:
         """A page and its cursor: one transaction (a crash re-fetches the whole page)."""
+        self._apply_pages([page], report)
+
+    def _apply_pages(self, pages: list[PullResponse], report: SyncReport) -> None:
+        """Consecutive pages and the last one's cursor: one transaction (a crash re-fetches
+        them all; what was applied before is ignored then, as older or equal versions)."""
         with self.vault.transaction():
-            unsent = self._unsent_case_fields() if _has_cases(page) else {}
+            unsent = self._unsent_case_fields() if any(map(_has_cases, pages)) else {}
             # Runs of upserts go to the vault as one batch (same rules as one by one); a
             # tombstone or revocation is applied in its place between them.
             run: list[Change] = []
-            for change in page.changes:
-                if change.kind is ChangeKind.UPSERT:
-                    if change.data is not None:
-                        run.append(change)
-                    continue
-                self._apply_upserts(run, unsent, report)
-                run = []
-                self._apply(change, report)
+            for page in pages:
+                for change in page.changes:
+                    if change.kind is ChangeKind.UPSERT:
+                        if change.data is not None:
+                            run.append(change)
+                        continue
+                    self._apply_upserts(run, unsent, report)
+                    run = []
+                    self._apply(change, report)
             self._apply_upserts(run, unsent, report)
-            self.vault.meta.set(META_CURSOR, page.cursor)
+            self.vault.meta.set(META_CURSOR, pages[-1].cursor)
 
     def _apply_upserts(
         self, run: list[Change], unsent: dict[str, dict[str, Any]], report: SyncReport
@@ -629,6 +648,58 @@ class SyncEngine:
         """Count and sha256 over the sorted ``id:version`` lines of server-known records (the
         server's formula in ``IntegrityCount``)."""
         return integrity_digest(self.repo.record_versions(record_type.value))
+
+
+class _PageFeed:
+    """The pull's pages, fetched in order on a helper thread from ``cursor`` up to the feed's
+    head (or a page that does not move the cursor), at most ``AHEAD`` pages ahead of the
+    reader. ``next()`` gives ``(page, is_last)`` or raises what fetching it raised."""
+
+    AHEAD = 3
+
+    def __init__(self, transport: Transport, cursor: str, limit: int) -> None:
+        self._transport = transport
+        self._limit = limit
+        self._queue: queue.Queue[tuple[PullResponse | None, bool, BaseException | None]] = (
+            queue.Queue(maxsize=self.AHEAD)
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(cursor,), name="fieldkit-pull", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, cursor: str) -> None:
+        try:
+            while not self._stop.is_set():
+                page = self._transport.pull(cursor, self._limit)
+                stalled = not page.changes and page.cursor == cursor
+                last = not page.has_more or stalled
+                self._put((page, last, None))
+                if last:
+                    return
+                cursor = page.cursor
+        except BaseException as exc:  # handed to the reader, raised there
+            self._put((None, True, exc))
+
+    def _put(self, item: tuple[PullResponse | None, bool, BaseException | None]) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> tuple[PullResponse, bool]:
+        page, last, error = self._queue.get()
+        if error is not None:
+            raise error
+        assert page is not None
+        return page, last
+
+    def close(self) -> None:
+        """Stop fetching (a request under way still finishes, its page is dropped)."""
+        self._stop.set()
 
 
 def _has_cases(page: PullResponse) -> bool:
