@@ -257,6 +257,7 @@ if __name__ == "__main__":
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    # Skip interpreter finalization: PySide6 can abort while garbage-collecting its wrappers
-    # at exit ("none_dealloc ... finalizing"), after every figure has been printed.
+    # Skip interpreter finalization: nothing is left to tidy once the figures are out. (The
+    # "none_dealloc ... finalizing" aborts seen here were PySide6 6.12.0 losing references,
+    # see fieldkit/ui/binding.py; the pinned binding does not.)
     os._exit(code)

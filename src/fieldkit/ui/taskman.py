@@ -71,8 +71,9 @@ class Mailbox(QObject):
     """Carries calls from any thread to the GUI thread.
 
     The Python objects travel through a thread-safe queue; Qt only carries an argument-less
-    wake-up signal. (Emitting ``Signal(object)`` across threads under load has crashed
-    PySide6 with a reference-count error; this way no Python object crosses through Qt.)"""
+    wake-up signal, so no Python object crosses threads through Qt. (The reference-count
+    crashes once blamed on cross-thread signals came from PySide6 6.12.0 itself, which loses
+    a reference to True on every ``emit``: see ``fieldkit.ui.binding``.)"""
 
     _wake = Signal()
 

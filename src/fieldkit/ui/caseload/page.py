@@ -29,6 +29,7 @@ from fieldkit.ui.qt import (
     QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 
 
@@ -47,6 +48,8 @@ def _search(session: Any, query: str) -> list[Any]:
 
 
 class CaseloadPage(QWidget):
+    shown = Signal()  # the rows of a load are in the table
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -172,6 +175,7 @@ class CaseloadPage(QWidget):
         self.model.set_rows(rows)
         self.count_label.setText(_("{count} cases").format(count=len(rows)))
         self.loaded = True
+        self.shown.emit()
 
     def _on_changed(self, kinds: frozenset[str]) -> None:
         if CASES in kinds or NOTES in kinds:

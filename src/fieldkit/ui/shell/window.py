@@ -19,14 +19,17 @@ from fieldkit.ui.qt import (
     QMessageBox,
     QStackedWidget,
     Qt,
+    QTimer,
     QWidget,
 )
+from fieldkit.ui.shell.heap import freeze_long_lived
 from fieldkit.ui.shell.idle import IdleWatcher
 from fieldkit.ui.syncpanel.controller import SyncController
 from fieldkit.ui.syncpanel.status import SyncStatusBar
 from fieldkit.ui.unlock.screen import UnlockScreen
 
 DEFAULT_IDLE_MINUTES = 5
+SYNC_START_MS = 2000
 
 
 def _policy_idle_minutes(config: Any) -> float:
@@ -130,6 +133,7 @@ class MainWindow(QMainWindow):
         self._return_to: QWidget | None = None
         self._return_focus: QWidget | None = None
         self.last_error = ""
+        self._freeze_heap = False
 
         self.sync_status = SyncStatusBar(self)
         self.user_label = QLabel("", self)
@@ -138,7 +142,13 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.user_label)
         self.sync_status.hide()  # shown once unlocked
 
-        self.sync = SyncController(ctx)
+        # Sync starts once the caseload is on screen (or after SYNC_START_MS at the latest):
+        # its first cycle would otherwise compete with the caseload query for the interpreter.
+        self.sync = SyncController(ctx, start_on_unlock=False)
+        self._sync_start = QTimer(self)
+        self._sync_start.setSingleShot(True)
+        self._sync_start.setInterval(SYNC_START_MS)
+        self._sync_start.timeout.connect(self._start_sync)
         self.sync.status_changed.connect(self.sync_status.show_status)
         self.sync.progress.connect(self._sync_progress)
         self.sync.finished.connect(lambda _r: self.sync_status.hide_progress())
@@ -241,7 +251,9 @@ class MainWindow(QMainWindow):
         if self.workspace is None:
             self.workspace = Workspace(self.ctx, self)
             self.workspace.sync_page.attach(self.sync)
+            self.workspace.caseload.shown.connect(self._caseload_shown)
             self.stack.addWidget(self.workspace)
+        self._freeze_heap = True
         self.workspace.set_role(str(getattr(identity, "role", "worker")))
         self.user_label.setText(
             f"{identity.display_name} · {getattr(identity, 'team_name', '')}".strip(" ·")
@@ -254,6 +266,7 @@ class MainWindow(QMainWindow):
             self._return_focus.setFocus()
         self._return_to = self._return_focus = None
         self.idle.start()
+        self._sync_start.start()
         self.sync_status.show()
         self.ctx.taskman.run(_warm_up)
         if self.wizard is not None:
@@ -261,8 +274,22 @@ class MainWindow(QMainWindow):
             self.wizard.deleteLater()
             self.wizard = None
 
+    def _caseload_shown(self) -> None:
+        # The session's long-lived objects are in place now: out of the collector's way
+        # (see shell/heap.py), once per unlock.
+        if self._freeze_heap:
+            self._freeze_heap = False
+            freeze_long_lived()
+        self._start_sync()
+
+    def _start_sync(self) -> None:
+        self._sync_start.stop()
+        if self.ctx.is_unlocked:
+            self.sync.start()
+
     def _on_locked(self) -> None:
         self.idle.stop()
+        self._sync_start.stop()
         self.user_label.clear()
         self.sync_status.hide()
         self.show_unlock()

@@ -72,7 +72,9 @@ class SyncController(QObject):
     failed = Signal(object)  # exception (a FieldkitError is for the user)
     revoked = Signal(object)
 
-    def __init__(self, ctx: AppContext, *, push_delay: float = 3.0) -> None:
+    def __init__(
+        self, ctx: AppContext, *, push_delay: float = 3.0, start_on_unlock: bool = True
+    ) -> None:
         super().__init__(ctx)
         self.ctx = ctx
         self.push_delay = push_delay
@@ -87,7 +89,8 @@ class SyncController(QObject):
         self.bridge.failed.connect(self._on_failed)
         self.bridge.state.connect(lambda _s: self.refresh_status())
         self.bridge.revoked.connect(self.revoked.emit)
-        ctx.unlocked.connect(self._start)
+        if start_on_unlock:
+            ctx.unlocked.connect(self.start)
         self._watch_network()
         ctx.wrote.connect(self._local_write)
 
@@ -128,9 +131,10 @@ class SyncController(QObject):
             self.ctx.taskman.run(service.scheduler.connectivity_changed, online)
 
     # -- lifecycle -----------------------------------------------------------------------
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start background sync for the open session (once per unlock)."""
         session = self.ctx.session
-        if session is None:
+        if session is None or self.service is not None:
             return
         self.service = _make_service(session, self.bridge, self._run_on_db)
         self.ctx.taskman.run(_status, self.service, on_done=self._first_status)
