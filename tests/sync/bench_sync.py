@@ -1,10 +1,15 @@
 """Sync figures, end to end on loopback (not part of the test run: speed belongs here).
 
     tests/env/with-services.sh .venv/bin/python tests/sync/bench_sync.py [--notes 10000]
-        [--records 200000] [--db postgres|sqlite]
+        [--records 200000] [--db postgres|sqlite] [--server-process]
 
 Measures: the outbox overhead of one note write (median), pushing N new notes, the first sync
 of a caseload of M records into a fresh laptop, and a no-op sync (median of 20).
+
+The server runs in a thread of this process by default (its CPU and its share of the
+interpreter lock then count as the client's); ``--server-process`` runs it as its own uvicorn
+process, as in production and in ``benchmarks/run.py``, and the first sync reports the CPU time
+of each side.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sync_harness import Laptop, LiveServer, ServerDB
+from sync_harness import Laptop, LiveServer, ServerDB, ServerProcess
 
 from fieldkit.domain.enums import CaseType
 from fieldkit.protocol.messages import MutationName
@@ -40,11 +46,18 @@ def pg_url() -> str:
     return f"{base}/{name}"
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notes", type=int, default=10_000)
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--server-process", action="store_true", help="uvicorn in its own process")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fk-bench-"))
     url = pg_url() if args.db == "postgres" else f"sqlite:///{tmp / 'server.db'}"
@@ -52,7 +65,7 @@ def main() -> int:
     team_id = db.team("Bench")
     db.user("anna", team_id)
     db.user("anna2", team_id)
-    server = LiveServer(url).start()
+    server: Any = ServerProcess(url).start() if args.server_process else LiveServer(url).start()
     try:
         anna = Laptop(tmp / "anna", server.url, db.code("anna"))
         with anna.session() as s:
@@ -108,13 +121,23 @@ def main() -> int:
         fresh = Laptop(tmp / "fresh", server.url, db.code("anna"))
         with fresh.session() as s:
             service = SyncService(s)
+            server_cpu = process_cpu(server.proc.pid) if args.server_process else 0.0
+            cpu = time.process_time()
             start = time.perf_counter()
             report = service.run_cycle(integrity=False)
             took = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            if args.server_process:
+                server_cpu = process_cpu(server.proc.pid) - server_cpu
             service.close()
+        split = (
+            f"client CPU {cpu:.1f} s, server CPU {server_cpu:.1f} s"
+            if args.server_process
+            else f"CPU {cpu:.1f} s (client and in-process server)"
+        )
         print(
             f"first sync of {report.pulled} changes ({total} server records): {took:.1f} s, "
-            f"{report.pulled / took:.0f} records/s"
+            f"{report.pulled / took:.0f} records/s; {split}"
         )
 
         # 4. no-op sync
@@ -129,7 +152,10 @@ def main() -> int:
             service.close()
         print(f"no-op sync (median of 20): {statistics.median(times) * 1000:.1f} ms")
     finally:
-        server.stop()
+        if args.server_process:
+            server.kill()
+        else:
+            server.stop()
         db.close()
     return 0
 
