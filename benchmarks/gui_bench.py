@@ -91,6 +91,8 @@ class SlowCalls:
                             target, "on_progress", None
                         )
                         name = getattr(job or fn, "__qualname__", repr(job or fn))
+                        if name.endswith("emit") and args:  # a sync signal: say which value
+                            name += f"({type(args[0]).__name__})"
                         calls.append((t0, took, name))
 
             post(mailbox, run, *args)  # type: ignore[arg-type]
@@ -103,6 +105,8 @@ class SlowCalls:
 
 def main() -> int:
     data_dir, passphrase, big, cases, typing_s = sys.argv[1:6]
+    if os.environ.get("FIELDKIT_BENCH_SWITCH_INTERVAL"):  # experiments with the GIL hand-over
+        sys.setswitchinterval(float(os.environ["FIELDKIT_BENCH_SWITCH_INTERVAL"]))
     gc_log = GcLog()
     gc.callbacks.append(gc_log)
     slow = SlowCalls()
@@ -208,6 +212,9 @@ def main() -> int:
     out["max_gap_ms"] = max(gaps) if gaps else None
     out["frames_over_50ms"] = sum(1 for g in gaps if g > 50)
     out["frames"] = len(gaps)
+    ordered = sorted(gaps)
+    out["gap_p99_ms"] = round(ordered[int(len(ordered) * 0.99)], 1) if ordered else None
+    out["frames_over_20ms"] = sum(1 for g in gaps if g > 20)
     out["gc_while_typing"] = gc_log.summary(t_typing, time.perf_counter())
     out["long_frames"] = [
         {

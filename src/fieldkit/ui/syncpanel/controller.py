@@ -24,17 +24,25 @@ GUI_PULL_LIMIT = 100
 GUI_PUSH_BATCH = 50
 
 
-def _make_service(session: Any, bridge: SyncBridge, run_on_db: Callable[..., Any]) -> Any:
+def _make_service(
+    session: Any,
+    on_progress: Callable[[Any], None],
+    on_revoked: Callable[[Any], None],
+    run_on_db: Callable[..., Any],
+) -> tuple[Any, Any]:
+    """The sync service and its first status, made on the DB worker: importing the sync
+    stack the first time takes a few hundred milliseconds, which the GUI thread must not."""
     from fieldkit.services.sync import SyncService
 
-    return SyncService(
+    service = SyncService(
         session,
-        on_progress=bridge.deliver("progress"),
-        on_revoked=bridge.deliver("revoked"),
+        on_progress=on_progress,
+        on_revoked=on_revoked,
         run_on_db=run_on_db,
         pull_limit=GUI_PULL_LIMIT,
         batch_mutations=GUI_PUSH_BATCH,
     )
+    return service, service.status()
 
 
 def _status(service: Any) -> Any:
@@ -83,6 +91,7 @@ class SyncController(QObject):
         self.last_report: Any = None
         self.last_error: BaseException | None = None
         self.syncing = False
+        self._starting: Any = None  # the session whose service is being made on the worker
         self.bridge = SyncBridge(self)
         self.bridge.progress.connect(self._on_progress)
         self.bridge.result.connect(self._on_result)
@@ -134,10 +143,27 @@ class SyncController(QObject):
     def start(self) -> None:
         """Start background sync for the open session (once per unlock)."""
         session = self.ctx.session
-        if session is None or self.service is not None:
+        if session is None or self.service is not None or self._starting is session:
             return
-        self.service = _make_service(session, self.bridge, self._run_on_db)
-        self.ctx.taskman.run(_status, self.service, on_done=self._first_status)
+        self._starting = session
+        self.ctx.taskman.run(
+            _make_service,
+            session,
+            self.bridge.deliver("progress"),
+            self.bridge.deliver("revoked"),
+            self._run_on_db,
+            on_done=lambda made: self._made(session, *made),
+        )
+
+    def _made(self, session: Any, service: Any, status: Any) -> None:
+        if self._starting is session:
+            self._starting = None
+        if self.ctx.session is not session or self.service is not None:
+            # locked (or started twice) meanwhile: this service never runs
+            threading.Thread(target=service.close, name="fieldkit-sync-stop", daemon=True).start()
+            return
+        self.service = service
+        self._first_status(status)
 
     def _first_status(self, status: Any) -> None:
         self._show_status(status)
