@@ -29,29 +29,67 @@ QUICK_TEAM = caseload.Size("team-quick", 200, 6_000, 400, 1_600)
 
 
 def _first_sync(
-    pg_url: str, built: city.City, work: Path, log: Callable[[str], None], keep: bool
-) -> tuple[Any, Any, Any, float, str, Any]:
+    pg_url: str,
+    built: city.City,
+    work: Path,
+    log: Callable[[str], None],
+    keep: bool,
+    workers: int = 1,
+    settle: float = 0.0,
+) -> tuple[Any, Any, Any, float, str, Any, float]:
     """A worker's first sync on a copy of ``built``: (server, session, service, seconds, clock
-    text, report). The integrity check runs after the timed cycle, as its own cycle."""
+    text, report, PostgreSQL rows read per record sent: 0 unless ``settle``). With
+    ``workers`` > 1, as many workers (equal shares) each sync a fresh laptop one after the
+    other and the fastest counts (on a shared machine the slower ones measured the
+    neighbours); the last one's laptop is kept. The integrity check runs after
+    the timed cycle, as its own cycle."""
     from fieldkit.services.sync import SyncService
 
     server = city.city_server(pg_url, built)
+    best: tuple[float, str, Any, float] | None = None
     try:
-        worker = built.user(0)
-        session = city.enroll_worker(server, worker["username"], work)
-        service = SyncService(session, config=CLIENT_CONFIG)
-        clock = Clock(server)
-        report = service.run_cycle(integrity=False)
-        took, how = clock.stop()
+        for index in range(workers):
+            worker = built.user(index)
+            session = city.enroll_worker(server, worker["username"], work / f"w{index}")
+            service = SyncService(session, config=CLIENT_CONFIG)
+            rows_before = rows_read(server)
+            clock = Clock(server)
+            report = service.run_cycle(integrity=False)
+            took, how = clock.stop()
+            scanned = 0.0
+            if settle:
+                # an idle backend reports its last counters after up to 10 s (PostgreSQL 15)
+                time.sleep(settle)
+                scanned = (rows_read(server) - rows_before) / max(1, int(report.pulled))
+                how += f"; PostgreSQL read {scanned:,.0f} rows per record sent"
+            if best is None or took < best[0]:
+                best = (took, how, report, scanned)
+            if index < workers - 1 or not keep:
+                service.close()
+                session.lock()
+        assert best is not None
         if not keep:
-            service.close()
-            session.lock()
             server.close()
-            return None, None, None, took, how, report
-        return server, session, service, took, how, report
+            return None, None, None, *best
+        return server, session, service, *best
     except BaseException:
         server.close()
         raise
+
+
+def rows_read(server: Any) -> int:
+    """Rows PostgreSQL has read in the server's database so far (sequential and index scans:
+    ``tup_returned`` + ``tup_fetched``): what a query cost the database, without the noise of
+    the shared machine's wall clock."""
+    import psycopg
+
+    with psycopg.connect(server.admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT tup_returned + tup_fetched FROM pg_stat_database WHERE datname = %s",
+            (server.name,),
+        ).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def run(
@@ -90,13 +128,16 @@ def run(
     )
 
     log("  the same worker share from a team-sized server")
-    _, _, _, twin_took, twin_how, twin_report = _first_sync(
-        pg_url, twin, work / "twin", log, keep=False
+    reps = 1 if quick else 2
+    settle = 0.0 if quick else 11.0  # rows read: make bench only (waits for the counters)
+    _, _, _, twin_took, twin_how, twin_report, twin_rows = _first_sync(
+        pg_url, twin, work / "twin", log, keep=False, workers=reps, settle=settle
     )
     log("  a worker's first sync from the city-sized server")
-    server, session, service, took, how, report = _first_sync(
-        pg_url, built, work / "laptop", log, keep=True
+    server, session, service, took, how, report, rows = _first_sync(
+        pg_url, built, work / "laptop", log, keep=True, workers=reps, settle=settle
     )
+    worker = built.user(reps - 1)  # the laptop kept
     try:
         figures.append(
             Figure(
@@ -113,7 +154,8 @@ def run(
         figures.append(
             Figure(
                 "city.first_sync_vs_team",
-                "city: worker first-sync time, city-sized / team-sized server (same share)",
+                "city: worker first-sync time, city-sized / team-sized server (same share)"
+                + (f", fastest of {reps}" if reps > 1 else ""),
                 "×",
                 took / twin_took,
                 target=1.25,
@@ -121,11 +163,26 @@ def run(
                 f"({twin_how})",
             )
         )
+        figures.append(
+            Figure(
+                "city.rows_read_vs_team",
+                "city: PostgreSQL rows read per record of a worker's first sync, city / "
+                "team-sized server",
+                "×",
+                rows / twin_rows if twin_rows else None,
+                target=1.25,
+                note=f"city {rows:,.0f}, team-sized {twin_rows:,.0f} rows read per record sent "
+                "(tup_returned + tup_fetched of the database): the scoped pull's cost should "
+                "follow the worker's share, not the size of the feed"
+                if twin_rows
+                else "runs in make bench (not in bench-quick: it waits for the counters)",
+            )
+        )
         # faithful? the integrity check (server digests) and the scoped counts
         t = time.perf_counter()
         check = service.run_cycle(integrity=True)
         integrity_ms = (time.perf_counter() - t) * 1000
-        problems = city.check_faithful(server, built.user(0), session, check)
+        problems = city.check_faithful(server, worker, session, check)
         if problems:
             raise RuntimeError(f"the loaded city is not what the server serves: {problems[:3]}")
         figures.append(
