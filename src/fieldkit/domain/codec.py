@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most fields: nothing to do (checked first, it is the hot path)
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -32,8 +37,13 @@ def _encode(value: Any) -> Any:
     return value
 
 
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def to_dict(record: Any) -> dict[str, Any]:
-    return {f.name: _encode(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    return {name: _encode(getattr(record, name)) for name in _names(type(record))}  # type: ignore[arg-type]
 
 
 @cache
@@ -68,12 +78,30 @@ def _decode(tp: Any, value: Any) -> Any:
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build a record from a dict; unknown keys are ignored (a newer peer may send more)."""
-    hints = _hints(cls)  # type: ignore[arg-type]
     kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            kwargs[f.name] = _decode(hints[f.name], data[f.name])
+    for name, tp, plain in _plan(cls):  # type: ignore[arg-type]
+        if name in data:
+            value = data[name]
+            kwargs[name] = value if plain else _decode(tp, value)
     return cls(**kwargs)
+
+
+@cache
+def _plan(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """Per field: name, type, and whether the value passes through as it is (str/int/bool and
+    their optionals: decoding them would return the value unchanged)."""
+    hints = _hints(cls)
+    plan = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        base = args[0] if len(args) == 1 and typing.get_origin(tp) in _UNIONS else tp
+        plain = base in (str, int, float, bool, Any)
+        plan.append((f.name, tp, plain))
+    return tuple(plan)
+
+
+_UNIONS = (typing.Union, types.UnionType)
 
 
 def canonical_json(data: Any) -> str:
