@@ -232,3 +232,23 @@ def test_whole_words_fill_the_page_before_prefixes(vault: Vault) -> None:
     assert len(hits) == 2 and set(ids(hits)) <= {n.id for n in whole}
     # a page the whole words cannot fill also gets the prefix matches
     assert prefix_only.id in ids(vault.search.query("skolan", limit=50))
+
+
+def test_signing_a_note_does_not_rewrite_its_search_terms(vault: Vault) -> None:
+    """Signing changes the state, not the text: the index keeps the entry as it is (rewriting it
+    flushed a new FTS5 segment on every signature, most of the cost of a sign), and the signed
+    entry is still found by its words."""
+    case = case_with(vault)
+    with vault.transaction():
+        draft = note(vault, case, "Samtal med mamma om läxhjälp", place="Hemmet")
+    segments = vault.query("SELECT count(*) FROM notes_fts_data")[0][0]
+    with vault.transaction():
+        vault.notes.put(dataclasses.replace(journal.sign(draft, "u1"), version=draft.version + 1))
+    assert vault.query("SELECT count(*) FROM notes_fts_data")[0][0] == segments
+    assert ids(vault.search.query("läxhjälp")) == [draft.id]
+    # a changed text (a draft edited) is re-indexed: old words gone, new words found
+    with vault.transaction():
+        other = note(vault, case, "Första utkastet")
+        vault.notes.put(dataclasses.replace(other, text="Andra versionen", version=2))
+    assert ids(vault.search.query("utkastet")) == []
+    assert ids(vault.search.query("versionen")) == [other.id]
