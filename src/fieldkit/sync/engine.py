@@ -668,7 +668,9 @@ class _PageFeed:
     head (or a page that does not move the cursor), at most ``AHEAD`` pages ahead of the
     reader. ``next()`` gives ``(page, is_last)`` or raises what fetching it raised."""
 
-    AHEAD = 3
+    # as many as one transaction of default pages holds (APPLY_RECORDS / DEFAULT_PULL_LIMIT),
+    # so the next group is fetched while the last one is written
+    AHEAD = 4
 
     def __init__(self, transport: Transport, cursor: str, limit: int) -> None:
         self._transport = transport
