@@ -163,7 +163,11 @@ def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
     top, epoch, floor = _head(session)
     after = decode_cursor(cursor, epoch, floor, top)
     rows: Sequence[Any] = []
-    if after < top:  # at the head there is nothing to read
+    # The page's positions first, then its rows by primary key: as one query with
+    # ``seq IN (subquery)`` PostgreSQL hashed the subquery and scanned the WHOLE feed for every
+    # page (a first sync quadratic in the feed's length).
+    seqs = list(session.scalars(page_seqs(p, after, top, limit + 1))) if after < top else []
+    if seqs:  # at the head there is nothing to read
         # The change rows and the records they name, in one query (an upsert carries the
         # record as it is now; a record gone since has no row and is skipped: its tombstone
         # follows).
@@ -187,7 +191,7 @@ def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
                     Record.id == ChangeRow.record_id,
                 ),
             )
-            .where(ChangeRow.seq.in_(page_seqs(p, after, top, limit + 1)))
+            .where(ChangeRow.seq.in_(seqs))
             .order_by(ChangeRow.seq)
         ).all()
     has_more = len(rows) > limit
