@@ -30,7 +30,7 @@ def test_init_db_is_idempotent_and_commands_need_it(tmp_path: Path, capsys) -> N
     assert code == ExitCode.CONFIG and "init-db" in err and "Traceback" not in err
     assert run(capsys, db, "init-db")[0] == 0
     code, out, _ = run(capsys, db, "init-db", "--json")
-    assert code == 0 and json.loads(out) == {"revision": "0002"}
+    assert code == 0 and json.loads(out) == {"revision": "0001"}
     code, _, err = run(capsys, "mysql://nowhere/x", "team", "list")
     assert code == ExitCode.CONFIG and "PostgreSQL or SQLite" in err
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.enums import Role
@@ -78,50 +78,41 @@ def decode_cursor(cursor: str, epoch: str, floor: int, top: int) -> int:
     return seq
 
 
-_DIRECTORY_TYPES = (RecordType.DOCUMENT.value, RecordType.USER.value)
+def feed_filter(p: Principal) -> ColumnElement[bool]:
+    """What of the feed the caller is entitled to: the library (documents) for everyone, the
+    users of the caller's team (an admin: every user), revocations addressed to the caller,
+    and changes of the cases the caller may see (for everyone, or replayed to the caller)."""
+    documents = ChangeRow.record_type == RecordType.DOCUMENT.value
+    if p.role is Role.ADMIN:
+        return or_(documents, ChangeRow.record_type == RecordType.USER.value)
+    return or_(
+        documents,
+        and_(ChangeRow.record_type == RecordType.USER.value, ChangeRow.team_id == p.team_id),
+        and_(ChangeRow.kind == ChangeKind.REVOKE.value, ChangeRow.target_user_id == p.user_id),
+        and_(
+            ChangeRow.kind != ChangeKind.REVOKE.value,
+            ChangeRow.record_type != RecordType.USER.value,
+            ChangeRow.record_type != RecordType.DOCUMENT.value,
+            or_(ChangeRow.target_user_id.is_(None), ChangeRow.target_user_id == p.user_id),
+            ChangeRow.case_id.in_(visible_case_ids(p)),
+        ),
+    )
 
 
 def page_seqs(p: Principal, after: int, top: int, count: int) -> Select[Any]:
     """The first ``count`` positions in (after, top] the caller may read, in order.
 
-    Three questions, each answered through its own index in ``seq`` order (migration 0002), so a
-    page costs what it returns rather than a walk of the whole feed past other teams' changes:
-    the directory and library (documents for everyone, users of the caller's team; an admin
-    sees every user), revocations addressed to the caller, and changes of the cases the caller
-    may see (for everyone, or replayed to the caller alone). Together exactly what the caller
-    is entitled to; UNION drops a position two questions both name."""
-    window = (ChangeRow.seq > after, ChangeRow.seq <= top)
-    directory: ColumnElement[bool] = ChangeRow.record_type.in_(_DIRECTORY_TYPES)
-    if p.role is not Role.ADMIN:
-        directory = and_(
-            directory,
-            or_(
-                ChangeRow.record_type == RecordType.DOCUMENT.value,
-                and_(
-                    ChangeRow.record_type == RecordType.USER.value,
-                    ChangeRow.team_id == p.team_id,
-                ),
-            ),
-        )
-    questions: list[ColumnElement[bool]] = [directory]
-    if p.role is not Role.ADMIN:
-        questions.append(
-            and_(ChangeRow.kind == ChangeKind.REVOKE.value, ChangeRow.target_user_id == p.user_id)
-        )
-        questions.append(
-            and_(
-                ChangeRow.case_id.in_(visible_case_ids(p)),
-                ChangeRow.kind != ChangeKind.REVOKE.value,
-                ChangeRow.record_type.not_in(_DIRECTORY_TYPES),
-                or_(ChangeRow.target_user_id.is_(None), ChangeRow.target_user_id == p.user_id),
-            )
-        )
-    arms = [
-        select(ChangeRow.seq).where(*window, q).order_by(ChangeRow.seq).limit(count).subquery()
-        for q in questions
-    ]
-    either = union(*(select(a.c.seq) for a in arms)).subquery()
-    return select(either.c.seq).order_by(either.c.seq).limit(count)
+    One walk of the feed's primary key from the cursor, each row tested against the caller's
+    filter (PostgreSQL hashes the visible cases once per query). Measured on the city (2.6 M
+    changes, a worker seeing 1 %): 2-27 ms a page. Splitting it into one indexed question per
+    kind of change (cases, directory, revocations) was tried and was 4-20x slower: the planner
+    still walks the key for the cases' question, with a join per row instead of a hash."""
+    return (
+        select(ChangeRow.seq)
+        .where(ChangeRow.seq > after, ChangeRow.seq <= top, feed_filter(p))
+        .order_by(ChangeRow.seq)
+        .limit(count)
+    )
 
 
 def user_payload(user: User, team_name: str | None) -> dict[str, Any]:

@@ -192,7 +192,7 @@ class Change(Base):
     kind: Mapped[str] = mapped_column(String(20))
     record_type: Mapped[str] = mapped_column(String(20))
     record_id: Mapped[str] = mapped_column(ID)
-    case_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    case_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
     team_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     target_user_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -226,9 +226,4 @@ class AuditProblem(Base):
 
 
 Index("ix_audit_device_seq", AuditEventRow.device_id, AuditEventRow.seq)
-# The pull's three questions, each in seq order (migration 0002): the caller's cases, the
-# directory and library, what is addressed to the caller.
-Index("ix_changes_case_seq", Change.case_id, Change.seq)
-Index("ix_changes_target_seq", Change.target_user_id, Change.seq)
-_DIRECTORY = Change.record_type.in_(("document", "user"))
-Index("ix_changes_directory", Change.seq, postgresql_where=_DIRECTORY, sqlite_where=_DIRECTORY)
+Index("ix_changes_target", Change.target_user_id)
