@@ -142,10 +142,19 @@ def run(
             statistics.median(got["open_case_ms"]),
             target=200.0,
             n=len(got["open_case_ms"]),
+            note=_split(got),
         )
     )
+    long = "; ".join(
+        f"{f['ms']} ms"
+        + "".join(f" (GC gen {g}: {ms} ms)" for g, ms in f.get("gc", []) if ms >= 1.0)
+        + (" (GUI work)" if f.get("gui_calls") else "")
+        for f in got.get("long_frames", [])[:5]
+    )
     note = (
-        f"{got['typed']} keys, {got['frames']} frames, {got['frames_over_50ms']} over 50 ms; "
+        f"{got['typed']} keys, {got['frames']} frames, {got['frames_over_50ms']} over 50 ms"
+        + (f" [{long}]" if long else "")
+        + "; "
         f"sync pushed {got['sync_pushed']}"
         + (f"; sync error {got['sync_error']}" if got["sync_error"] else "")
     )
@@ -169,3 +178,14 @@ def run(
         )
     )
     return figures
+
+
+def _split(got: dict[str, Any]) -> str:
+    """Where opening the case went: the DB worker's read and the GUI's building (medians)."""
+    worker, gui = got.get("open_case_worker_ms") or [], got.get("open_case_gui_ms") or []
+    parts = [f"each: {', '.join(f'{t:.0f}' for t in got['open_case_ms'])} ms"]
+    if worker:
+        parts.append(f"worker median {statistics.median(worker):.0f} ms")
+    if gui:
+        parts.append(f"GUI median {statistics.median(gui):.0f} ms")
+    return "; ".join(parts)
