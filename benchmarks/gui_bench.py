@@ -105,8 +105,6 @@ class SlowCalls:
 
 def main() -> int:
     data_dir, passphrase, big, cases, typing_s = sys.argv[1:6]
-    if os.environ.get("FIELDKIT_BENCH_SWITCH_INTERVAL"):  # experiments with the GIL hand-over
-        sys.setswitchinterval(float(os.environ["FIELDKIT_BENCH_SWITCH_INTERVAL"]))
     gc_log = GcLog()
     gc.callbacks.append(gc_log)
     slow = SlowCalls()
@@ -118,6 +116,8 @@ def main() -> int:
 
     out: dict[str, object] = {}
     app = application()
+    if os.environ.get("FIELDKIT_BENCH_SWITCH_INTERVAL"):  # experiments with the GIL hand-over
+        sys.setswitchinterval(float(os.environ["FIELDKIT_BENCH_SWITCH_INTERVAL"]))
     win = build_window(Path(data_dir), dict(CONFIG))
     win.sync.push_delay = 3600.0
     win.resize(1280, 800)
