@@ -591,7 +591,9 @@ def run(
     try:
         # push of N new notes
         n = int(cfg["push_notes"])
-        case_id = load.big_case_id
+        # Not into the big case: the GUI group, which reuses this laptop, opens that case as
+        # "a case with 500 entries" (with these in it, it opened 10,510).
+        case_id = next(c.id for c in session.vault.cases.list() if c.id != load.big_case_id)
         log(f"  writing {n:,} notes on the laptop, then pushing them")
         written = []
         for first in range(0, n, 1000):
