@@ -79,7 +79,7 @@ def test_the_worker_changes_her_passphrase_and_only_the_new_one_unlocks(
     assert dialog.new1.hasFocus()
     _type_in_focus(qtbot, NEW_PASSPHRASE)
     qtbot.waitUntil(lambda: dialog.meter.value() == 4, timeout=5000)  # the strength shown
-    assert dialog.meter_text.text() == "Strong"
+    assert dialog.strength.text.text() == "Strong"
     assert dialog.new2.hasFocus()
     _type(dialog.new2, NEW_PASSPHRASE)
     _press(qtbot, dialog.new2, Qt.Key.Key_Return)

@@ -39,6 +39,33 @@ def _strength(passphrase: str) -> int:
     return int(passphrase_strength(passphrase))
 
 
+class StrengthMeter:
+    """The passphrase strength bar and its word under a passphrase field, scored on the DB
+    worker as the user types (the first-run wizard and the change of passphrase share it)."""
+
+    def __init__(self, ctx: Any, field: QLineEdit, parent: QWidget) -> None:
+        self.ctx = ctx
+        self.bar = QProgressBar(parent)
+        self.bar.setRange(0, 4)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(10)
+        self.bar.setAccessibleName(_("Passphrase strength"))
+        self.text = QLabel("", parent)
+        self.text.setObjectName("Hint")
+        field.textChanged.connect(self._changed)
+
+    def add_to(self, form: QFormLayout) -> None:
+        form.addRow(_("Strength"), self.bar)
+        form.addRow("", self.text)
+
+    def _changed(self, text: str) -> None:
+        self.ctx.taskman.run(_strength, text, on_done=self._show)
+
+    def _show(self, score: int) -> None:
+        self.bar.setValue(score)
+        self.text.setText(_(STRENGTH_TEXT.get(score, "")))
+
+
 def _check(passphrase: str, config: Any) -> None:
     from fieldkit.security import check_passphrase
     from fieldkit.services.profile import security_policy
@@ -193,22 +220,15 @@ class FirstRunWizard(QWidget):
         self.pass1 = QLineEdit(page)
         self.pass1.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass1.setAccessibleName(_("Passphrase"))
-        self.pass1.textChanged.connect(self._strength_changed)
         self.pass2 = QLineEdit(page)
         self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass2.setAccessibleName(_("Repeat the passphrase"))
-        self.meter = QProgressBar(page)
-        self.meter.setRange(0, 4)
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(10)
-        self.meter.setAccessibleName(_("Passphrase strength"))
-        self.meter_text = QLabel("", page)
-        self.meter_text.setObjectName("Hint")
+        self.strength = StrengthMeter(self.ctx, self.pass1, page)
+        self.meter = self.strength.bar
         form = QFormLayout()
         form.addRow(self.name_label, self.name)
         form.addRow(_("Passphrase"), self.pass1)
-        form.addRow(_("Strength"), self.meter)
-        form.addRow("", self.meter_text)
+        self.strength.add_to(form)
         form.addRow(_("Repeat the passphrase"), self.pass2)
         self.pass_message = QLabel("", page)
         self.pass_message.setWordWrap(True)
@@ -255,13 +275,6 @@ class FirstRunWizard(QWidget):
         self.server_message.hide()
         self.pages.setCurrentIndex(2)
         self.pass1.setFocus()
-
-    def _strength_changed(self, text: str) -> None:
-        self.ctx.taskman.run(_strength, text, on_done=self._show_strength)
-
-    def _show_strength(self, score: int) -> None:
-        self.meter.setValue(score)
-        self.meter_text.setText(_(STRENGTH_TEXT.get(score, "")))
 
     def finish(self) -> None:
         if self.pass1.text() != self.pass2.text():

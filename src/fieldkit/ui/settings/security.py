@@ -13,7 +13,7 @@ from typing import Any
 from fieldkit.errors import FieldkitError, InvalidInput
 from fieldkit.i18n import _, render
 from fieldkit.ui.context import AppContext
-from fieldkit.ui.firstrun.wizard import STRENGTH_TEXT, _strength
+from fieldkit.ui.firstrun.wizard import StrengthMeter
 from fieldkit.ui.qt import (
     QDialog,
     QFormLayout,
@@ -128,15 +128,9 @@ class ChangePassphraseDialog(_KeyDialog):
         rules.setWordWrap(True)
         self.old = _password_field(self, _("Current passphrase"))
         self.new1 = _password_field(self, _("New passphrase"))
-        self.new1.textChanged.connect(self._strength_changed)
         self.new2 = _password_field(self, _("Repeat the new passphrase"))
-        self.meter = QProgressBar(self)
-        self.meter.setRange(0, 4)
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(10)
-        self.meter.setAccessibleName(_("Passphrase strength"))
-        self.meter_text = QLabel("", self)
-        self.meter_text.setObjectName("Hint")
+        self.strength = StrengthMeter(self.ctx, self.new1, self)
+        self.meter = self.strength.bar
         form = QFormLayout()
         for text, field in (
             (_("&Current passphrase"), self.old),
@@ -145,8 +139,7 @@ class ChangePassphraseDialog(_KeyDialog):
             label = QLabel(text, self)
             label.setBuddy(field)
             form.addRow(label, field)
-        form.addRow(_("Strength"), self.meter)
-        form.addRow("", self.meter_text)
+        self.strength.add_to(form)
         repeat = QLabel(_("&Repeat the new passphrase"), self)
         repeat.setBuddy(self.new2)
         form.addRow(repeat, self.new2)
@@ -166,13 +159,6 @@ class ChangePassphraseDialog(_KeyDialog):
 
     def first_field(self) -> QLineEdit:
         return self.old
-
-    def _strength_changed(self, text: str) -> None:
-        self.ctx.taskman.run(_strength, text, on_done=self._show_strength)
-
-    def _show_strength(self, score: int) -> None:
-        self.meter.setValue(score)
-        self.meter_text.setText(_(STRENGTH_TEXT.get(score, "")))
 
     def submit(self) -> None:
         if not self.action_button.isEnabled():
