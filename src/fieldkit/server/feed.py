@@ -154,9 +154,9 @@ def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
     top, epoch, floor = _head(session)
     after = decode_cursor(cursor, epoch, floor, top)
     rows: Sequence[Any] = []
-    # The page's positions first, then its rows by primary key: as one query with
-    # ``seq IN (subquery)`` PostgreSQL hashed the subquery and scanned the WHOLE feed for every
-    # page (a first sync quadratic in the feed's length).
+    # The page's positions first (page_seqs), then its rows by primary key. Never fold the
+    # first into the second as ``seq IN (subquery)``: PostgreSQL then hashed the subquery and
+    # scanned the whole feed for every page (a first sync quadratic in the feed's length).
     seqs = list(session.scalars(page_seqs(p, after, top, limit + 1))) if after < top else []
     if seqs:  # at the head there is nothing to read
         # The change rows and the records they name, in one query (an upsert carries the
