@@ -18,8 +18,11 @@ real uvicorn for end-to-end tests.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import datetime as dt
+import functools
+import random
 import socket
 import threading
 import time
@@ -292,15 +295,29 @@ def signed(note: dict[str, Any], signer_id: str) -> dict[str, Any]:
     return to_dict(journal.sign(from_dict(JournalEntry, note), signer_id))
 
 
+@functools.cache
+def concern_answers(level: str) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """Complete answers to the shipped concern form (the server checks them against it), with
+    the overall level ``level``: form id, version, answers, overrides."""
+    from fieldkit.forms.registry import default_registry
+    from fieldkit.services.demo import CONCERN_FORM, complete_overrides, demo_answers
+
+    form = default_registry().latest(CONCERN_FORM)
+    answers = {**demo_answers(form, random.Random(7), dt.date(2026, 3, 2)), "S1": level}
+    return form.id, form.version, answers, complete_overrides(form, answers)
+
+
 def assessment_dict(
     dev: Device, case_id: str, *, submit: bool = False, level: str = "moderate", **fields: Any
 ) -> dict[str, Any]:
+    form_id, version, answers, overrides = concern_answers(level)
     a = Assessment(
         case_id=case_id,
-        form_id="concern",
-        form_version="1.0",
+        form_id=form_id,
+        form_version=version,
         author_id=dev.user_id,
-        answers={"S1": level, "S2": "no"},
+        answers=copy.deepcopy(answers),
+        overrides=dict(overrides),
         reassessment_due=dt.date.today() + dt.timedelta(days=90),
         **fields,
     )

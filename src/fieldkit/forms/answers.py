@@ -62,7 +62,7 @@ class Visibility:
         self.values: dict[str, Any] = {}  # visible, answered items only
         self.visible_items: set[str] = set()
         self.visible_sections: dict[str, bool] = {}
-        universe = form.item_ids
+        universe = self.universe = form.item_ids  # computed once: holds() runs per rating
         section_of = {i.id: s for s in form.sections for i in s.items}
         for item_id in form.visibility_order:
             section = section_of[item_id]
@@ -85,7 +85,7 @@ class Visibility:
             self.visible_sections.setdefault(section.id, section.when is None)
 
     def holds(self, cond: Any, subject: Any = conditions._MISSING) -> bool:
-        return conditions.evaluate(cond, self.values, item_ids=self.form.item_ids, subject=subject)
+        return conditions.evaluate(cond, self.values, item_ids=self.universe, subject=subject)
 
     def item_visible(self, item_id: str) -> bool:
         return item_id in self.visible_items

@@ -30,7 +30,28 @@ def shipped_forms_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen) / "forms"
-    return Path(__file__).resolve().parents[3] / "forms"  # the checkout's forms/
+    checkout = Path(__file__).resolve().parents[3] / "forms"  # the checkout's forms/
+    if not checkout.is_dir():
+        installed = installed_forms_dir()
+        if installed is not None:
+            return installed
+    return checkout
+
+
+def installed_forms_dir() -> Path | None:
+    """``share/fieldkit/forms`` of an installed (not frozen, not checked-out) fieldkit: the
+    wheel carries the shipped forms as data files (pyproject's ``data-files``); where pip put
+    them is in the distribution's file list."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution("fieldkit").files or []
+    except metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if f.name == LOCK_NAME and f.parent.name == "forms":
+            return Path(str(f.locate())).resolve().parent
+    return None
 
 
 class FormNotFound(NotFound):

@@ -392,3 +392,59 @@ def validate(
             (Issue(None, "wrong_type", N_("The answers must be an object of item id -> answer.")),)
         )
     return _Validator(form, answers, overrides or {}).run()
+
+
+# What a draft must already get right: the kind of answer, not whether it is complete. A draft
+# may leave questions open (required, too_short, the evidence of a rating, an override's
+# justification); it may not hold answers the form cannot hold.
+SHAPE_CODES = frozenset(
+    {
+        "wrong_type",
+        "unknown_item",
+        "unknown_field",
+        "unknown_override",
+        "off_scale",
+        "duplicate",
+        "bad_date",
+        "bad_datetime",
+        "too_long",
+        "too_many",
+    }
+)
+
+
+def _stored(
+    form: Form, answers: Mapping[str, Any], overrides: Mapping[str, Any] | None, *, complete: bool
+) -> ValidationResult:
+    if not isinstance(answers, Mapping):
+        return validate(form, answers, overrides)
+    checker = _Validator(form, answers, overrides or {})
+    result = checker.run()
+    hidden_from = len(checker.errors)
+    for item in form.items():
+        value = answers.get(item.id)
+        if not checker.vis.item_visible(item.id) and is_answered(value):
+            checker.value(item, item.id, value)
+    hidden = [i for i in checker.errors[hidden_from:] if i.code in SHAPE_CODES]
+    if complete:
+        return ValidationResult((*result.errors, *hidden), result.warnings)
+    shown = [i for i in result.errors if i.code in SHAPE_CODES]
+    return ValidationResult((*shown, *hidden))
+
+
+def validate_draft(
+    form: Form, answers: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> ValidationResult:
+    """The problems a draft may not have: unknown items, wrong types, codes outside the options,
+    bad dates, bounds exceeded. Incomplete answers are fine. Unlike ``validate``, the answers of
+    hidden items are checked too: they are kept (showing the item brings them back), so they
+    must fit the form as well."""
+    return _stored(form, answers, overrides, complete=False)
+
+
+def validate_submission(
+    form: Form, answers: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> ValidationResult:
+    """Everything ``validate`` asks before submitting, and the shape of hidden answers (as
+    ``validate_draft``), in one pass."""
+    return _stored(form, answers, overrides, complete=True)

@@ -41,6 +41,7 @@ from fieldkit.domain.records import (
 )
 from fieldkit.errors import FieldkitError, InvalidInput
 from fieldkit.protocol import ChangeKind, FieldConflict, MutationName, MutationStatus, RecordType
+from fieldkit.server import forms as assessment_forms
 from fieldkit.server.identity import Principal, clean_text
 from fieldkit.server.models import AuditEventRow, AuditProblem, CaseMember, CaseScope, Device, User
 from fieldkit.server.scope import may_see_case, visible_cases
@@ -568,12 +569,24 @@ def note_sign(ctx: Context, args: dict[str, Any]) -> Outcome:
 # --- assessments ------------------------------------------------------------------------
 
 
+def check_answers(a: Assessment, *, complete: bool) -> None:
+    """The answers fit the assessment's released form version (``complete``: and are complete
+    as a submission needs); otherwise a rejection that names items, never answers."""
+    try:
+        assessment_forms.check_assessment(a, complete=complete)
+    except assessment_forms.UnknownForm as exc:
+        raise Rejected("unknown_form", str(exc)) from None
+    except assessment_forms.AnswersInvalid as exc:
+        raise Rejected("invalid_answers", exc.reason) from None
+
+
 def assessment_save_draft(ctx: Context, args: dict[str, Any]) -> Outcome:
     a = parse_record(Assessment, args.get("assessment"), "assessment")
     visible_case(ctx, a.case_id)
     require_author(ctx, a.author_id)
     if a.status is not AssessmentStatus.DRAFT:
         raise Rejected("invalid_args", "assessment.save_draft carries a draft.")
+    check_answers(a, complete=False)
     rec = ctx.store.get(RecordType.ASSESSMENT, a.id)
     if rec is None:
         rec = ctx.store.insert(RecordType.ASSESSMENT, stamp(a, ctx), case_id=a.case_id)
@@ -587,6 +600,8 @@ def assessment_save_draft(ctx: Context, args: dict[str, Any]) -> Outcome:
             )
         if current.case_id != a.case_id or current.author_id != a.author_id:
             raise Rejected("invalid_args", "A draft keeps its case and author.")
+        if (current.form_id, current.form_version) != (a.form_id, a.form_version):
+            raise Rejected("invalid_args", "A draft keeps the form version it was made with.")
         ctx.store.replace(rec, stamp(a, ctx))
     ctx.store.changed(rec)
     return Outcome(record_version=rec.version)
@@ -608,6 +623,7 @@ def assessment_submit(ctx: Context, args: dict[str, Any]) -> Outcome:
         )
     if a.content_hash != assessment_rules.content_hash(a):
         raise Rejected("bad_hash", "The submitted assessment's content hash does not match it.")
+    check_answers(a, complete=True)
     rec = ctx.store.get(RecordType.ASSESSMENT, a.id)
     if rec is not None:
         rec = visible_record(ctx, RecordType.ASSESSMENT, a.id)
