@@ -248,7 +248,7 @@ def start_profiler(directory: Path, pid: int) -> subprocess.Popen[bytes]:
     """py-spy on the server process (and its workers), raw stacks into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
-    command += ["--subprocesses", "--idle", "--rate", "100", "--format", "raw"]
+    command += ["--subprocesses", "--rate", "200", "--format", "raw"]
     command += ["-o", str(directory / "server.raw")]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 

@@ -184,3 +184,66 @@ def test_a_batch_that_cannot_commit_leaves_nothing_behind(world: ServerWorld, an
         assert session.scalar(select(func.count()).select_from(Record)) == 0
         assert session.scalar(select(func.count()).select_from(MutationLog)) == 0
         assert session.get(Device, anna.device_id).last_mutation_id == 0
+
+
+def test_the_sync_requests_are_refused_before_their_body_is_read_without_a_token(
+    world: ServerWorld,
+) -> None:
+    """An unauthenticated caller learns nothing about the shape a body must have: a broken
+    body and a well-formed one get the same 401 (with the Bearer challenge)."""
+    for body in (b"{", b'{"protocol": 1, "mutations": []}'):
+        r = world.client.post(
+            "/v1/sync/push", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert_error(r, 401, "unauthorized")
+        assert r.headers["www-authenticate"] == "Bearer"
+    for auth in ("Basic eDp5", "Bearer", "Bearer fk1.forged.sig"):
+        r = world.client.get("/v1/sync/pull", headers={"Authorization": auth})
+        assert_error(r, 401, "unauthorized")
+
+
+def test_a_push_must_say_it_is_json(world: ServerWorld, anna) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps({"protocol": 1, "mutations": []}).encode()
+    for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+        headers = dict(anna.headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        r = world.client.post("/v1/sync/push", content=body, headers=headers)
+        assert_error(r, 422, "validation_error")
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        r = world.client.post(
+            "/v1/sync/push", content=body, headers={**anna.headers, "Content-Type": content_type}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["results"] == []
+
+
+def test_validation_errors_name_the_field_and_the_fault(world: ServerWorld, anna) -> None:  # type: ignore[no-untyped-def]
+    r = world.client.post(
+        "/v1/sync/push",
+        json={"protocol": 1, "mutations": [{"id": 0, "name": "note.create", "args": {}}]},
+        headers=anna.headers,
+    )
+    assert_error(r, 422, "validation_error")
+    errors = {(tuple(e["loc"]), e["type"]) for e in r.json()["error"]["detail"]["errors"]}
+    assert (("body", "mutations", "0", "id"), "greater_than") in errors
+    assert (("body", "mutations", "0", "created_at"), "missing") in errors
+    r = world.client.get("/v1/sync/pull", params={"limit": "0"}, headers=anna.headers)
+    assert r.json()["error"]["detail"]["errors"] == [
+        {"loc": ["query", "limit"], "type": "greater_than_equal"}
+    ]
+    r = world.client.get("/v1/sync/pull", params={"cursor": "x" * 513}, headers=anna.headers)
+    assert r.json()["error"]["detail"]["errors"] == [
+        {"loc": ["query", "cursor"], "type": "string_too_long"}
+    ]
+
+
+def test_the_sync_routes_are_in_the_openapi_document(world: ServerWorld) -> None:
+    """They are answered in front of FastAPI's routing, but described by it: the OpenAPI
+    document (and the fuzzing run against it) covers them."""
+    paths = world.client.get("/openapi.json").json()["paths"]
+    assert "post" in paths["/v1/sync/push"] and "get" in paths["/v1/sync/pull"]
+    params = {p["name"] for p in paths["/v1/sync/pull"]["get"]["parameters"]}
+    assert params == {"cursor", "limit"}
+    # any other method on these paths is FastAPI's to answer
+    assert world.client.get("/v1/sync/push").status_code == 405

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import metadata
 from typing import Annotated, Any
 
@@ -12,10 +12,13 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import get_route_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fieldkit.protocol import (
     DEFAULT_PULL_LIMIT,
@@ -33,11 +36,12 @@ from fieldkit.protocol import (
 )
 from fieldkit.server import feed, sync
 from fieldkit.server.db import check_schema, make_engine, read_meta, session_factory
-from fieldkit.server.errors import ApiError, unauthorized
+from fieldkit.server.errors import ApiError, error_headers, unauthorized
 from fieldkit.server.http import AccessLog, BodyLimit, CatchAll
 from fieldkit.server.identity import IdentityProvider, LocalIdentityProvider, Principal
 from fieldkit.server.ratelimit import FailureLimiter
 from fieldkit.server.settings import ServerSettings
+from fieldkit.server.syncpath import SyncEndpoints, pull_answer, push_answer
 
 log = logging.getLogger("fieldkit.server")
 
@@ -90,26 +94,10 @@ def principal(
     session: DbSession,
 ) -> Principal:
     """The caller, from the bearer token (the identity provider decides)."""
-    return _authenticate(request, creds, session, lock_device=False)
-
-
-def _authenticate(
-    request: Request,
-    creds: HTTPAuthorizationCredentials | None,
-    session: Session,
-    *,
-    lock_device: bool,
-) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise unauthorized("An access token is required (Authorization: Bearer ...).")
-    return _authenticate_token(request, creds.credentials, session, lock_device=lock_device)
-
-
-def _authenticate_token(
-    request: Request, token: str, session: Session, *, lock_device: bool
-) -> Principal:
     identity: IdentityProvider = request.app.state.identity
-    p = identity.authenticate(token, session, lock_device=lock_device)
+    p = identity.authenticate(creds.credentials, session)
     request.scope.setdefault("state", {})["device_id"] = p.device_id
     return p
 
@@ -121,9 +109,10 @@ async def bearer_token(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
-    """The bearer token, its form and signature checked (no database): for the sync
-    endpoints, which then authenticate it in their own thread and session (see
-    ``authenticated``) instead of a separate dependency run in a thread of its own."""
+    """The bearer token, its form and signature checked (no database): the sync endpoints
+    then authenticate it in their own thread and session (``syncpath.authenticated``).
+    Declares the security scheme of the sync routes in the OpenAPI document; the requests
+    themselves are answered by ``syncpath.SyncEndpoints``."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise unauthorized("An access token is required (Authorization: Bearer ...).")
     identity: IdentityProvider = request.app.state.identity
@@ -134,23 +123,20 @@ async def bearer_token(
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
-@contextmanager
-def authenticated(
-    request: Request, token: str, *, lock_device: bool = False, read_only: bool = False
-) -> Iterator[tuple[Session, Principal]]:
-    """A session (one connection, one transaction) for the rest of the request and the
-    caller authenticated in it, as ``principal`` does; the session is closed (rolled back if
-    the endpoint did not commit) in the endpoint's thread.
+class FieldkitServer(FastAPI):
+    """The FastAPI application with the sync requests answered in front of its routing
+    (``syncpath``): the routes stay declared here for the OpenAPI document."""
 
-    ``read_only`` (a pull): on PostgreSQL the statements run without BEGIN and COMMIT (two
-    round trips fewer). Under READ COMMITTED every statement sees its own snapshot either
-    way, so a reader that writes nothing gets the same answers; the feed's reading order
-    (the counter first, see store.py) is what keeps a cursor from stepping over a change."""
-    with request.app.state.factory() as session:
-        if read_only and session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        p = _authenticate_token(request, token, session, lock_device=lock_device)
-        yield session, p
+    sync_endpoints: SyncEndpoints | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.sync_endpoints is not None:
+            handler = self.sync_endpoints.handler(scope["method"], get_route_path(scope))
+            if handler is not None:
+                scope["app"] = self
+                await handler(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -174,7 +160,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(
+    app = FieldkitServer(
         title="fieldkit-server",
         version=_version(),
         summary="The central service the fieldkit laptops enrol with and sync against.",
@@ -187,12 +173,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        headers = {}
-        if exc.status == 429 and exc.detail and "retry_after" in exc.detail:
-            headers["Retry-After"] = str(exc.detail["retry_after"])
-        if exc.status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -283,10 +264,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         },
     )
     def push(body: sync.IncomingPush, token: BearerToken, request: Request) -> Response:
-        with authenticated(request, token, lock_device=True) as (session, p):
-            answer = sync.push(session, p, body)
-        # Built and checked by the model already: not validated again on the way out.
-        return Response(content=answer.model_dump_json(), media_type="application/json")
+        answer = push_answer(app.state, request.scope, token, body)  # type: ignore[arg-type]
+        return Response(content=answer, media_type="application/json")
 
     @app.get(
         "/v1/sync/pull",
@@ -306,11 +285,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         ] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
     ) -> Response:
-        with authenticated(request, token, read_only=True) as (session, p):
-            page = feed.pull_json(session, p, cursor, limit)
-            session.commit()
         # Serialised by the feed (the shape is PullResponse, declared above and fuzzed against
         # the schema): validating a page of a thousand records again would halve the rate.
+        page = pull_answer(app.state, request.scope, token, cursor, limit)  # type: ignore[arg-type]
         return Response(content=page, media_type="application/json")
 
     @app.get(
@@ -328,4 +305,24 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(CatchAll)
     if settings.log_requests:
         app.add_middleware(AccessLog)
+
+    routes = {
+        (method, route.path): route
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+
+    def wrap(handler: ASGIApp) -> ASGIApp:
+        """The sync handler inside the same middleware as every route, and with its route
+        in the scope (the access log names the route template)."""
+
+        async def routed(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["route"] = routes[(scope["method"], get_route_path(scope))]
+            await handler(scope, receive, send)
+
+        wrapped: ASGIApp = CatchAll(BodyLimit(routed, max_bytes=settings.max_body_bytes))
+        return AccessLog(wrapped) if settings.log_requests else wrapped
+
+    app.sync_endpoints = SyncEndpoints(app.state, wrap)  # type: ignore[arg-type]
     return app

@@ -23,6 +23,17 @@ class ApiError(Exception):
         ).model_dump(mode="json")
 
 
+def error_headers(error: ApiError) -> dict[str, str]:
+    """The headers an error answer carries: Retry-After on a 429 that says when, and the
+    WWW-Authenticate challenge on a 401."""
+    headers = {}
+    if error.status == 429 and error.detail and "retry_after" in error.detail:
+        headers["Retry-After"] = str(error.detail["retry_after"])
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return headers
+
+
 def unauthorized(message: str = "Missing or invalid credentials.") -> ApiError:
     return ApiError(401, ErrorCode.UNAUTHORIZED, message)
 

@@ -18,24 +18,28 @@ access_log = logging.getLogger("fieldkit.server.access")
 error_log = logging.getLogger("fieldkit.server.errors")
 
 
-async def send_error(
-    send: Send,
-    error: ApiError,
-    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+async def send_json(
+    send: Send, body: bytes, status: int = 200, headers: dict[str, str] | None = None
 ) -> None:
-    body = json.dumps(error.body()).encode("utf-8")
+    """A complete JSON answer."""
+    extra = headers or {}
     await send(
         {
             "type": "http.response.start",
-            "status": error.status,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *headers,
+                *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:
+    """``error`` as its ErrorResponse."""
+    await send_json(send, json.dumps(error.body()).encode("utf-8"), error.status, headers)
 
 
 def too_large(limit: int) -> ApiError:
@@ -65,7 +69,7 @@ class BodyLimit:
                 except ValueError:
                     declared = self.max_bytes + 1
                 if declared > self.max_bytes:
-                    await send_error(send, too_large(self.max_bytes), [(b"connection", b"close")])
+                    await send_error(send, too_large(self.max_bytes), {"Connection": "close"})
                     return
         chunks: list[bytes] = []
         size = 0
@@ -77,7 +81,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await send_error(send, too_large(self.max_bytes), [(b"connection", b"close")])
+                await send_error(send, too_large(self.max_bytes), {"Connection": "close"})
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldkit.domain.enums import Role
@@ -111,6 +111,23 @@ class _DeviceRow:
         device = found[0]
         self.id, self.user_id, self.revoked_at = device.id, device.user_id, device.revoked_at
         self.username, self.display_name, self.role, self.team_id, self.active = found[1:]
+
+
+_USER_COLUMNS = (User.username, User.display_name, User.role, User.team_id, User.active)
+# The caller's device row, locked for a push (which goes on with it as an ORM object).
+_LOCKED_DEVICE_QUERY = (
+    select(Device, *_USER_COLUMNS)
+    .outerjoin(User, User.id == Device.user_id)
+    .where(Device.id == bindparam("device_id"))
+    .with_for_update(of=Device)
+    .execution_options(populate_existing=True)
+)
+# The same columns as the locked query's _DeviceRow, by name; the parameter marker follows.
+_DEVICE_QUERY = (
+    "SELECT devices.id, devices.user_id, devices.revoked_at, users.username,"
+    " users.display_name, users.role, users.team_id, users.active"
+    " FROM devices LEFT OUTER JOIN users ON users.id = devices.user_id WHERE devices.id = "
+)
 
 
 class AdminError(FieldkitError):
@@ -367,30 +384,17 @@ class LocalIdentityProvider:
     def _principal(
         self, session: Session, payload: dict[str, object], lock_device: bool = False
     ) -> Principal:
-        columns = (
-            User.username,
-            User.display_name,
-            User.role,
-            User.team_id,
-            User.active,
-        )
         if lock_device:
-            found = session.execute(
-                select(Device, *columns)
-                .outerjoin(User, User.id == Device.user_id)
-                .where(Device.id == payload["d"])
-                .with_for_update(of=Device)
-                .execution_options(populate_existing=True)
-            ).one_or_none()
+            found = session.execute(_LOCKED_DEVICE_QUERY, {"device_id": payload["d"]}).one_or_none()
             if found is not None:
                 session.info[LOCKED_DEVICE] = found[0]
             row: Any = None if found is None else _DeviceRow(found)
         else:
-            row = session.execute(
-                select(Device.id, Device.user_id, Device.revoked_at, *columns)
-                .outerjoin(User, User.id == Device.user_id)
-                .where(Device.id == payload["d"])
-            ).one_or_none()
+            # every pull asks this: one plain statement on the request's connection, without
+            # building a query or an ORM result for it each time
+            connection = session.connection()
+            style = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
+            row = connection.exec_driver_sql(_DEVICE_QUERY + style, (payload["d"],)).one_or_none()
         if row is None or row.user_id != payload["u"]:
             raise unauthorized("Unknown device.")
         # A revoked device hears so even with an expired token: it must wipe.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Select, and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.enums import Role
@@ -19,10 +19,16 @@ from fieldkit.server.models import CaseMember, CaseScope
 def visible_case_ids(p: Principal) -> Select[Any]:
     """A subquery of the ids of the cases the caller may see (tombstoned ones included, so that
     their tombstones still reach the devices that held them)."""
-    if p.role is Role.TEAM_LEAD:
-        return select(CaseScope.case_id).where(CaseScope.team_id == p.team_id)
-    if p.role is Role.WORKER:
-        return select(CaseMember.case_id).where(CaseMember.user_id == p.user_id)
+    return visible_case_ids_of(p.role).params(user_id=p.user_id, team_id=p.team_id)
+
+
+def visible_case_ids_of(role: Role) -> Select[Any]:
+    """``visible_case_ids`` for a caller of ``role`` named by the bound parameters
+    ``user_id`` and ``team_id`` (a statement built once and run for many callers)."""
+    if role is Role.TEAM_LEAD:
+        return select(CaseScope.case_id).where(CaseScope.team_id == bindparam("team_id"))
+    if role is Role.WORKER:
+        return select(CaseMember.case_id).where(CaseMember.user_id == bindparam("user_id"))
     return select(CaseScope.case_id).where(CaseScope.case_id.is_(None))  # admin: nothing
 
 

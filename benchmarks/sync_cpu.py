@@ -1,0 +1,175 @@
+"""The server's CPU time per incremental sync (issue 5, the storm figure's budget).
+
+    tests/env/with-services.sh .venv/bin/python benchmarks/sync_cpu.py [--syncs 300]
+        [--threads N] [--devices 20] [--profile DIR]
+
+A fresh PostgreSQL database and one uvicorn process on 127.0.0.1, as ``server_sync.py`` runs
+them. ``--devices`` enrolled workers each do what the app's incremental sync does (push one
+new note, pull until ``has_more`` is false; ``sync_figures.LoadDevice``), first one after the
+other (no concurrency: the floor of the server's work per sync), then all at once from
+threads of this process (``--syncs`` in all). For each: the server process's CPU per sync
+(user + system, from /proc), the median wall time, and the same for PostgreSQL's backends.
+
+The storm target (100 devices at once, p95 <= 250 ms on two cores shared with PostgreSQL
+and the load generators) needs about 2.5 ms of server CPU per sync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from server_helpers import free_port  # noqa: E402
+
+from fieldkit.server.db import make_engine, migrate, read_meta, session_factory  # noqa: E402
+from fieldkit.server.identity import LocalIdentityProvider  # noqa: E402
+from fieldkit.server.settings import ServerSettings  # noqa: E402
+from server_sync import (  # noqa: E402
+    RunningServer,
+    drop_database,
+    fresh_database,
+    start_profiler,
+)
+from sync_figures import LoadDevice, enroll_devices  # noqa: E402
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every postgres process on the machine (the benchmark is alone on it)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        if name.startswith("postgres"):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def measure(server: RunningServer, run: callable, n: int) -> dict[str, float]:  # type: ignore[valid-type]
+    cpu0, pg0, t0 = server.cpu_seconds(), postgres_cpu_seconds(), time.perf_counter()
+    lat = run()
+    wall = time.perf_counter() - t0
+    return {
+        "server_cpu_ms": round((server.cpu_seconds() - cpu0) / n * 1000, 2),
+        "postgres_cpu_ms": round((postgres_cpu_seconds() - pg0) / n * 1000, 2),
+        "median_ms": round(statistics.median(lat) * 1000, 2),
+        "p95_ms": round(sorted(lat)[int(len(lat) * 0.95) - 1] * 1000, 2),
+        "wall_s": round(wall, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--syncs", type=int, default=300)
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--threads", type=int, help="FIELDKIT_SERVER_THREADS for the server")
+    parser.add_argument("--profile", type=Path, help="py-spy on the server, stacks here")
+    parser.add_argument(
+        "--sequential-only", action="store_true", help="no concurrent round (for a profile)"
+    )
+    args = parser.parse_args()
+
+    url, admin, name = fresh_database()
+    engine = make_engine(url)
+    migrate(engine)
+    factory = session_factory(engine)
+    with factory() as session:
+        meta = read_meta(session)
+    identity = LocalIdentityProvider(factory, ServerSettings(db_url=url), meta["secret"])
+    port = free_port()
+    env = {**os.environ, "FIELDKIT_SERVER_DB": url}
+    if args.threads:
+        env["FIELDKIT_SERVER_THREADS"] = str(args.threads)
+    command = [sys.executable, "-m", "uvicorn", "fieldkit.server.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += ["--no-access-log"]
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    out: dict[str, object] = {}
+    profiler = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not come up")
+            time.sleep(0.1)
+        server = RunningServer(base, proc.pid, identity, factory)
+        devices = [LoadDevice(spec) for spec in enroll_devices(server, args.devices)]  # type: ignore[arg-type]
+        for d in devices:
+            d.new_case()
+            d.sync()
+        profiler = start_profiler(args.profile, proc.pid) if args.profile else None
+
+        def sequential() -> list[float]:
+            lat = []
+            for i in range(args.syncs):
+                d = devices[i % len(devices)]
+                d.write_note()
+                t = time.perf_counter()
+                d.sync()
+                lat.append(time.perf_counter() - t)
+            return lat
+
+        def concurrent() -> list[float]:
+            lat: list[float] = []
+            lock = threading.Lock()
+            per = max(1, args.syncs // len(devices))
+
+            def work(d: LoadDevice) -> None:
+                for _ in range(per):
+                    d.write_note()
+                    t = time.perf_counter()
+                    d.sync()
+                    with lock:
+                        lat.append(time.perf_counter() - t)
+
+            threads = [threading.Thread(target=work, args=(d,)) for d in devices]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return lat
+
+        out["sequential"] = measure(server, sequential, args.syncs)
+        if not args.sequential_only:
+            n_conc = max(1, args.syncs // len(devices)) * len(devices)
+            out[f"{len(devices)} at once"] = measure(server, concurrent, n_conc)
+    finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        engine.dispose()
+        drop_database(admin, name)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
