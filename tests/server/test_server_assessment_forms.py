@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import shutil
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from fieldkit.domain import assessment as assessment_rules
 from fieldkit.domain.codec import from_dict, to_dict
 from fieldkit.domain.enums import Role
 from fieldkit.domain.records import Assessment
+from fieldkit.forms import registry
 from fieldkit.server import forms as server_forms
 
 SECRET = "Kalle Anka hotade grannen"  # stands for case content in an answer
@@ -277,6 +280,32 @@ def test_forms_are_parsed_once_per_process(
         ("fk.vbe.concern", "1.2.0"),
         ("fk.relatives.followup", "1.0.0"),
     }
+
+
+def test_an_installed_server_finds_the_shipped_forms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wheel carries forms/ as data files (pyproject), every file of it ...
+    repo = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["data-files"]["share/fieldkit/forms"]
+    shipped = {p.name for p in (repo / "forms").iterdir() if p.is_file()}
+    carried = {p.name for pattern in patterns for p in repo.glob(pattern)}
+    assert shipped and carried == shipped
+    # ... and where pip put them is found from the installed distribution's file list
+    site = tmp_path / "lib" / "python3" / "site-packages"
+    dist = site / "fieldkit-0.1.0.dist-info"
+    dist.mkdir(parents=True)
+    share = tmp_path / "share" / "fieldkit" / "forms"
+    shutil.copytree(repo / "forms", share)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fieldkit\nVersion: 0.1.0\n")
+    rows = [f"../../../share/fieldkit/forms/{name},," for name in sorted(shipped)]
+    (dist / "RECORD").write_text("\n".join(rows) + "\n")
+    monkeypatch.syspath_prepend(str(site))
+    found = registry.installed_forms_dir()
+    assert found == share.resolve()
+    keys = {f.key for f in registry.FormRegistry.load([found]).all() if f.released}
+    assert keys == {f"{i}@{v}" for i, v in server_forms.released_forms()}
 
 
 # --- the real laptop against a real server ---------------------------------------------------
