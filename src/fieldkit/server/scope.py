@@ -41,19 +41,29 @@ def may_see_case(session: Session, p: Principal, case_id: str) -> CaseScope | No
 def visible_cases(session: Session, p: Principal, case_ids: list[str]) -> dict[str, CaseScope]:
     """``may_see_case`` for many cases in one query: the scope rows of those the caller may
     see (absent: unknown, foreign or removed alike)."""
-    if p.role is Role.ADMIN or not case_ids:
+    query = _VISIBLE_CASES.get(p.role)
+    if query is None or not case_ids:  # an admin (or a role this rule does not know) sees none
         return {}
+    params = {"case_ids": case_ids, "user_id": p.user_id, "team_id": p.team_id}
+    return {s.case_id: s for s in session.scalars(query, params)}
+
+
+def _visible_cases(role: Role) -> Select[Any]:
     query = select(CaseScope).where(
-        CaseScope.case_id.in_(case_ids), CaseScope.tombstoned.is_(False)
+        CaseScope.case_id.in_(bindparam("case_ids", expanding=True)),
+        CaseScope.tombstoned.is_(False),
     )
-    if p.role is Role.TEAM_LEAD:
-        query = query.where(CaseScope.team_id == p.team_id)
-    elif p.role is Role.WORKER:
-        query = query.where(
-            exists().where(
-                and_(CaseMember.case_id == CaseScope.case_id, CaseMember.user_id == p.user_id)
+    if role is Role.TEAM_LEAD:
+        return query.where(CaseScope.team_id == bindparam("team_id"))
+    return query.where(
+        exists().where(
+            and_(
+                CaseMember.case_id == CaseScope.case_id,
+                CaseMember.user_id == bindparam("user_id"),
             )
         )
-    else:  # a role this rule does not know sees nothing
-        return {}
-    return {s.case_id: s for s in session.scalars(query)}
+    )
+
+
+# Built once per role (each push asks it).
+_VISIBLE_CASES = {role: _visible_cases(role) for role in (Role.TEAM_LEAD, Role.WORKER)}

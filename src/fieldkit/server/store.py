@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.ids import is_id, utcnow
@@ -70,6 +70,14 @@ class PendingChange:
     target_user_id: str | None = None
 
 
+# Every type, so that the primary key (record_type, id) serves the lookup; built once (each
+# push asks it).
+_RECORDS_BY_ID = select(Record).where(
+    Record.record_type.in_([t.value for t in RecordType]),
+    Record.id.in_(bindparam("ids", expanding=True)),
+)
+
+
 class Store:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -92,11 +100,7 @@ class Store:
         ids = sorted(i for i in record_ids if is_id(i) and i not in self.loaded_ids)
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            # every type, so the primary key (record_type, id) serves the lookup
-            query = select(Record).where(
-                Record.record_type.in_([t.value for t in RecordType]), Record.id.in_(chunk)
-            )
-            for rec in self.session.scalars(query):
+            for rec in self.session.scalars(_RECORDS_BY_ID, {"ids": chunk}):
                 self.known[(rec.record_type, rec.id)] = rec
             self.loaded_ids.update(chunk)
 
