@@ -49,6 +49,7 @@ from fieldkit.sync.engine import (
     META_ID_OFFSET,
     META_LAST_MUTATION,
     META_LAST_SUCCESS,
+    META_OWN_WRITES,
     META_SERVER,
     ProgressCallback,
     SyncEngine,
@@ -235,6 +236,7 @@ def _store_enrolment(session: Session, answer: EnrollResponse, url: str, allow: 
         vault.meta.set(META_CURSOR, "")
         vault.meta.set(META_LAST_MUTATION, 0)
         vault.meta.set(META_ID_OFFSET, None)
+        vault.meta.set(META_OWN_WRITES, None)  # what another device wrote is not this one's
 
 
 # --- the sync service -------------------------------------------------------------------------

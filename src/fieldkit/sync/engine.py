@@ -49,6 +49,7 @@ from fieldkit.protocol.messages import (
     RecordType,
 )
 from fieldkit.storage.sync_repo import ANY_FIELD, SyncRepo
+from fieldkit.sync import own_writes
 from fieldkit.sync.errors import (
     MutationGap,
     MutationGapUnrecoverable,
@@ -68,9 +69,11 @@ META_LAST_MUTATION = "sync.last_mutation_id"  # the server's, in wire numbering
 META_ID_OFFSET = "sync.id_offset"  # local outbox id - wire mutation id
 META_LAST_SUCCESS = "sync.last_success"
 META_LAST_INTEGRITY = "sync.last_integrity"
+META_OWN_WRITES = own_writes.META_OWN_WRITES  # this laptop's applied case-field writes
 
 INTEGRITY_INTERVAL = dt.timedelta(hours=6)
 APPLY_RECORDS = 2000  # pulled changes per local transaction (see SyncEngine.apply_records)
+PRUNE_SCAN = 10_000  # queued rows read to prune the runs of own case-field writes
 MAX_ROUNDS = 3  # push/pull rounds in one cycle while new local work keeps arriving
 
 ProgressCallback = Callable[[SyncProgress], None]
@@ -197,6 +200,7 @@ class SyncEngine:
                 # sits on top of a local edit for long.
                 if not self._pending(1):
                     break
+            self._db(self._prune_own_writes)  # after the pull, which brings their versions
             if integrity or (integrity is None and self._integrity_due()):
                 self.check_integrity(report)
             report.finished_at = utcnow()
@@ -246,15 +250,18 @@ class SyncEngine:
         limit = self.batch_mutations
         self._emit(SyncPhase.PUSH, report, 0, total)
         while True:
-            rows = self._pending(limit, self.batch_bytes)
+            # A repeated edit of a case field waits for the answer to the one before it, which
+            # gives its base (see fieldkit.sync.own_writes).
+            rows = own_writes.cut_batch(self._pending(limit, self.batch_bytes))
             if not rows:
                 break
             offset = self._id_offset(rows[0].id)
+            own = self._own_writes()
             mutations = [
                 Mutation(
                     id=row.id - offset,
                     name=MutationName(row.name),
-                    args=row.args,
+                    args=own_writes.rebased_args(row.name, row.args, own),
                     schema_version=row.schema_version,
                     form_version=row.form_version,
                     created_at=row.created_at,
@@ -282,6 +289,28 @@ class SyncEngine:
                 # an error); stop rather than loop, the next cycle tries again.
                 log.warning("push answer acknowledged nothing; stopping this cycle's push")
                 break
+
+    def _own_writes(self) -> own_writes.OwnWrites:
+        value = self._meta_get(META_OWN_WRITES)
+        return value if isinstance(value, dict) else {}
+
+    def _prune_own_writes(self) -> None:
+        """Drop the runs of own writes no queued or future edit needs (one local transaction,
+        on the vault's thread: no edit is queued in between)."""
+        own = self.vault.meta.get(META_OWN_WRITES)
+        if not isinstance(own, dict) or not own:
+            return
+        cases = self.vault.cases
+
+        def versions(case_id: str) -> dict[str, int] | None:
+            return cases.field_versions(case_id) if cases.get(case_id) is not None else None
+
+        if self.vault.outbox.count() > PRUNE_SCAN:
+            return  # a long queue: pruned after a later push (keeping a run is always safe)
+        pending = self.vault.outbox.pending(limit=PRUNE_SCAN, max_bytes=1 << 40)
+        if own_writes.prune(own, pending, versions):
+            with self.vault.transaction():
+                self.vault.meta.set(META_OWN_WRITES, own or None)
 
     def _handle_gap(self, server_last: int, offset: int) -> None:
         """The server's last mutation is ``server_last``: drop what it covers, and check that
@@ -314,12 +343,18 @@ class SyncEngine:
         by_wire_id = {row.id - offset: row for row in rows}
         counted = 0
         with self.vault.transaction():
+            own = self.vault.meta.get(META_OWN_WRITES)
+            own = own if isinstance(own, dict) else {}
+            own_changed = False
             for result in response.results:
                 row = by_wire_id.get(result.id)
                 if row is None:
                     continue
                 counted += 1
                 self._record_result(row, result, report)
+                own_changed |= own_writes.remember(own, row.name, row.args, result)
+            if own_changed:
+                self.vault.meta.set(META_OWN_WRITES, own)
             last = response.last_mutation_id
             if last > 0:
                 self.vault.outbox.remove_through(last + offset)
