@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from fieldkit.domain import audit as audit_rules
@@ -20,6 +20,7 @@ from fieldkit.domain.ids import is_id, utcnow
 from fieldkit.domain.records import AuditEvent
 from fieldkit.errors import N_, InvalidInput, NotFound
 from fieldkit.protocol import ChangeKind, RecordType
+from fieldkit.server import compaction
 from fieldkit.server.identity import LocalIdentityProvider
 from fieldkit.server.models import (
     AuditEventRow,
@@ -284,6 +285,19 @@ def run_retention(
     session.flush()
     store.flush_changes()
     return actions
+
+
+def compact_feed(
+    engine: Engine,
+    keep_days: int | None,
+    dry_run: bool = False,
+    batch_size: int = compaction.DEFAULT_BATCH_SIZE,
+) -> compaction.CompactionReport:
+    """The change feed's part of a retention run: the change rows no device needs go (see
+    ``compaction``), and with ``keep_days`` the feed's floor rises to that age horizon."""
+    return compaction.compact_feed(
+        engine, keep_days=keep_days, dry_run=dry_run, batch_size=batch_size
+    )
 
 
 def set_retention_exempt(session: Session, case_id: str, exempt: bool) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput
 from fieldkit.i18n import _, render, set_language
 from fieldkit.server import admin
+from fieldkit.server.compaction import CompactionReport
 from fieldkit.server.db import (
     check_schema,
     make_engine,
@@ -287,8 +288,12 @@ def cmd_retention_run(args: argparse.Namespace, env: Env) -> int:
             today = dt.date.fromisoformat(args.today)
         except ValueError:
             raise InvalidInput(N_("--today is a date (YYYY-MM-DD).")) from None
+    keep_days = feed_keep_days(args, env)
     with env.transaction() as session:
         actions = admin.run_retention(session, env.settings.retention, today, args.dry_run)
+    # The feed is compacted after the culling has committed, so the upserts of the records
+    # culled now go too (their tombstones follow them).
+    feed = admin.compact_feed(env.engine, keep_days, args.dry_run, args.batch_size)
     rows = [a.__dict__ for a in actions]
     counts = {k: sum(1 for a in actions if a.action == k) for k in ("cull", "archive", "exempt")}
     text = _("{cull} person files culled, {archive} flagged for the archive, {exempt} exempt.")
@@ -297,7 +302,47 @@ def cmd_retention_run(args: argparse.Namespace, env: Env) -> int:
             "Dry run: {cull} person files would be culled, {archive} flagged for the "
             "archive, {exempt} exempt."
         )
-    emit(args, {"dry_run": args.dry_run, "counts": counts, "persons": rows}, text.format(**counts))
+    emit(
+        args,
+        {"dry_run": args.dry_run, "counts": counts, "persons": rows, "feed": feed.as_dict()},
+        text.format(**counts) + "\n" + compaction_text(feed),
+    )
+    return ExitCode.OK
+
+
+def feed_keep_days(args: argparse.Namespace, env: Env) -> int | None:
+    """The age horizon of a feed compaction: --keep-days, else the configured default; None
+    with --no-horizon."""
+    if args.no_horizon:
+        return None
+    keep_days = args.keep_days
+    if keep_days is None:
+        keep_days = env.settings.retention.change_log_keep_days
+    if keep_days < 1:
+        raise InvalidInput(N_("--keep-days is a whole number of days, 1 or more."))
+    return int(keep_days)
+
+
+def compaction_text(report: CompactionReport) -> str:
+    data = report.as_dict()
+    if report.dry_run:
+        return _(
+            "Dry run: {removed} changes of the feed would be removed ({superseded} superseded, "
+            "{before_tombstone} before a tombstone, {below_floor} below the floor); the floor "
+            "would go from {floor_before} to {floor_after}."
+        ).format(**data)
+    return _(
+        "Change feed: {removed} changes removed ({superseded} superseded, {before_tombstone} "
+        "before a tombstone, {below_floor} below the floor), {remaining} left; floor "
+        "{floor_before} -> {floor_after}."
+    ).format(**data)
+
+
+@with_env
+def cmd_feed_compact(args: argparse.Namespace, env: Env) -> int:
+    keep_days = feed_keep_days(args, env)
+    report = admin.compact_feed(env.engine, keep_days, args.dry_run, args.batch_size)
+    emit(args, report.as_dict(), compaction_text(report))
     return ExitCode.OK
 
 
@@ -450,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_retention_run, "apply the retention rules", retention)
     run.add_argument("--dry-run", action="store_true", help="report without changing anything")
     run.add_argument("--today", help="evaluate as of this date (YYYY-MM-DD)")
+    add_compaction_options(run)
 
     exempt = add("exempt", cmd_retention_exempt, "keep a case out of retention culling", retention)
     exempt.add_argument("case_id")
@@ -458,6 +504,18 @@ def build_parser() -> argparse.ArgumentParser:
     stats = add("stats", cmd_stats, "anonymised counts for the situational picture")
     stats.add_argument("--min-count", type=int, default=5, help="suppress smaller cells (5)")
     stats.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    feed = sub.add_parser("feed", help="the change feed").add_subparsers(
+        dest="feed_command", required=True
+    )
+    compact = add(
+        "compact",
+        cmd_feed_compact,
+        "remove change rows no device needs (also part of retention run)",
+        feed,
+    )
+    compact.add_argument("--dry-run", action="store_true", help="report without changing anything")
+    add_compaction_options(compact)
 
     docs = sub.add_parser("docs", help="knowledge library").add_subparsers(
         dest="docs_command", required=True
@@ -474,6 +532,27 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--slug", help="stable name (default: from the file name)")
     add("list", cmd_docs_list, "list published documents", docs)
     return parser
+
+
+def add_compaction_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-days",
+        type=int,
+        help="age horizon of the change feed: changes older than this many days fall below the "
+        "floor, devices with an older cursor pull from scratch (default 400, the "
+        "retention setting change_log_keep_days)",
+    )
+    parser.add_argument(
+        "--no-horizon",
+        action="store_true",
+        help="compact the feed without raising its floor (no device has to pull from scratch)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=5000,
+        help="change rows per transaction (5000)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
