@@ -248,6 +248,18 @@ def test_the_reason_never_contains_the_answers(
     assert len(reasons) == 2 and not any("Kalle" in reason for reason in reasons)
 
 
+def test_a_made_up_key_is_named_only_when_it_looks_like_an_id(
+    world: ServerWorld, anna: tuple[Device, str]
+) -> None:
+    dev, case_id = anna
+    answers = {"Q99": "ja", "Kalle": "ja", "B1": {"rating": "some", "Anka": 1, "colour": 2}}
+    r = dev.push_one("assessment.save_draft", assessment=draft(dev, case_id, answers))
+    assert r["reason_code"] == "invalid_answers", r
+    assert "Q99: not a question" in r["reason"] and "B1.colour: has a part" in r["reason"]
+    assert "B1.?: has a part" in r["reason"] and "an item id: not a question" in r["reason"]
+    assert "Kalle" not in r["reason"] and "Anka" not in r["reason"]
+
+
 def test_a_rejected_assessment_does_not_hold_up_the_batch(
     world: ServerWorld, anna: tuple[Device, str]
 ) -> None:

@@ -29,10 +29,14 @@ from fieldkit.forms.validation import SHAPE_CODES, Issue, validate_draft, valida
 
 MAX_NAMED = 20  # problems named in one reason; the count says how many there are in all
 
-# A location an Issue names: an item id, optionally with an entry number and a part
-# (``B1``, ``B1.note``, ``X1[2].label``). Anything else came from the caller's keys.
-_WHERE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}(\[\d{1,4}\])?(\.[A-Za-z][A-Za-z0-9_-]{0,39})?")
-_SAFE_ID = re.compile(r"[A-Za-z0-9_.@:-]{1,80}")
+# A key the caller made up is repeated only when it looks like an item id (letters then digits:
+# Q9, FU5) or, under a known item, like a part name (lowercase: colour); anything else may be
+# text from the case. The form's own ids are always named.
+_ITEM_LIKE = re.compile(r"[A-Za-z][A-Za-z_]{0,7}[0-9]{1,4}")
+_PART_LIKE = re.compile(r"[a-z][a-z0-9_]{0,23}")
+_LOCATION = re.compile(r"(?P<item>[^.\[]+)(?P<entry>\[\d{1,4}\])?(?:\.(?P<part>.+))?", re.S)
+_FORM_ID = re.compile(r"[a-z][a-z0-9_]{0,40}(\.[a-z][a-z0-9_]{0,40}){0,5}")
+_VERSION = re.compile(r"[0-9A-Za-z.+-]{1,40}")
 
 PROBLEM_WORDS = {
     "unknown_item": "not a question of this form",
@@ -76,8 +80,8 @@ def form_for(form_id: str, version: str) -> Form:
     form = released_forms().get((form_id, version))
     if form is None:
         raise UnknownForm(
-            f"The form {_safe(form_id)} version {_safe(version)} is not a released form of this "
-            "server; update the server or the laptop so that both have the form."
+            f"The form {_shown(form_id, _FORM_ID)} version {_shown(version, _VERSION)} is not a "
+            "released form of this server; update the server or the laptop so that both have it."
         )
     return form
 
@@ -103,8 +107,7 @@ def describe(form: Form, issues: list[Issue], *, complete: bool) -> str:
 
 
 def _where(form: Form, issue: Issue) -> str:
-    """The issue's location when it is a name the form knows or a plain id; a key the caller
-    made up may be anything (even case content) and is not repeated."""
+    """Where the problem is: an id of the form, or a made-up key only when it looks like one."""
     if issue.check_id is not None:
         return f"check {issue.check_id}"
     if issue.code == "unknown_override":
@@ -112,10 +115,16 @@ def _where(form: Form, issue: Issue) -> str:
     where = issue.item_id
     if where is None:
         return "answers"
-    if _WHERE.fullmatch(where) is None:
-        return "an item" if form.item(issue.base_item or "") is None else f"{issue.base_item}.?"
-    return where
+    if issue.code == "unknown_item":
+        return where if _ITEM_LIKE.fullmatch(where) else "an item id"
+    m = _LOCATION.fullmatch(where)
+    if m is None or form.item(m["item"]) is None:
+        return "an item"
+    part = m["part"]
+    if part is not None and _PART_LIKE.fullmatch(part) is None:
+        part = "?"
+    return m["item"] + (m["entry"] or "") + (f".{part}" if part is not None else "")
 
 
-def _safe(value: str) -> str:
-    return value if _SAFE_ID.fullmatch(value) else "(unnamed)"
+def _shown(value: str, pattern: re.Pattern[str]) -> str:
+    return value if pattern.fullmatch(value) else "(not an id)"
