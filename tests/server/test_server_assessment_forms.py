@@ -100,6 +100,7 @@ def test_an_unknown_question_or_a_wrong_type_is_rejected(
     r = dev.push_one("assessment.save_draft", assessment=a)
     assert r["status"] == "rejected" and r["reason_code"] == "invalid_answers", r
     assert where in r["reason"] and "fk.vbe.concern@1.2.0" in r["reason"]
+    assert r["reason"].startswith("The answers do not fit the form (")
     assert stored(world, a["id"]) == 0
 
 
@@ -244,6 +245,7 @@ def test_the_reason_never_contains_the_answers(
         for part in ("Kalle", "Anka", "hotade", "grannen"):
             assert part not in r["reason"]
         assert "S1: not one of the options" in r["reason"] and "A5: wrong type" in r["reason"]
+    assert r["reason"].startswith("The answers do not fit the form and are not complete")
     reasons = rejection_reasons(world)
     assert len(reasons) == 2 and not any("Kalle" in reason for reason in reasons)
 

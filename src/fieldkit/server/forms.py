@@ -93,15 +93,23 @@ def check_assessment(a: Assessment, *, complete: bool) -> None:
     check = validate_submission if complete else validate_draft
     issues = list(check(form, a.answers, a.overrides).errors)
     if issues:
-        raise AnswersInvalid(describe(form, issues, complete=complete))
+        raise AnswersInvalid(describe(form, issues))
 
 
-def describe(form: Form, issues: list[Issue], *, complete: bool) -> str:
+def describe(form: Form, issues: list[Issue]) -> str:
     """Answers that do not fit first, then what is missing; each as ``where: what``."""
     ordered = sorted(issues, key=lambda i: i.code not in SHAPE_CODES)
     named = [f"{_where(form, i)}: {PROBLEM_WORDS.get(i.code, i.code)}" for i in ordered]
     more = len(named) - MAX_NAMED
-    head = "The answers are not complete for submission" if complete else "The answers do not fit"
+    misfit = ordered[0].code in SHAPE_CODES
+    missing = ordered[-1].code not in SHAPE_CODES
+    head = (
+        "The answers do not fit the form and are not complete"
+        if misfit and missing
+        else "The answers do not fit the form"
+        if misfit
+        else "The answers are not complete for submission"
+    )
     text = f"{head} (form {form.key}, {len(issues)} problem(s)): " + "; ".join(named[:MAX_NAMED])
     return text + (f"; and {more} more." if more > 0 else ".")
 
