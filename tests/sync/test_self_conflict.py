@@ -374,3 +374,85 @@ def test_edits_queued_while_a_push_is_under_way_and_after_a_pull_are_not_conflic
     with anna.session() as s:
         assert s.vault.cases.get(case_id).summary == "Tre."
         assert s.vault.meta.get("sync.own_field_writes") is None  # nothing left to remember
+
+
+# --- the rules alone (fieldkit.sync.own_writes) -------------------------------------------------
+
+
+class _Row:
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        self.name, self.args = name, args
+
+
+def _set(case_id: str, base: int, **changes: str) -> _Row:
+    return _Row(
+        "case.set_fields",
+        {"case_id": case_id, "changes": changes, "base_versions": dict.fromkeys(changes, base)},
+    )
+
+
+def test_a_batch_holds_one_write_per_case_field_and_never_none() -> None:
+    from fieldkit.sync.own_writes import cut_batch
+
+    note = _Row("note.create", {"note": {"case_id": "c"}})
+    rows = [note, _set("c", 1, summary="a"), _set("d", 1, summary="b"), _set("c", 1, district="x")]
+    assert cut_batch(rows) == rows  # different cases or fields: one batch
+    again = [*rows, _set("c", 1, summary="a2"), note]
+    assert cut_batch(again) == rows  # the repeat starts the next batch
+    assert cut_batch(again[4:]) == again[4:]
+    assert cut_batch([_set("c", 1, summary="a"), _set("c", 1, summary="b")])[0].args["changes"] == {
+        "summary": "a"
+    }
+
+
+def test_only_bases_within_the_own_run_are_rebased_and_the_row_is_never_changed() -> None:
+    from fieldkit.protocol.messages import FieldConflict, MutationResult, MutationStatus
+    from fieldkit.protocol.messages import RecordType as RT
+    from fieldkit.sync.own_writes import rebased_args, remember
+
+    own: dict[str, dict[str, list[int]]] = {}
+    first = _set("c", 3, summary="a")
+    assert remember(
+        own, first.name, first.args, MutationResult(id=1, status="applied", record_version=7)
+    )
+    assert own == {"c": {"summary": [3, 7]}}
+    second = _set("c", 3, summary="b", district="x")
+    sent = rebased_args(second.name, second.args, own)
+    assert sent["base_versions"] == {"summary": 7, "district": 3}
+    assert second.args["base_versions"] == {"summary": 3, "district": 3}  # the row as written
+    older = _set("c", 2, summary="z")  # based on something before our run: sent as written
+    assert rebased_args(older.name, older.args, own) is older.args
+    # a duplicate whose first answer applied summary and reported district as a conflict
+    conflict = FieldConflict(record_type=RT.CASE, record_id="c", field="district", base_version=3)
+    replay = MutationResult(
+        id=2,
+        status=MutationStatus.DUPLICATE,
+        original_status=MutationStatus.CONFLICT,
+        record_version=8,
+        conflicts=[conflict],
+    )
+    assert remember(own, second.name, second.args, replay)
+    assert own == {"c": {"summary": [3, 8]}}  # the run goes on; district was not ours
+    # a replay without its first answer, or a rejection, teaches nothing
+    unknown = MutationResult(id=3, status=MutationStatus.DUPLICATE)
+    refused = MutationResult(id=3, status=MutationStatus.REJECTED, record_version=9)
+    assert not remember(own, second.name, second.args, unknown)
+    assert not remember(own, second.name, second.args, refused)
+    # a write on a base outside the run (after someone else's change) starts a new run
+    newer = _set("c", 12, summary="n")
+    assert remember(
+        own, newer.name, newer.args, MutationResult(id=4, status="applied", record_version=13)
+    )
+    assert own == {"c": {"summary": [12, 13]}}
+
+
+def test_a_run_is_kept_while_a_queued_edit_or_the_vault_may_need_it() -> None:
+    from fieldkit.sync.own_writes import prune
+
+    own = {"c": {"summary": [3, 8]}, "gone": {"district": [1, 2]}}
+    held = {"c": {"summary": 8}}
+    assert prune(own, [_set("c", 3, summary="q")], held.get)  # the case that left goes
+    assert own == {"c": {"summary": [3, 8]}}  # a queued edit of the field keeps the run
+    assert not prune(own, [], {"c": {"summary": 5}}.get)  # the vault has not pulled 8 yet
+    assert prune(own, [_set("c", 8, district="x")], held.get)
+    assert own == {}
