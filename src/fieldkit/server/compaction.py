@@ -23,7 +23,12 @@ vault from every cursor, before and after, and compare).
    the horizon; a cursor below the floor is answered ``resync_required`` (feed.py) and the
    laptop pulls from scratch. Below the floor the tombstones and revocations go: a pull from
    scratch never needs them (it never had the record). The upserts a pull from scratch needs
-   (rule 1's survivors) stay whatever their age.
+   (rule 1's survivors) stay whatever their age, and the floor never rises above the first of
+   them: a pull from scratch is handed cursors at the changes it reads, and feed.py refuses
+   one below the floor, so above that no first sync could ever finish. (Two things keep the
+   horizon from doing more, both outside this module: cursors that remember the floor their
+   pull began under, and a laptop resync that drops what the server no longer sends; see
+   docs/server.md.)
 
 Revocations are removed by the horizon only: a revocation purges a whole case on the laptop,
 and whether a later one stands in for it depends on what the laptop held in between.
