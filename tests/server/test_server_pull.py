@@ -198,3 +198,56 @@ def test_integrity_digest_is_over_sorted_id_version_lines(world: ServerWorld) ->
     expected = hashlib.sha256(f"{args['case']['id']}:2".encode()).hexdigest()
     assert counts["case"] == {"record_type": "case", "count": 1, "digest": expected}
     assert counts["review"]["digest"] == hashlib.sha256(b"").hexdigest()
+
+
+def test_a_change_removed_while_a_page_is_read_does_not_end_the_feed_early(
+    pg_schema_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The feed's compaction may remove a superseded change between the page's two
+    statements (its positions, then its rows). The page then carries a change fewer, but it
+    still ends at its last position: the cursor never jumps to the head over changes no page
+    has carried yet. (PostgreSQL: on SQLite the page's reader holds the file against the
+    deleting writer, so the two cannot interleave.)"""
+    from server_helpers import migrate_url
+    from sqlalchemy import delete
+
+    from fieldkit.server import feed
+    from fieldkit.server.models import Change
+
+    migrate_url(pg_schema_url)
+    world = ServerWorld(pg_schema_url)
+    try:
+        _removed_while_read(world, monkeypatch, feed, Change, delete)
+    finally:
+        world.close()
+
+
+def _removed_while_read(world, monkeypatch, feed, Change, delete) -> None:  # type: ignore[no-untyped-def]
+    team = world.team("T")
+    anna = world.device("anna", "worker", team)
+    args = case_args(anna)
+    notes = [note_dict(anna, args["case"]["id"], text=f"Anteckning {i}") for i in range(9)]
+    anna.push(
+        anna.mutation("case.create", **args), *[anna.mutation("note.create", note=n) for n in notes]
+    )
+    everything, _ = anna.pull_all()
+    real_page_seqs = feed.page_seqs
+    removed: list[int] = []
+
+    def compacted_in_between(session, p, after, top, count):  # type: ignore[no-untyped-def]
+        seqs = real_page_seqs(session, p, after, top, count)
+        if not removed and len(seqs) > 2:
+            # as a concurrent compaction would: a row of this page is gone before it is read
+            removed.append(seqs[1])
+            with world.factory() as other, other.begin():
+                other.execute(delete(Change).where(Change.seq == seqs[1]))
+        return seqs
+
+    monkeypatch.setattr(feed, "page_seqs", compacted_in_between)
+    first = anna.pull(limit=3).json()
+    assert removed and len(first["changes"]) == 2 and first["has_more"] is True
+    rest, _ = anna.pull_all(first["cursor"], limit=3)
+    got = first["changes"] + rest
+    # everything but the one removed change, each exactly once
+    assert len(got) == len(everything) - 1
+    assert len(ids(got)) == len(got)

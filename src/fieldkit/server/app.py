@@ -37,6 +37,7 @@ from fieldkit.protocol import (
 from fieldkit.server import feed, sync
 from fieldkit.server.db import check_schema, make_engine, read_meta, session_factory
 from fieldkit.server.errors import ApiError, error_headers, unauthorized
+from fieldkit.server.forms import released_forms
 from fieldkit.server.http import AccessLog, BodyLimit, CatchAll
 from fieldkit.server.identity import IdentityProvider, LocalIdentityProvider, Principal
 from fieldkit.server.ratelimit import FailureLimiter
@@ -157,6 +158,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # the sync endpoints run in this many threads: as many as the pool has connections
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # the released forms are parsed once per process (~0.6 s): before the first request,
+        # not in the first push that carries an assessment
+        await anyio.to_thread.run_sync(released_forms)
         yield
         engine.dispose()
 

@@ -206,9 +206,15 @@ def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
     seqs = page_seqs(session, p, after, top, limit + 1) if after < top else []
     if seqs:  # at the head there is nothing to read
         rows = session.execute(PAGE_ROWS, {"seqs": seqs}).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_seq = rows[-1].seq if has_more else top
+    # Whether more follows, and where the next page starts, are the positions' to say, not the
+    # rows': a change removed between the two statements (the feed's compaction, see
+    # compaction.py) leaves a row fewer, and the page must still end at its last position,
+    # never jump to the head.
+    has_more = len(seqs) > limit
+    if has_more:
+        last = seqs[limit - 1]
+        rows = [r for r in rows if r.seq <= last]
+    next_seq = last if has_more else top
     return (
         f'{{"protocol":{PROTOCOL_VERSION},"changes":[{",".join(_changes_json(session, rows))}],'
         f'"cursor":{_str(encode_cursor(epoch, next_seq))},'
