@@ -71,6 +71,14 @@ def _base(base: dict[str, Any], name: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _run(runs: Any, field: str) -> tuple[int, int] | None:
+    """The run ``[start, head]`` of a field, or None (absent or not a pair of ints)."""
+    run = runs.get(field) if isinstance(runs, dict) else None
+    if isinstance(run, list) and len(run) == 2 and all(type(v) is int for v in run):
+        return run[0], run[1]
+    return None
+
+
 def cut_batch(rows: list[Any]) -> list[Any]:
     """The leading rows up to (not including) the first ``case.set_fields`` that writes a
     (case, field) an earlier row of the batch writes too. Never empty when ``rows`` is not."""
@@ -100,7 +108,7 @@ def rebased_args(name: Any, args: dict[str, Any], own: OwnWrites) -> dict[str, A
         return args
     new_base = dict(base)
     for field in changes:
-        run, stored = runs.get(field), _base(base, field)
+        run, stored = _run(runs, field), _base(base, field)
         if run is not None and stored is not None and run[0] <= stored <= run[1]:
             new_base[field] = run[1]
     if new_base == base:
@@ -124,13 +132,15 @@ def remember(own: OwnWrites, name: Any, args: dict[str, Any], result: MutationRe
         return False
     case_id, changes, base = parsed
     conflicted = {c.field for c in result.conflicts}
-    runs = own.setdefault(case_id, {})
+    if not isinstance(own.get(case_id), dict):
+        own[case_id] = {}
+    runs = own[case_id]
     changed = False
     for field in changes:
         stored = _base(base, field)
         if field in conflicted or stored is None:
             continue  # not written by this row: the run as it was still holds
-        run = runs.get(field)
+        run = _run(runs, field)
         # sent with the run's head as base (see rebased_args): the run goes on; else a new one
         start = run[0] if run is not None and run[0] <= stored <= run[1] else stored
         if runs.get(field) != [start, version]:
@@ -159,10 +169,13 @@ def prune(
     changed = False
     for case_id in list(own):
         versions = field_versions(case_id)
-        runs = own[case_id]
+        runs = own[case_id] if isinstance(own[case_id], dict) else {}
         for field in list(runs):
-            if versions is None or (
-                (case_id, field) not in waiting and versions.get(field, 0) >= runs[field][1]
+            run = _run(runs, field)
+            if (
+                versions is None
+                or run is None
+                or ((case_id, field) not in waiting and versions.get(field, 0) >= run[1])
             ):
                 del runs[field]
                 changed = True
