@@ -251,3 +251,34 @@ def _removed_while_read(world, monkeypatch, feed, Change, delete) -> None:  # ty
     # everything but the one removed change, each exactly once
     assert len(got) == len(everything) - 1
     assert len(ids(got)) == len(got)
+
+
+def test_a_case_given_to_a_worker_is_replayed_parents_first(world: ServerWorld) -> None:
+    """The laptop checks references when a pull transaction commits, and one may end anywhere
+    in a replay: the person, then the case, then its entries in the order they were written,
+    whatever order the table holds them in (an edit of the case before the assignment moved
+    its row after its notes on PostgreSQL)."""
+    team = world.team("T")
+    anna = world.device("anna", "worker", team)
+    bo = world.device("bo", "worker", team)
+    args = case_args(anna)
+    case_id = args["case"]["id"]
+    notes = [note_dict(anna, case_id, text=f"Anteckning {i}") for i in range(5)]
+    anna.push(
+        anna.mutation("case.create", **args), *[anna.mutation("note.create", note=n) for n in notes]
+    )
+    _, cursor = bo.pull_all()
+    edit = anna.push_one(
+        "case.set_fields", case_id=case_id, changes={"summary": "Ny"}, base_versions={}
+    )
+    assert edit["status"] == "applied"
+    given = anna.push_one("case.assign", case_id=case_id, assigned_ids=[bo.user_id])
+    assert given["status"] == "applied"
+    changes, _ = bo.pull_all(cursor, limit=2)
+    order = [c["record_type"] for c in changes if c["kind"] == "upsert"]
+    # (the case's own edit before the assignment comes first: bo may see the case now)
+    replay = order[order.index("person") :]
+    assert replay[:2] == ["person", "case"], order
+    assert [c["record_id"] for c in changes if c["record_type"] == "note"] == sorted(
+        n["id"] for n in notes
+    )

@@ -43,7 +43,15 @@ from fieldkit.errors import FieldkitError, InvalidInput
 from fieldkit.protocol import ChangeKind, FieldConflict, MutationName, MutationStatus, RecordType
 from fieldkit.server import forms as assessment_forms
 from fieldkit.server.identity import Principal, clean_text
-from fieldkit.server.models import AuditEventRow, AuditProblem, CaseMember, CaseScope, Device, User
+from fieldkit.server.models import (
+    AuditEventRow,
+    AuditProblem,
+    CaseMember,
+    CaseScope,
+    Device,
+    Record,
+    User,
+)
 from fieldkit.server.scope import may_see_case, visible_cases
 from fieldkit.server.store import Store, record_data
 
@@ -432,6 +440,29 @@ def case_assign(ctx: Context, args: dict[str, Any]) -> Outcome:
     return Outcome(record_version=rec.version)
 
 
+# The order a case's records are replayed in: the case, then entries before what refers to
+# them (assessments before their reviews, consents before disclosures); within a type by id,
+# which is time-ordered (UUIDv7), so an original note comes before its corrections.
+_REPLAY_RANK = {
+    t.value: rank
+    for rank, t in enumerate(
+        (
+            RecordType.CASE,
+            RecordType.NOTE,
+            RecordType.ASSESSMENT,
+            RecordType.REVIEW,
+            RecordType.CONSENT,
+            RecordType.DISCLOSURE,
+            RecordType.INTERVENTION,
+        )
+    )
+}
+
+
+def _replay_order(rec: Record) -> tuple[int, str]:
+    return _REPLAY_RANK.get(rec.record_type, len(_REPLAY_RANK)), rec.id
+
+
 def replay_case(ctx: Context, scope: CaseScope, user_id: str) -> None:
     """Everything of a case, addressed to a user who has just been given it."""
     person = ctx.store.get(RecordType.PERSON, scope.person_id)
@@ -443,7 +474,11 @@ def replay_case(ctx: Context, scope: CaseScope, user_id: str) -> None:
             case_id=scope.case_id,
             target_user_id=user_id,
         )
-    for rec in ctx.store.records_of_case(scope.case_id):
+    # Parents first: the laptop checks a record's references (a note's case, a review's
+    # assessment, a correction's note) when its pull transaction commits, and a transaction
+    # may end anywhere in the replay. The table's own order is not that: an updated case's
+    # row can come after its entries (PostgreSQL).
+    for rec in sorted(ctx.store.records_of_case(scope.case_id), key=_replay_order):
         ctx.store.emit(
             ChangeKind.UPSERT,
             rec.record_type,
