@@ -145,3 +145,42 @@ def test_a_page_that_does_not_move_the_cursor_ends_the_pull(vault: Vault) -> Non
     assert vault.meta.get(META_CURSOR) == "c3"
     assert feed.calls == ["", "c1", "c2", "c3"]
     assert report.pulled == 4
+
+
+def test_records_whose_case_comes_later_wait_for_it_in_one_transaction(vault: Vault) -> None:
+    """A case given to this worker brings its changes since the last sync before the replay
+    with the person and the case: those pages are applied together with the next ones, not
+    refused at every sync."""
+    early = [note(f"före {i}") for i in range(3)]
+    late = note("efter")
+    script: list[list[Change] | BaseException] = [
+        [up(RecordType.NOTE, early[0])],
+        [up(RecordType.NOTE, early[1])],
+        [up(RecordType.NOTE, early[2])],
+        [up(RecordType.PERSON, PERSON)],
+        [up(RecordType.CASE, CASE)],
+        [up(RecordType.NOTE, late)],
+    ]
+    engine = SyncEngine(vault, Feed(script), pull_limit=1, apply_records=1)  # type: ignore[arg-type]
+    report = SyncReport()
+    engine.pull(report)
+    assert report.pulled == 6 and report.applied == 6
+    assert vault.meta.get(META_CURSOR) == "c6"
+    assert len(vault.notes.list_for_case(CASE.id)) == 4
+
+
+def test_a_reference_the_feed_never_brings_is_refused_and_nothing_is_kept(vault: Vault) -> None:
+    orphan = note("utan ärende")
+    script: list[list[Change] | BaseException] = [
+        [up(RecordType.PERSON, PERSON)],
+        [up(RecordType.NOTE, orphan)],
+        *([up(RecordType.PERSON, Person(name=f"P {i}"))] for i in range(4)),
+    ]
+    engine = SyncEngine(vault, Feed(script), pull_limit=1, apply_records=1)  # type: ignore[arg-type]
+    with pytest.raises(Refused) as caught:
+        engine.pull(SyncReport())
+    assert caught.value.code == "missing_reference"
+    # the person before it is in, with its cursor; nothing of the held pages is
+    assert vault.meta.get(META_CURSOR) == "c1"
+    assert vault.persons.get(PERSON.id) is not None
+    assert vault.notes.list_for_case(CASE.id) == []

@@ -64,6 +64,10 @@ SQLITE_NOTADB = 26
 SQLITE_CONSTRAINT = 19
 
 # The messages the triggers raise ("<code>: English for raw-SQL users") -> user errors.
+# Refused.code of a write whose reference (a note's case, a case's person...) is not in the
+# vault when its transaction commits.
+MISSING_REFERENCE = "missing_reference"
+
 TRIGGER_MESSAGES: dict[str, tuple[str, str | None]] = {
     "note_signed": (
         N_("A signed journal entry cannot be changed."),
@@ -657,7 +661,8 @@ class Vault:
                 return Refused(msg, remedy, code=prefix)
             if "FOREIGN KEY" in text:
                 return Refused(
-                    N_("The record refers to a case, person or entry that is not in the vault.")
+                    N_("The record refers to a case, person or entry that is not in the vault."),
+                    code=MISSING_REFERENCE,
                 )
             return Refused(N_("The vault refused this change ({detail})."), detail=text)
         if code == SQLITE_FULL:

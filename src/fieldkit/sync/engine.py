@@ -32,7 +32,7 @@ from fieldkit.domain.codec import from_dict, to_dict
 from fieldkit.domain.enums import AssessmentStatus
 from fieldkit.domain.ids import new_id, utcnow
 from fieldkit.domain.records import EDITABLE_CASE_FIELDS, Assessment, replace
-from fieldkit.errors import N_
+from fieldkit.errors import N_, Refused
 from fieldkit.protocol.messages import (
     DEFAULT_PULL_LIMIT,
     MAX_BATCH_BYTES,
@@ -49,6 +49,7 @@ from fieldkit.protocol.messages import (
     RecordType,
 )
 from fieldkit.storage.sync_repo import ANY_FIELD, SyncRepo
+from fieldkit.storage.vault import MISSING_REFERENCE
 from fieldkit.sync import own_writes
 from fieldkit.sync.errors import (
     MutationGap,
@@ -73,6 +74,10 @@ META_OWN_WRITES = own_writes.META_OWN_WRITES  # this laptop's applied case-field
 
 INTEGRITY_INTERVAL = dt.timedelta(hours=6)
 APPLY_RECORDS = 2000  # pulled changes per local transaction (see SyncEngine.apply_records)
+# A transaction whose records refer to one still to come is extended by the next pages, up to
+# this many times ``apply_records`` changes (then the refusal stands: a reference the feed
+# never brings is the server's fault, and holding the whole feed in memory would not fix it).
+HOLD_FOR_REFERENCES = 50
 PRUNE_SCAN = 10_000  # queued rows read to prune the runs of own case-field writes
 MAX_ROUNDS = 3  # push/pull rounds in one cycle while new local work keeps arriving
 
@@ -530,10 +535,11 @@ class SyncEngine:
         self._apply_cpu = 0.0
         try:
             last = False
+            group: list[PullResponse] = []
             while not last:
-                group: list[PullResponse] = []
                 failure: BaseException | None = None
                 started = time.perf_counter()
+                target = sum(len(p.changes) for p in group) + self.apply_records
                 while True:
                     try:
                         page, last = feed.next()
@@ -543,14 +549,33 @@ class SyncEngine:
                         failure = exc  # after the pages fetched before it are applied
                         break
                     group.append(page)
-                    if last or sum(len(p.changes) for p in group) >= self.apply_records:
+                    if last or sum(len(p.changes) for p in group) >= target:
                         break
                 waited += time.perf_counter() - started
                 started = time.perf_counter()
-                self._db(partial(self._apply_pages, group, report))
+                counts = (report.applied, report.purged)
+                try:
+                    self._db(partial(self._apply_pages, group, report))
+                except Refused as exc:
+                    report.applied, report.purged = counts  # rolled back
+                    held = sum(len(p.changes) for p in group)
+                    if exc.code != MISSING_REFERENCE or last:
+                        raise
+                    if failure is not None:
+                        raise failure from None  # the next cycle fetches these pages again
+                    if held >= HOLD_FOR_REFERENCES * self.apply_records:
+                        raise
+                    # A record whose case or person comes later in the feed: a case given to
+                    # this worker brings its changes since the last sync first, then the
+                    # replay with the person and the case. These pages go in one transaction
+                    # with the next ones, until what they refer to has arrived.
+                    log.info("pull: %d changes wait for a record later in the feed", held)
+                    applying += time.perf_counter() - started
+                    continue
                 applying += time.perf_counter() - started
                 pages += len(group)
                 report.pulled += sum(len(p.changes) for p in group)
+                group = []
                 self._emit(SyncPhase.PULL, report, report.pulled, None)
                 if failure is not None:
                     raise failure
