@@ -253,6 +253,53 @@ def start_profiler(directory: Path, pid: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
+def start_uvicorn(
+    url: str,
+    workers: int = 1,
+    threads: int | None = None,
+    http: str | None = None,
+    loop: str | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The server on ``url``'s database as uvicorn processes on a free loopback port, once it
+    answers its health check; the process and its base URL. Its own process group: a stop
+    reaches py-spy and the server under it alike."""
+    port = free_port()
+    env = {**os.environ, "FIELDKIT_SERVER_DB": url}
+    if threads:
+        env["FIELDKIT_SERVER_THREADS"] = str(threads)
+    command = [sys.executable, "-m", "uvicorn", "fieldkit.server.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += ["--workers", str(workers), "--no-access-log"]
+    if http:
+        command += ["--http", http]
+    if loop:
+        command += ["--loop", loop]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            stop_uvicorn(server)
+            raise RuntimeError("the server did not come up")
+        time.sleep(0.1)
+
+
+def stop_uvicorn(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGINT)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -283,46 +330,10 @@ def main() -> int:
     identity = LocalIdentityProvider(factory, ServerSettings(db_url=url), meta["secret"])
     with factory() as session, session.begin():
         team_id = identity.add_team(session, "Bench").id
-    port = free_port()
-    env = {**os.environ, "FIELDKIT_SERVER_DB": url}
-    if args.threads:
-        env["FIELDKIT_SERVER_THREADS"] = str(args.threads)
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "fieldkit.server.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--workers",
-        str(args.workers),
-        "--no-access-log",
-    ]
-    if args.http:
-        command += ["--http", args.http]
-    if args.loop:
-        command += ["--loop", args.loop]
-    # its own process group: a stop reaches py-spy and the server under it alike
-    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_uvicorn(url, args.workers, args.threads, args.http, args.loop)
     figures: dict[str, Any] = {}
     profiler = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not come up")
-            time.sleep(0.1)
         profiler = start_profiler(args.profile, server.pid) if args.profile else None
         writer = enroll(identity, factory, base, "writer", team_id, Role.WORKER)
         case = case_args(writer)  # type: ignore[arg-type]
@@ -386,12 +397,7 @@ def main() -> int:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
             profiler.wait(60)
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
+        stop_uvicorn(server)
         engine.dispose()
         drop_database(admin, name)
     figures["server"] = {

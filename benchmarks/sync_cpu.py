@@ -21,19 +21,14 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests" / "server"))
 
-from server_helpers import free_port  # noqa: E402
 
 from fieldkit.server.db import make_engine, migrate, read_meta, session_factory  # noqa: E402
 from fieldkit.server.identity import LocalIdentityProvider  # noqa: E402
@@ -43,6 +38,8 @@ from server_sync import (  # noqa: E402
     drop_database,
     fresh_database,
     start_profiler,
+    start_uvicorn,
+    stop_uvicorn,
 )
 from sync_figures import LoadDevice, enroll_devices  # noqa: E402
 
@@ -94,28 +91,10 @@ def main() -> int:
     with factory() as session:
         meta = read_meta(session)
     identity = LocalIdentityProvider(factory, ServerSettings(db_url=url), meta["secret"])
-    port = free_port()
-    env = {**os.environ, "FIELDKIT_SERVER_DB": url}
-    if args.threads:
-        env["FIELDKIT_SERVER_THREADS"] = str(args.threads)
-    command = [sys.executable, "-m", "uvicorn", "fieldkit.server.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    command += ["--no-access-log"]
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_uvicorn(url, threads=args.threads)
     out: dict[str, object] = {}
     profiler = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not come up")
-            time.sleep(0.1)
         server = RunningServer(base, proc.pid, identity, factory)
         devices = [LoadDevice(spec) for spec in enroll_devices(server, args.devices)]  # type: ignore[arg-type]
         for d in devices:
@@ -161,11 +140,7 @@ def main() -> int:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(60)
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_uvicorn(proc)
         engine.dispose()
         drop_database(admin, name)
     print(json.dumps(out, indent=2))

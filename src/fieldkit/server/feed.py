@@ -30,6 +30,8 @@ from fieldkit.server.models import Change as ChangeRow
 from fieldkit.server.scope import visible_case_ids, visible_case_ids_of
 
 CURSOR_VERSION = 1
+# The record types that belong to a case, a record before those that may refer to it (a case
+# replayed to a newly assigned worker goes in this order, see mutations.replay_case).
 CASE_BOUND = (
     RecordType.CASE,
     RecordType.NOTE,

@@ -42,6 +42,7 @@ from fieldkit.domain.records import (
 from fieldkit.errors import FieldkitError, InvalidInput
 from fieldkit.protocol import ChangeKind, FieldConflict, MutationName, MutationStatus, RecordType
 from fieldkit.server import forms as assessment_forms
+from fieldkit.server.feed import CASE_BOUND
 from fieldkit.server.identity import Principal, clean_text
 from fieldkit.server.models import (
     AuditEventRow,
@@ -441,22 +442,9 @@ def case_assign(ctx: Context, args: dict[str, Any]) -> Outcome:
 
 
 # The order a case's records are replayed in: the case, then entries before what refers to
-# them (assessments before their reviews, consents before disclosures); within a type by id,
-# which is time-ordered (UUIDv7), so an original note comes before its corrections.
-_REPLAY_RANK = {
-    t.value: rank
-    for rank, t in enumerate(
-        (
-            RecordType.CASE,
-            RecordType.NOTE,
-            RecordType.ASSESSMENT,
-            RecordType.REVIEW,
-            RecordType.CONSENT,
-            RecordType.DISCLOSURE,
-            RecordType.INTERVENTION,
-        )
-    )
-}
+# them (assessments before their reviews; CASE_BOUND lists the types so); within a type by
+# id, which is time-ordered (UUIDv7), so an original note comes before its corrections.
+_REPLAY_RANK = {t.value: rank for rank, t in enumerate(CASE_BOUND)}
 
 
 def _replay_order(rec: Record) -> tuple[int, str]:
