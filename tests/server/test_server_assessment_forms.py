@@ -333,6 +333,7 @@ def test_the_laptop_path_submits_and_a_misfit_draft_needs_attention(
     from sync_harness import Laptop, LiveServer, ServerDB
 
     from fieldkit.domain.enums import AssessmentStatus, CaseType
+    from fieldkit.protocol.messages import MutationName
     from fieldkit.services import assessments, cases
     from fieldkit.services import sync as sync_service
 
@@ -349,10 +350,19 @@ def test_the_laptop_path_submits_and_a_misfit_draft_needs_attention(
             assessments.save_draft(s, a.id, {"A1": "initial"})  # incomplete: fine
             assessments.save_draft(s, a.id, copy.deepcopy(full), overrides)
             assessments.submit(s, a.id)
-            # the laptop's draft save does not check the kind of answer (`fieldkit assess
-            # edit` stores an answers file as it is); the server does
+            # the laptop's draft save refuses answers that do not fit (as the server would);
+            # a laptop from before that check queued them as they were: the server refuses
             b = assessments.create_assessment(s, case.id, "fk.vbe.concern", answers={})
-            assessments.save_draft(s, b.id, {"S1": SECRET})
+            with pytest.raises(assessments.DraftDoesNotFit):
+                assessments.save_draft(s, b.id, {"S1": SECRET})
+            old_laptop = assessment_rules.edit_draft(b, {"S1": SECRET}, {})
+            with s.vault.transaction():
+                s.vault.assessments.put(old_laptop)
+                s.vault.outbox.append(
+                    MutationName.ASSESSMENT_SAVE_DRAFT,
+                    {"assessment": to_dict(old_laptop)},
+                    form_version="fk.vbe.concern@1.2.0",
+                )
         report = laptop.sync()
         assert report.rejected == 1
         status = db.scalar(

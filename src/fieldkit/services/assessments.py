@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,13 @@ from fieldkit.errors import N_, FieldkitError, InvalidInput, NotFound, Refused
 from fieldkit.forms.definition import Form
 from fieldkit.forms.model import FormView, build_view
 from fieldkit.forms.registry import FormRegistry, default_registry
-from fieldkit.forms.validation import ValidationResult, validate
+from fieldkit.forms.validation import (
+    Issue,
+    ValidationResult,
+    validate,
+    validate_draft,
+    validate_submission,
+)
 from fieldkit.protocol.messages import MutationName
 from fieldkit.services.session import (
     Session,
@@ -59,6 +66,116 @@ class AssessmentInvalid(FieldkitError):
             where=(first.item_id or first.check_id or "form") if first else "-",
             first=first.text(None, form) if first else "",
         )
+
+
+# What is wrong with an answer, by the validator's problem code (said without the answer).
+PROBLEM_WORDS = {
+    "unknown_item": N_("not a question of this form"),
+    "unknown_field": N_("has a part the question does not have"),
+    "unknown_override": N_("not a check of this form"),
+    "wrong_type": N_("the wrong kind of answer"),
+    "off_scale": N_("not one of the options"),
+    "duplicate": N_("an option chosen twice"),
+    "bad_date": N_("not a date (YYYY-MM-DD)"),
+    "bad_datetime": N_("not a date and time (YYYY-MM-DDTHH:MM)"),
+    "too_long": N_("too long"),
+    "too_many": N_("too many entries"),
+}
+UNNAMED = N_("an id not shown")  # a made-up key that may be text from the case
+MAX_NAMED = 20  # problems named in one message; the count says how many there are in all
+
+# A key the caller made up is named only when it looks like an item id (letters then digits:
+# Q9, FU5) or, under a known item, like a part name; anything else may be text from the case.
+_ITEM_LIKE = re.compile(r"[A-Za-z][A-Za-z_]{0,7}[0-9]{1,4}")
+_PART_LIKE = re.compile(r"[a-z][a-z0-9_]{0,23}")
+_LOCATION = re.compile(r"(?P<item>[^.\[]+)(?P<entry>\[\d{1,4}\])?(?:\.(?P<part>.+))?", re.S)
+
+
+def _where(form: Form, issue: Issue) -> str:
+    """Where a problem is: an id of the form, or a made-up key only when it looks like one."""
+    if issue.code == "unknown_override":
+        key = str(issue.params.get("check", ""))
+        return key if _ITEM_LIKE.fullmatch(key) else "?"
+    where = issue.item_id
+    if where is None:
+        return "?"
+    if issue.code == "unknown_item":
+        return where if _ITEM_LIKE.fullmatch(where) else "?"
+    m = _LOCATION.fullmatch(where)
+    if m is None or form.item(m["item"]) is None:
+        return "?"
+    part = m["part"]
+    if part is not None and _PART_LIKE.fullmatch(part) is None:
+        part = "?"
+    return m["item"] + (m["entry"] or "") + (f".{part}" if part is not None else "")
+
+
+class DraftDoesNotFit(InvalidInput):
+    """Draft answers that the form version cannot hold (unknown questions, the wrong kind of
+    answer, a code outside the options, a bad date, a bound exceeded): the server would refuse
+    them, so they are not stored. The message names the questions and the kind of problem,
+    never an answer; ``result`` has every issue for a caller that shows them by question."""
+
+    code = "answers_invalid"
+
+    def __init__(self, result: ValidationResult, form: Form, *, new: bool = False) -> None:
+        self.result = result
+        self.form = form
+        self.problems: tuple[tuple[str, str], ...] = tuple(
+            (_where(form, i), i.code) for i in result.errors
+        )
+        self.items: tuple[str, ...] = tuple(
+            dict.fromkeys(w.split(".")[0].split("[")[0] for w, _c in self.problems)
+        )
+        if new:
+            message = N_(
+                "The assessment was not created: the answers do not fit the form {form} "
+                "({count} problem(s)): {problems}."
+            )
+            remedy = N_("Correct the answers named and try again.")
+        else:
+            message = N_(
+                "The draft was not saved: the answers do not fit the form {form} "
+                "({count} problem(s)): {problems}."
+            )
+            remedy = N_(
+                "Correct the answers named and save again. The draft saved before is unchanged."
+            )
+        super().__init__(
+            message,
+            remedy,
+            count=len(self.problems),
+            form=form.key,
+            problems=self._problems(lambda s: s),
+        )
+
+    def _problems(self, translate: Any) -> str:
+        named = [
+            f"{translate(UNNAMED) if where == '?' else where} – "
+            f"{translate(PROBLEM_WORDS[code]) if code in PROBLEM_WORDS else code}"
+            for where, code in self.problems[:MAX_NAMED]
+        ]
+        more = len(self.problems) - MAX_NAMED
+        if more > 0:
+            named.append(translate(N_("{count} more")).format(count=more))
+        return "; ".join(named)
+
+    def render(self, translate: Any) -> str:
+        params = {**self.params, "problems": self._problems(translate)}
+        text = translate(self.msgid).format(**params)
+        if self.remedy_msgid:
+            text += " " + translate(self.remedy_msgid).format(**params)
+        return text
+
+
+def check_draft(
+    form: Form, answers: Mapping[str, Any], overrides: Mapping[str, Any], *, new: bool = False
+) -> None:
+    """Raise ``DraftDoesNotFit`` unless the answers fit ``form`` as a draft (the server's own
+    check of ``assessment.save_draft``: ``validate_draft``)."""
+    result = validate_draft(form, answers, overrides)
+    if not result.ok:
+        raise DraftDoesNotFit(result, form, new=new)
 
 
 @dataclass(frozen=True)
@@ -166,6 +283,7 @@ def create_assessment(
             hint=f" ({newest})" if newest else "",
         )
     given, given_overrides = _check_answers(answers or {}, overrides)
+    check_draft(form, given, given_overrides, new=True)
     me = session.identity
     now = utcnow()
     a = Assessment(
@@ -194,7 +312,9 @@ def save_draft(
     *,
     registry: FormRegistry | None = None,
 ) -> Assessment:
-    """Store the draft's answers as they are now (incomplete answers are fine in a draft)."""
+    """Store the draft's answers as they are now. Incomplete answers are fine in a draft;
+    answers that do not fit its form version raise ``DraftDoesNotFit`` and nothing is
+    written (the draft saved before stays as it was)."""
     a = require_assessment(session, assessment_id)
     given, given_overrides = _check_answers(
         answers, overrides if overrides is not None else a.overrides
@@ -203,6 +323,7 @@ def save_draft(
         raise Refused(N_("Only the author can change this assessment."))
     form = form_of(a, registry)
     updated = rules.edit_draft(a, given, given_overrides)  # refuses anything but a draft
+    check_draft(form, given, given_overrides)
     updated = replace(updated, reassessment_due=reassessment_date(form, given))
     with write(session):
         _save(session, updated)
@@ -225,7 +346,7 @@ def submit(
     if a.status is not AssessmentStatus.DRAFT:
         rules.submit(a, me.user_id, me.role)  # raises the domain's precise refusal
     form = form_of(a, registry)
-    result = validate(form, a.answers, a.overrides)
+    result = validate_submission(form, a.answers, a.overrides)  # the server's own check
     if not result.ok:
         raise AssessmentInvalid(result, form)
     submitted = rules.submit(a, me.user_id, me.role)
