@@ -22,6 +22,7 @@ from fieldkit.errors import ExitCode, InvalidInput
 from fieldkit.forms import FormRegistry
 from fieldkit.forms.answers import Visibility
 from fieldkit.forms.definition import Form
+from fieldkit.forms.registry import FormNotFound
 from fieldkit.i18n import render
 from fieldkit.security import SecurityPolicy
 from fieldkit.services import assessments, cases
@@ -293,3 +294,18 @@ def test_cli_new_refuses_answers_that_do_not_fit(
     assert "next spring" not in err
     with open_session(folder, PASS) as s:
         assert assessments.list_for_case(s, case_id) == []
+
+
+def test_a_draft_of_a_form_version_not_on_this_laptop_is_not_saved(worker: Session) -> None:
+    """A draft naming a form version this laptop does not hold (made on a newer laptop) cannot
+    be checked, so it is not saved: the server would refuse an unknown form as well."""
+    draft_id = a_draft(worker)
+    newer = replace(worker.vault.assessments.get(draft_id), form_version="9.9.0")
+    with worker.vault.transaction():
+        worker.vault.assessments.put(newer)
+    queued = outbox(worker)
+    with pytest.raises(FormNotFound) as info:
+        assessments.save_draft(worker, draft_id, {**PARTIAL, "A1": "followup"})
+    assert "fk.vbe.concern version 9.9.0 is not installed" in str(info.value)
+    assert worker.vault.assessments.get(draft_id).answers == PARTIAL
+    assert outbox(worker) == queued
