@@ -57,6 +57,30 @@ def _date_edit(parent: QWidget) -> QDateEdit:
     return edit
 
 
+def _clock(text: str) -> str:
+    """A time as the form holds it (``hh:mm``) from the ways it is written by hand: "9.30",
+    "9:30", "0930", "930", "9". Anything else is returned as typed (the draft's check names
+    it; nothing typed is thrown away)."""
+    raw = text.strip()
+    digits = raw.replace(".", ":").replace(" ", "")
+    if ":" in digits:
+        hours, _sep, minutes = digits.partition(":")
+    elif digits.isdigit() and len(digits) in (3, 4):
+        hours, minutes = digits[:-2], digits[-2:]
+    else:
+        hours, minutes = digits, "00"
+    if (
+        hours.isdigit()
+        and minutes.isdigit()
+        and len(hours) <= 2
+        and len(minutes) == 2
+        and int(hours) < 24
+        and int(minutes) < 60
+    ):
+        return f"{int(hours):02d}:{minutes}"
+    return raw
+
+
 def _date_value(edit: QDateEdit) -> str | None:
     date = edit.date()
     if date == NO_DATE:
@@ -318,7 +342,7 @@ class ItemEditor(QFrame):
             return _date_value(self.date)
         if t == "datetime":
             day = _date_value(self.date)
-            clock = (self.time.text().strip() if self.time else "") or "00:00"
+            clock = _clock(self.time.text() if self.time else "") or "00:00"
             return f"{day}T{clock}" if day else None
         if t == "repeat":
             out = []
