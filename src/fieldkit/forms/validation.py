@@ -8,6 +8,7 @@ ratings: the overall level is whatever the assessor answered.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,34 @@ class Issue:
                     iter(check.message.values())
                 )
         return gettext_for(locale)(self.message).format(**self.params)
+
+
+# A key the caller made up is shown only when it looks like an item id (letters then digits:
+# Q9, FU5) or, under a known item, like a part name: anything else may be text from the case.
+ITEM_LIKE = re.compile(r"[A-Za-z][A-Za-z_]{0,7}[0-9]{1,4}")
+_PART_LIKE = re.compile(r"[a-z][a-z0-9_]{0,23}")
+_LOCATION = re.compile(r"(?P<item>[^.\[]+)(?P<entry>\[\d{1,4}\])?(?:\.(?P<part>.+))?", re.S)
+
+
+def safe_location(form: Form, issue: Issue) -> str | None:
+    """Where ``issue`` is, fit to show in a message or a log: an id of the form (``B1.note``,
+    ``X1[2].label``; an unknown part as ``?``), a made-up key only when it looks like an id,
+    or None where naming it could repeat what was written (the caller says "an item")."""
+    if issue.code == "unknown_override":
+        key = str(issue.params.get("check", ""))
+        return key if ITEM_LIKE.fullmatch(key) else None
+    where = issue.item_id
+    if where is None:
+        return None
+    if issue.code == "unknown_item":
+        return where if ITEM_LIKE.fullmatch(where) else None
+    m = _LOCATION.fullmatch(where)
+    if m is None or form.item(m["item"]) is None:
+        return None
+    part = m["part"]
+    if part is not None and _PART_LIKE.fullmatch(part) is None:
+        part = "?"
+    return m["item"] + (m["entry"] or "") + (f".{part}" if part is not None else "")
 
 
 @dataclass(frozen=True)

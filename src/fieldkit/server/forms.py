@@ -25,16 +25,19 @@ from functools import cache
 from fieldkit.domain.records import Assessment
 from fieldkit.forms.definition import Form
 from fieldkit.forms.registry import FormRegistry
-from fieldkit.forms.validation import SHAPE_CODES, Issue, validate_draft, validate_submission
+from fieldkit.forms.validation import (
+    SHAPE_CODES,
+    Issue,
+    safe_location,
+    validate_draft,
+    validate_submission,
+)
 
 MAX_NAMED = 20  # problems named in one reason; the count says how many there are in all
 
 # A key the caller made up is repeated only when it looks like an item id (letters then digits:
 # Q9, FU5) or, under a known item, like a part name (lowercase: colour); anything else may be
 # text from the case. The form's own ids are always named.
-_ITEM_LIKE = re.compile(r"[A-Za-z][A-Za-z_]{0,7}[0-9]{1,4}")
-_PART_LIKE = re.compile(r"[a-z][a-z0-9_]{0,23}")
-_LOCATION = re.compile(r"(?P<item>[^.\[]+)(?P<entry>\[\d{1,4}\])?(?:\.(?P<part>.+))?", re.S)
 _FORM_ID = re.compile(r"[a-z][a-z0-9_]{0,40}(\.[a-z][a-z0-9_]{0,40}){0,5}")
 _VERSION = re.compile(r"[0-9A-Za-z.+-]{1,40}")
 
@@ -118,20 +121,14 @@ def _where(form: Form, issue: Issue) -> str:
     """Where the problem is: an id of the form, or a made-up key only when it looks like one."""
     if issue.check_id is not None:
         return f"check {issue.check_id}"
+    where = safe_location(form, issue)
+    if where is not None:
+        return where
     if issue.code == "unknown_override":
         return "an override"
-    where = issue.item_id
-    if where is None:
+    if issue.item_id is None:
         return "answers"
-    if issue.code == "unknown_item":
-        return where if _ITEM_LIKE.fullmatch(where) else "an item id"
-    m = _LOCATION.fullmatch(where)
-    if m is None or form.item(m["item"]) is None:
-        return "an item"
-    part = m["part"]
-    if part is not None and _PART_LIKE.fullmatch(part) is None:
-        part = "?"
-    return m["item"] + (m["entry"] or "") + (f".{part}" if part is not None else "")
+    return "an item id" if issue.code == "unknown_item" else "an item"
 
 
 def _shown(value: str, pattern: re.Pattern[str]) -> str:

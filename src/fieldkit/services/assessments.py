@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from fieldkit.forms.registry import FormRegistry, default_registry
 from fieldkit.forms.validation import (
     Issue,
     ValidationResult,
+    safe_location,
     validate,
     validate_draft,
     validate_submission,
@@ -84,30 +84,10 @@ PROBLEM_WORDS = {
 UNNAMED = N_("an id not shown")  # a made-up key that may be text from the case
 MAX_NAMED = 20  # problems named in one message; the count says how many there are in all
 
-# A key the caller made up is named only when it looks like an item id (letters then digits:
-# Q9, FU5) or, under a known item, like a part name; anything else may be text from the case.
-_ITEM_LIKE = re.compile(r"[A-Za-z][A-Za-z_]{0,7}[0-9]{1,4}")
-_PART_LIKE = re.compile(r"[a-z][a-z0-9_]{0,23}")
-_LOCATION = re.compile(r"(?P<item>[^.\[]+)(?P<entry>\[\d{1,4}\])?(?:\.(?P<part>.+))?", re.S)
-
 
 def _where(form: Form, issue: Issue) -> str:
     """Where a problem is: an id of the form, or a made-up key only when it looks like one."""
-    if issue.code == "unknown_override":
-        key = str(issue.params.get("check", ""))
-        return key if _ITEM_LIKE.fullmatch(key) else "?"
-    where = issue.item_id
-    if where is None:
-        return "?"
-    if issue.code == "unknown_item":
-        return where if _ITEM_LIKE.fullmatch(where) else "?"
-    m = _LOCATION.fullmatch(where)
-    if m is None or form.item(m["item"]) is None:
-        return "?"
-    part = m["part"]
-    if part is not None and _PART_LIKE.fullmatch(part) is None:
-        part = "?"
-    return m["item"] + (m["entry"] or "") + (f".{part}" if part is not None else "")
+    return safe_location(form, issue) or "?"
 
 
 class DraftDoesNotFit(InvalidInput):
