@@ -10,8 +10,11 @@ other (no concurrency: the floor of the server's work per sync), then all at onc
 threads of this process (``--syncs`` in all). For each: the server process's CPU per sync
 (user + system, from /proc), the median wall time, and the same for PostgreSQL's backends.
 
+Also the median commit with its WAL flush: pushes arriving together commit one after another
+(each holds the feed counter through its commit), so 100 at once take at least 100 of them.
 The storm target (100 devices at once, p95 <= 250 ms on two cores shared with PostgreSQL
-and the load generators) needs about 2.5 ms of server CPU per sync.
+and the load generators) needs both about 2.5 ms of server CPU per sync and that floor below
+it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -60,6 +65,25 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def commit_flush_ms(url: str, n: int = 200) -> float:
+    """Median time of a one-row commit with its WAL flush on this machine's PostgreSQL: every
+    push holds the feed counter's lock through its commit (see store.py), so pushes that
+    arrive together are committed one after another at about this pace."""
+    plain = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain) as conn:
+        conn.execute("CREATE TABLE flush_probe (x int)")
+        conn.commit()
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            conn.execute("INSERT INTO flush_probe VALUES (1)")
+            conn.commit()
+            times.append(time.perf_counter() - t)
+        conn.execute("DROP TABLE flush_probe")
+        conn.commit()
+    return round(statistics.median(times) * 1000, 2)
+
+
 def measure(server: RunningServer, run: callable, n: int) -> dict[str, float]:  # type: ignore[valid-type]
     cpu0, pg0, t0 = server.cpu_seconds(), postgres_cpu_seconds(), time.perf_counter()
     lat = run()
@@ -92,7 +116,7 @@ def main() -> int:
         meta = read_meta(session)
     identity = LocalIdentityProvider(factory, ServerSettings(db_url=url), meta["secret"])
     proc, base = start_uvicorn(url, threads=args.threads)
-    out: dict[str, object] = {}
+    out: dict[str, object] = {"commit_with_wal_flush_ms": commit_flush_ms(url)}
     profiler = None
     try:
         server = RunningServer(base, proc.pid, identity, factory)

@@ -13,7 +13,12 @@ APP_DIR_NAME = "fieldkit-server"
 ENV_DB = "FIELDKIT_SERVER_DB"
 ENV_TOKEN_SECRET = "FIELDKIT_SERVER_TOKEN_SECRET"  # noqa: S105 - the variable's name, not a secret
 ENV_THREADS = "FIELDKIT_SERVER_THREADS"
-DEFAULT_THREADS = 32
+# Four: a process runs Python on one core at a time, and its requests wait on the database
+# only briefly (loopback round trips of a fraction of a millisecond), so a few threads keep
+# that core busy. More only contend for the interpreter: with 100 devices syncing at once
+# (benchmarks/run.py --only concurrency) a sync cost the server 7.9 ms of CPU with 32 threads,
+# 7.1 with 8 and 6.1 with 4, and the slowest syncs came back correspondingly later.
+DEFAULT_THREADS = 4
 
 
 def threads_from_env() -> int:
