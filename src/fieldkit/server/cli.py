@@ -457,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--threads",
         type=positive_int,
-        help="requests each process serves at once (default 32; database connections follow)",
+        help="requests each process serves at once (default 4; database connections follow)",
     )
 
     team = sub.add_parser("team", help="teams").add_subparsers(dest="team_command", required=True)
