@@ -16,8 +16,8 @@ ENV_THREADS = "FIELDKIT_SERVER_THREADS"
 # Four: a process runs Python on one core at a time, and its requests wait on the database
 # only briefly (loopback round trips of a fraction of a millisecond), so a few threads keep
 # that core busy. More only contend for the interpreter: with 100 devices syncing at once
-# (benchmarks/run.py --only concurrency) a sync cost the server 7.9 ms of CPU with 32 threads,
-# 7.1 with 8 and 6.1 with 4, and the slowest syncs came back correspondingly later.
+# (benchmarks/sync_cpu.py --devices 100) a sync cost the server 7.9 ms of CPU with 32 threads,
+# 7.1 with 8 and 6.2 with 4, and the slowest syncs came back correspondingly later.
 DEFAULT_THREADS = 4
 
 
