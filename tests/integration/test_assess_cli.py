@@ -255,22 +255,7 @@ def test_incomplete_submit_lists_every_problem_and_keeps_the_draft(
     answers["B2"] = "none"
     del answers["Q1"]
     path.write_text(json.dumps({"answers": answers, "overrides": {}}), encoding="utf-8")
-    code = main(
-        [
-            "--lang",
-            "en",
-            "--data-dir",
-            str(worker),
-            "assess",
-            "new",
-            case_id,
-            "--form",
-            "fk.vbe.concern",
-            "--answers",
-            str(path),
-            "--submit",
-        ]
-    )
+    code = main(new_args)  # the same command, now with answers the form can hold
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE
     for expected in (
