@@ -167,6 +167,18 @@ class AssessmentDetail:
     view: FormView
     reviews: tuple[Review, ...]
     validation: ValidationResult
+    unsaved: UnsavedAnswers | None = None  # what the author typed that was never saved
+
+
+@dataclass(frozen=True)
+class UnsavedAnswers:
+    """Answers typed in the editor that never became the draft (the form refused them, or the
+    app locked or closed before they were saved), kept inside the vault until they are saved,
+    restored or discarded."""
+
+    answers: dict[str, Any]
+    overrides: dict[str, str]
+    kept_at: dt.datetime | None
 
 
 def _registry(registry: FormRegistry | None) -> FormRegistry:
@@ -305,8 +317,9 @@ def save_draft(
     updated = rules.edit_draft(a, given, given_overrides)  # refuses anything but a draft
     check_draft(form, given, given_overrides)
     updated = replace(updated, reassessment_due=reassessment_date(form, given))
-    with write(session):
+    with write(session) as vault:
         _save(session, updated)
+        vault.unsaved.drop(UNSAVED, updated.id)  # saved: nothing is kept beside the draft
     return updated
 
 
@@ -332,6 +345,7 @@ def submit(
     submitted = rules.submit(a, me.user_id, me.role)
     with write(session):
         session.vault.assessments.put(submitted)
+        session.vault.unsaved.drop(UNSAVED, submitted.id)  # nothing is kept for a final record
         _queue(
             session, MutationName.ASSESSMENT_SUBMIT, {"assessment": to_dict(submitted)}, submitted
         )
@@ -455,7 +469,7 @@ def show_assessment(
     """The assessment rendered with its own form version. Logged as ``assessment.read``."""
     a = require_assessment(session, assessment_id)
     form = form_of(a, registry)
-    with write(session):
+    with write(session) as vault:
         audit(
             session,
             AuditAction.ASSESSMENT_READ,
@@ -463,5 +477,78 @@ def show_assessment(
             record_id=a.id,
             case_id=a.case_id,
         )
+        if not _editable(session, a) and vault.unsaved.get(UNSAVED, a.id) is not None:
+            vault.unsaved.drop(UNSAVED, a.id)  # submitted meanwhile (on another device)
     view = build_view(form, a.answers, a.overrides, locale, today=today)
-    return AssessmentDetail(a, form, view, tuple(reviews_of(session, a.id)), view.result)
+    return AssessmentDetail(
+        a,
+        form,
+        view,
+        tuple(reviews_of(session, a.id)),
+        view.result,
+        unsaved_answers(session, a.id),
+    )
+
+
+# --- what the editor could not save -----------------------------------------------------------
+
+UNSAVED = "assessment"  # the kind of a kept entry (fieldkit.storage.repos.UnsavedRepository)
+
+
+def _editable(session: Session, a: Assessment) -> bool:
+    return a.status is AssessmentStatus.DRAFT and a.author_id == session.identity.user_id
+
+
+def keep_unsaved(
+    session: Session,
+    assessment_id: str,
+    answers: Mapping[str, Any],
+    overrides: Mapping[str, str] | None = None,
+) -> bool:
+    """Keep answers the editor could not save, inside the vault (one entry per assessment,
+    replacing the one before), until they are saved, restored or discarded. They need not fit
+    the form (that is often why they were not saved) but must be plain JSON within the size
+    bound. Only the author's own draft keeps anything: for a submitted assessment, or answers
+    equal to the stored draft, nothing is kept (and an older entry goes). True when kept."""
+    a = require_assessment(session, assessment_id)
+    given, given_overrides = _check_answers(
+        answers, overrides if overrides is not None else a.overrides
+    )
+    same = given == dict(a.answers) and given_overrides == dict(a.overrides)
+    with write(session) as vault:
+        if same or not _editable(session, a):
+            vault.unsaved.drop(UNSAVED, a.id)
+            return False
+        vault.unsaved.keep(
+            UNSAVED, a.id, a.case_id, {"answers": given, "overrides": given_overrides}
+        )
+    log.info("unsaved draft answers kept in the vault")
+    return True
+
+
+def unsaved_answers(session: Session, assessment_id: str) -> UnsavedAnswers | None:
+    """The answers kept for the author's draft, when they differ from the stored draft."""
+    a = require_assessment(session, assessment_id)
+    entry = session.vault.unsaved.get(UNSAVED, a.id)
+    if entry is None or not _editable(session, a):
+        return None
+    content = entry["content"]
+    answers, overrides = content.get("answers"), content.get("overrides") or {}
+    if not isinstance(answers, dict) or not isinstance(overrides, dict):
+        return None  # damaged: treated as absent
+    overrides = {str(k): str(v) for k, v in overrides.items()}
+    if answers == dict(a.answers) and overrides == dict(a.overrides):
+        return None
+    try:
+        kept_at: dt.datetime | None = dt.datetime.fromisoformat(str(entry.get("kept_at")))
+    except ValueError:
+        kept_at = None
+    return UnsavedAnswers(answers, overrides, kept_at)
+
+
+def discard_unsaved(session: Session, assessment_id: str) -> None:
+    """The author chose not to restore the kept answers: they are removed from the vault."""
+    a = require_assessment(session, assessment_id)
+    with write(session) as vault:
+        vault.unsaved.drop(UNSAVED, a.id)
+    log.info("unsaved draft answers discarded")

@@ -886,6 +886,71 @@ class MetaRepository:
         return [(k, json.loads(v)) for k, v in rows]
 
 
+# ---------------------------------------------------------------------------------- unsaved edits
+
+UNSAVED_PREFIX = "unsaved."
+
+
+class UnsavedRepository:
+    """What an editor held but could not save (a draft's answers its form refused, what was
+    typed when the app locked or closed), kept inside the vault until it is saved, restored or
+    discarded. One entry per record in the meta table, ``unsaved.<kind>.<ref>``:
+    ``{"case_id": ..., "kept_at": ISO time, "content": {...}}`` (no schema of its own, so it
+    goes wherever the vault goes and nowhere else). An entry that cannot be read is absent."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    @staticmethod
+    def key(kind: str, ref: str) -> str:
+        return f"{UNSAVED_PREFIX}{kind}.{ref}"
+
+    def keep(self, kind: str, ref: str, case_id: str, content: dict[str, Any]) -> None:
+        MetaRepository(self.vault).set(
+            self.key(kind, ref),
+            {"case_id": case_id, "kept_at": utcnow().isoformat(), "content": content},
+        )
+
+    def get(self, kind: str, ref: str) -> dict[str, Any] | None:
+        """The entry (``case_id``, ``kept_at``, ``content``), or None."""
+        try:
+            value = MetaRepository(self.vault).get(self.key(kind, ref))
+        except ValueError:  # damaged JSON: nothing usable is kept
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("content"), dict):
+            return None
+        return value
+
+    def drop(self, kind: str, ref: str) -> None:
+        MetaRepository(self.vault).delete(self.key(kind, ref))
+
+    def of_case(self, case_id: str) -> list[tuple[str, str]]:
+        """(kind, ref) of every entry kept for a case."""
+        found = []
+        for key, value in self._entries():
+            if isinstance(value, dict) and value.get("case_id") == case_id:
+                kind, _dot, ref = key[len(UNSAVED_PREFIX) :].partition(".")
+                found.append((kind, ref))
+        return found
+
+    def drop_case(self, case_id: str) -> None:
+        for kind, ref in self.of_case(case_id):
+            self.drop(kind, ref)
+
+    def _entries(self) -> list[tuple[str, Any]]:
+        rows = self.vault.query(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(UNSAVED_PREFIX), UNSAVED_PREFIX),
+        )
+        out: list[tuple[str, Any]] = []
+        for key, value in rows:
+            try:
+                out.append((key, json.loads(value)))
+            except ValueError:
+                out.append((key, None))
+        return out
+
+
 # ---------------------------------------------------------------------------------- sync helpers
 
 REPO_BY_TYPE = {
@@ -955,6 +1020,7 @@ def purge_case(vault: Vault, case_id: str) -> bool:
     if not row:
         return False
     person_id = row[0][0]
+    UnsavedRepository(vault).drop_case(case_id)  # what was kept of its records goes too
     with _guarded(vault):
         for table in (
             "reviews",
@@ -994,6 +1060,7 @@ def purge_record(vault: Vault, record_type: RecordType, record_id: str) -> bool:
             )
         elif record_type is RecordType.ASSESSMENT:
             vault.execute("DELETE FROM reviews WHERE assessment_id = ?", (record_id,))
+            UnsavedRepository(vault).drop("assessment", record_id)
         vault.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
     return True
 
@@ -1014,6 +1081,7 @@ def build_repositories(vault: Vault) -> None:
     vault.audit = AuditRepository(vault)
     vault.outbox = OutboxRepository(vault)
     vault.meta = MetaRepository(vault)
+    vault.unsaved = UnsavedRepository(vault)
     vault.search = SearchRepository(vault)
 
 

@@ -790,4 +790,5 @@ class Vault:
     audit: Any
     outbox: Any
     meta: Any
+    unsaved: Any
     search: Any
