@@ -1,9 +1,16 @@
 """Assessments of a case: the list with status and re-assessment dates, a new assessment from a
 form, the form rendered from the forms engine's model (drafts saved continuously), submit, the
-reviews, and going on with a returned assessment in a new draft."""
+reviews, and going on with a returned assessment in a new draft.
+
+What the worker typed is never lost to a save that cannot happen: answers the form refuses are
+kept inside the vault by the worker thread that was refused, and so are answers not yet saved
+when the app locks or closes or she moves to another case (``keep_unsaved``). Opening the
+assessment again offers them back (restore or discard) before the draft can be edited."""
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fieldkit.errors import FieldkitError
@@ -22,6 +29,7 @@ from fieldkit.ui.knowledge.links import SECTION_GUIDANCE
 from fieldkit.ui.labels import label
 from fieldkit.ui.qt import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -52,24 +60,42 @@ def active_forms(language: str) -> tuple[list[tuple[str, str, str]], dict[str, s
     return sorted(out, key=lambda f: f[2]), titles
 
 
-def _open(session: Any, assessment_id: str, language: str) -> Any:
+@dataclass(frozen=True)
+class Opened:
+    """An assessment as the editor opens it, and the form's view of the answers kept for it
+    (``detail.unsaved``), so that restoring shows them with their own sections and messages."""
+
+    detail: Any
+    kept_view: Any = None
+
+
+def _show(session: Any, assessment_id: str, language: str) -> Opened:
+    from fieldkit.forms.model import build_view
     from fieldkit.services import assessments
 
-    return assessments.show_assessment(session, assessment_id, language)
+    detail = assessments.show_assessment(session, assessment_id, language)
+    kept = detail.unsaved
+    if kept is None:
+        return Opened(detail)
+    return Opened(detail, build_view(detail.form, kept.answers, kept.overrides, language))
 
 
-def _create(session: Any, case_id: str, form_id: str, language: str) -> Any:
+def _open(session: Any, assessment_id: str, language: str) -> Opened:
+    return _show(session, assessment_id, language)
+
+
+def _create(session: Any, case_id: str, form_id: str, language: str) -> Opened:
     from fieldkit.services import assessments
 
     created = assessments.create_assessment(session, case_id, form_id)
-    return assessments.show_assessment(session, created.id, language)
+    return _show(session, created.id, language)
 
 
-def _revise(session: Any, assessment_id: str, language: str) -> Any:
+def _revise(session: Any, assessment_id: str, language: str) -> Opened:
     from fieldkit.services import assessments
 
     draft = assessments.revise(session, assessment_id)
-    return assessments.show_assessment(session, draft.id, language)
+    return _show(session, draft.id, language)
 
 
 def _save(
@@ -82,9 +108,30 @@ def _save(
     from fieldkit.forms.model import build_view
     from fieldkit.services import assessments
 
-    saved = assessments.save_draft(session, assessment_id, answers, overrides)
+    try:
+        saved = assessments.save_draft(session, assessment_id, answers, overrides)
+    except Exception:
+        # Refused (answers the form cannot hold) or failed: what she typed is kept inside the
+        # vault, so that a lock, a closed window or a crash before she corrects it loses nothing.
+        with contextlib.suppress(Exception):  # the save's own error is the one to report
+            assessments.keep_unsaved(session, assessment_id, answers, overrides)
+        raise
     view = build_view(assessments.form_of(saved), answers, overrides, language)
     return saved, view
+
+
+def _keep(
+    session: Any, assessment_id: str, answers: dict[str, Any], overrides: dict[str, str]
+) -> bool:
+    from fieldkit.services import assessments
+
+    return assessments.keep_unsaved(session, assessment_id, answers, overrides)
+
+
+def _discard(session: Any, assessment_id: str) -> None:
+    from fieldkit.services import assessments
+
+    assessments.discard_unsaved(session, assessment_id)
 
 
 def _submit(session: Any, assessment_id: str) -> Any:
@@ -107,6 +154,8 @@ class AssessmentsTab(QWidget):
         self.items: list[Any] = []
         self.detail: Any = None  # the AssessmentDetail in the editor
         self.renderer: FormRenderer | None = None
+        self.editable = False  # the author's own draft is in the editor
+        self.kept_view: Any = None  # the form's view of the answers offered back
         self._saving = False
         self._dirty = False
         self._after: list[Any] = []
@@ -166,6 +215,30 @@ class AssessmentsTab(QWidget):
         self.reviews.setObjectName("Notice")
         self.reviews.setWordWrap(True)
         self.reviews.hide()
+        self.offer = QFrame(self.editor)
+        self.offer.setObjectName("Notice")
+        self.offer_text = QLabel("", self.offer)
+        self.offer_text.setWordWrap(True)
+        self.restore_button = QPushButton(_("Restore my answers"), self.offer)
+        self.restore_button.setObjectName("Primary")
+        self.restore_button.setAutoDefault(True)  # Enter, as well as Space, when it has focus
+        self.restore_button.setToolTip(
+            _("Put the kept answers back in the form; they are saved as you go on writing.")
+        )
+        self.restore_button.clicked.connect(self.restore_unsaved)
+        self.discard_button = QPushButton(_("Discard them…"), self.offer)
+        self.discard_button.setAutoDefault(True)
+        self.discard_button.setToolTip(_("Keep the saved draft and remove the kept answers"))
+        self.discard_button.clicked.connect(self.discard_unsaved)
+        offer_buttons = QHBoxLayout()
+        offer_buttons.addStretch(1)
+        offer_buttons.addWidget(self.discard_button)
+        offer_buttons.addWidget(self.restore_button)
+        offer_layout = QVBoxLayout(self.offer)
+        offer_layout.addWidget(self.offer_text)
+        offer_layout.addLayout(offer_buttons)
+        self.offer.hide()
+        self._discard_asked = False
         self.save_state = QLabel("", self.editor)
         self.save_state.setObjectName("Hint")
         self.submit_button = QPushButton(_("Submit for review"), self.editor)
@@ -177,6 +250,7 @@ class AssessmentsTab(QWidget):
         bottom.addWidget(self.submit_button)
         self.editor_layout.addWidget(self.status)
         self.editor_layout.addWidget(self.reviews)
+        self.editor_layout.addWidget(self.offer)
         self.form_slot = QVBoxLayout()
         self.editor_layout.addLayout(self.form_slot, 1)
         self.editor_layout.addLayout(bottom)
@@ -195,6 +269,7 @@ class AssessmentsTab(QWidget):
         self._timer.setInterval(AUTOSAVE_MS)
         self._timer.timeout.connect(self.save_now)
         self._forms_loaded = False
+        ctx.unlocked.connect(self._resume)
 
     # -- list ----------------------------------------------------------------------------
     def show_bundle(self, bundle: Any) -> None:
@@ -306,6 +381,10 @@ class AssessmentsTab(QWidget):
 
     def _close_editor(self) -> None:
         self._timer.stop()
+        self.keep_unsaved()  # answers not yet saved (another case is opening) go to the vault
+        self._hide_offer()
+        self.editable = False
+        self.kept_view = None
         if self.renderer is not None:
             self.renderer.setParent(None)
             self.renderer.deleteLater()
@@ -317,27 +396,16 @@ class AssessmentsTab(QWidget):
         self.save_state.clear()
         self.status.setText(_("Choose an assessment, or start a new one."))
 
-    def show_detail(self, detail: Any) -> None:
+    def show_detail(self, opened: Any) -> None:
+        if not isinstance(opened, Opened):
+            opened = Opened(opened)
+        detail = opened.detail
         self._close_editor()
         self.detail = detail
         a = detail.assessment
-        answers = dict(a.answers)
-        links = {
-            section: [
-                (_(text), lambda _c=False, t=topic: self.ctx.guidance_requested.emit(t))
-                for text, topic in entries
-            ]
-            for section, entries in SECTION_GUIDANCE.items()
-        }
-        self.renderer = FormRenderer(
-            detail.view, answers, dict(a.overrides), self.editor, section_links=links
-        )
-        self.form_slot.addWidget(self.renderer)
         draft = a.status.value == "draft" and a.author_id == self.ctx.identity.user_id
-        self.renderer.set_read_only(not draft)
-        if draft:
-            self.renderer.changed.connect(self._changed)
-        self.submit_button.setVisible(draft)
+        self.editable = draft
+        self._put_renderer(detail.view, dict(a.answers), dict(a.overrides))
         self.status.setText(self._status_text(a))
         reviews = [
             _("{name} ({when}): {decision}, {outcome}. {comment}").format(
@@ -352,6 +420,146 @@ class AssessmentsTab(QWidget):
         self.reviews.setText("\n".join(reviews))
         self.reviews.setVisible(bool(reviews))
         self.select(a.id)
+        if draft and detail.unsaved is not None and opened.kept_view is not None:
+            self._offer(detail.unsaved, opened.kept_view)
+
+    def _put_renderer(self, view: Any, answers: dict[str, Any], overrides: dict[str, str]) -> None:
+        if self.renderer is not None:
+            self.renderer.setParent(None)
+            self.renderer.deleteLater()
+        links = {
+            section: [
+                (_(text), lambda _c=False, t=topic: self.ctx.guidance_requested.emit(t))
+                for text, topic in entries
+            ]
+            for section, entries in SECTION_GUIDANCE.items()
+        }
+        self.renderer = FormRenderer(view, answers, overrides, self.editor, section_links=links)
+        self.form_slot.addWidget(self.renderer)
+        self.renderer.set_read_only(not self.editable)
+        if self.editable:
+            self.renderer.changed.connect(self._changed)
+        self.submit_button.setVisible(self.editable)
+
+    # -- answers kept in the vault, offered back -------------------------------------------
+    def _offer(self, kept: Any, kept_view: Any) -> None:
+        """Show the answers kept for this draft: restore or discard, before it can be edited
+        (typing into the saved draft first would replace what was kept)."""
+        self.kept_view = kept_view
+        when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
+        self.offer_text.setText(
+            _(
+                "Answers you wrote in this assessment ({when}) were never saved in the draft: "
+                "the app locked or closed first, or the form did not accept them. They have "
+                "been kept in the encrypted vault. Restore them to go on where you left off, "
+                "or discard them to keep the saved draft as it is."
+            ).format(when=when)
+        )
+        self.offer.setAccessibleName(_("Unsaved answers kept"))
+        self.offer.setAccessibleDescription(self.offer_text.text())
+        self.restore_button.setEnabled(True)
+        self.discard_button.setEnabled(True)
+        self._discard_asked = False
+        self.discard_button.setText(_("Discard them…"))
+        self.offer.show()
+        if self.renderer is not None:
+            self.renderer.set_read_only(True)
+        self.submit_button.setEnabled(False)
+        self.setTabOrder(self.restore_button, self.discard_button)
+        self.restore_button.setFocus()
+
+    def _hide_offer(self) -> None:
+        self.offer.hide()
+        self._discard_asked = False
+        self.submit_button.setEnabled(True)
+
+    @property
+    def offering(self) -> bool:
+        return not self.offer.isHidden()
+
+    def restore_unsaved(self) -> None:
+        """Put the kept answers in the editor, unsaved: they are saved (or refused, and kept
+        again) as if she had just typed them."""
+        if self.detail is None or self.detail.unsaved is None or not self.offering:
+            return
+        kept = self.detail.unsaved
+        self.detail = replace(self.detail, unsaved=None)
+        self._hide_offer()
+        self._put_renderer(self.kept_view, dict(kept.answers), dict(kept.overrides))
+        self.kept_view = None
+        self._changed()
+        first = self.renderer.first_problem() if self.renderer is not None else None
+        if first is not None and self.renderer is not None:
+            self.renderer.scroll_to(first)
+        if self.renderer is not None:
+            self.renderer.setFocus()
+
+    def discard_unsaved(self) -> None:
+        """Two steps (the first asks again, in place): the kept answers leave the vault."""
+        if self.detail is None or not self.offering:
+            return
+        if not self._discard_asked:
+            self._discard_asked = True
+            self.offer_text.setText(
+                _(
+                    "Discard the kept answers for good? The saved draft stays as it is; "
+                    "the answers that were kept cannot be brought back."
+                )
+            )
+            self.offer.setAccessibleDescription(self.offer_text.text())
+            self.discard_button.setText(_("Yes, discard them"))
+            self.discard_button.setFocus()
+            return
+        assessment_id = self.detail.assessment.id
+        self.restore_button.setEnabled(False)
+        self.discard_button.setEnabled(False)
+        self.ctx.call(
+            _discard,
+            assessment_id,
+            on_done=lambda _r: self._discarded(assessment_id),
+            on_error=self._discard_failed,
+        )
+
+    def _discarded(self, assessment_id: str) -> None:
+        if self.detail is None or self.detail.assessment.id != assessment_id:
+            return
+        self.detail = replace(self.detail, unsaved=None)
+        self.kept_view = None
+        self._hide_offer()
+        if self.renderer is not None:
+            self.renderer.set_read_only(not self.editable)
+            self.renderer.setFocus()
+        self.save_state.setText(_("The kept answers were discarded; the saved draft is shown."))
+
+    def _discard_failed(self, exc: BaseException) -> None:
+        self.restore_button.setEnabled(True)
+        self.discard_button.setEnabled(True)
+        self._error(exc)
+
+    def keep_unsaved(self) -> None:
+        """Answers not yet saved go into the vault now, on the worker, ahead of whatever is
+        queued after (the lock that closes the vault, or the app's shutdown). A save that then
+        succeeds removes them again. Called at lock, at close and when the editor closes."""
+        if (
+            not self._dirty
+            or not self.editable
+            or self.detail is None
+            or self.renderer is None
+            or not self.ctx.is_unlocked
+        ):
+            return
+        self.ctx.call(
+            _keep,
+            self.detail.assessment.id,
+            self.renderer.answers(),
+            self.renderer.overrides(),
+            on_error=lambda _exc: None,  # the save queued after reports the problem
+        )
+
+    def _resume(self) -> None:
+        """Unlocked again with answers still in the editor: save them as usual."""
+        if self._dirty and self.editable and self.renderer is not None:
+            self._timer.start()
 
     def _status_text(self, a: Any) -> str:
         parts = [_("Status: {status}").format(status=label(a.status))]

@@ -385,7 +385,9 @@ class ItemEditor(QFrame):
             elif t in ("date", "datetime"):
                 _set_date(self.date, value)
                 if self.time is not None and isinstance(value, str) and "T" in value:
-                    self.time.setText(value.split("T", 1)[1][:5])
+                    clock = value.split("T", 1)[1]
+                    # hh:mm of a stored time; a time kept as typed ("halv tio") stays whole
+                    self.time.setText(clock[:5] if _clock(clock[:5]) == clock[:5] else clock)
             elif t == "repeat":
                 for entry in list(value or []):
                     self._add_entry(entry if isinstance(entry, dict) else {})

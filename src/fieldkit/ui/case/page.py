@@ -533,7 +533,7 @@ class CasePage(QWidget):
 
     def load(self, case_id: str) -> None:
         if self.case_id and case_id != self.case_id:
-            self.journal.flush()
+            self.flush_drafts()  # the note and the assessment being written are not lost
         self.case_id = case_id
         self.ctx.call(load_case, case_id, on_done=self._loaded)
 
@@ -580,7 +580,10 @@ class CasePage(QWidget):
 
     # -- actions from the shell ----------------------------------------------------------
     def flush_drafts(self) -> None:
+        """Before a lock or close: drafts are saved, and assessment answers not yet saved are
+        kept in the vault first (a refused save would otherwise leave them only on screen)."""
         self.journal.flush()
+        self.assessments.keep_unsaved()
         self.assessments.flush()
 
     def new_note(self) -> None:
