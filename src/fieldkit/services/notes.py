@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fieldkit.domain import journal
@@ -15,7 +16,7 @@ from fieldkit.domain.codec import to_dict
 from fieldkit.domain.enums import AuditAction, ContactType, LinkKind
 from fieldkit.domain.ids import utcnow
 from fieldkit.domain.records import JournalEntry
-from fieldkit.errors import N_, Refused
+from fieldkit.errors import N_, InvalidInput, Refused
 from fieldkit.protocol.messages import MutationName
 from fieldkit.services.cases import sorted_notes
 from fieldkit.services.session import (
@@ -66,8 +67,11 @@ def add_note(
     present: Iterable[str] | str = (),
     event_time: dt.datetime | str | None = None,
     sign: bool = False,
+    clears_kept: bool = False,
 ) -> JournalEntry:
-    """A new journal entry (a draft, or signed at once with ``sign=True``)."""
+    """A new journal entry (a draft, or signed at once with ``sign=True``). With
+    ``clears_kept`` (the editor saving what it kept), the text kept for a new note of the case
+    is removed in the same transaction."""
     case = require_case(session, case_id)
     journal.check_text(text)
     kind = coerce_enum(ContactType, contact_type, N_("contact type"))
@@ -93,6 +97,8 @@ def add_note(
         queue(session, MutationName.NOTE_CREATE, {"note": to_dict(entry)})
         if sign:
             entry = _sign_in_transaction(session, entry)
+        if clears_kept:
+            _drop_kept(session, case.id, None)
     log.info("journal entry written (signed=%s)", sign)
     return entry
 
@@ -127,6 +133,7 @@ def update_draft(session: Session, note_id: str, **changes: Any) -> JournalEntry
             MutationName.NOTE_UPDATE_DRAFT,
             {"note_id": entry.id, "changes": encode_changes(changes)},
         )
+        _drop_kept(session, entry.case_id, entry.id)  # saved: nothing kept beside it
     return updated
 
 
@@ -135,6 +142,7 @@ def sign_note(session: Session, note_id: str) -> JournalEntry:
     entry = require_note(session, note_id)
     with write(session):
         signed = _sign_in_transaction(session, entry)
+        _drop_kept(session, entry.case_id, entry.id)  # nothing is kept for a signed entry
     log.info("journal entry signed")
     return signed
 
@@ -146,10 +154,11 @@ def add_linked_note(
     text: str,
     *,
     sign: bool = False,
+    clears_kept: bool = False,
     **fields: Any,
 ) -> JournalEntry:
     """A correction, supplement or the person's own view, linked to a signed entry of the same
-    case. The original stays as it was."""
+    case. The original stays as it was. ``clears_kept`` as for ``add_note``."""
     link = coerce_enum(LinkKind, kind, N_("link kind"))
     original = require_note(session, note_id)
     me = session.identity
@@ -179,6 +188,8 @@ def add_linked_note(
         queue(session, MutationName.NOTE_CREATE, {"note": to_dict(entry)})
         if sign:
             entry = _sign_in_transaction(session, entry)
+        if clears_kept:
+            _drop_kept(session, entry.case_id, None)
     log.info("linked journal entry %s written (%s)", entry.id, link)
     return entry
 
@@ -202,3 +213,157 @@ def list_notes(session: Session, case_id: str) -> list[JournalEntry]:
 def links_to(notes: Iterable[JournalEntry], note_id: str) -> list[JournalEntry]:
     """The corrections, supplements and own views written about one entry."""
     return [n for n in notes if n.link_to == note_id]
+
+
+# --- what the note editor could not save ----------------------------------------------------
+
+UNSAVED = "note"  # the kind of a kept entry (fieldkit.storage.repos.UnsavedRepository)
+MAX_KEPT_TEXT = 1_000_000  # characters of kept text (a pasted text over MAX_TEXT still fits)
+
+
+@dataclass(frozen=True)
+class UnsavedNote:
+    """What the journal editor of a case held and could not save (the save failed, or the app
+    locked or closed first), kept inside the vault until it is saved, restored or discarded:
+    the draft it changes (None: a note never saved), or the signed entry a new linked entry is
+    about, and the fields as typed."""
+
+    case_id: str
+    draft_id: str | None
+    link: tuple[str, str] | None  # (link kind, original entry id)
+    text: str
+    contact_type: str
+    place: str
+    present: tuple[str, ...]
+    kept_at: dt.datetime | None
+
+
+def _drop_kept(session: Session, case_id: str, draft_id: str | None) -> None:
+    """Inside the caller's transaction: the case's kept text goes when it was about this draft
+    (or, with None, about a note not saved before)."""
+    entry = session.vault.unsaved.get(UNSAVED, case_id)
+    if entry is not None and entry["content"].get("draft_id") == draft_id:
+        session.vault.unsaved.drop(UNSAVED, case_id)
+
+
+def _kept_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    text, place = fields.get("text", ""), fields.get("place", "")
+    contact_type = fields.get("contact_type") or ContactType.VISIT.value
+    present = _present(fields.get("present"))
+    if not all(isinstance(v, str) for v in (text, place, contact_type)):
+        raise InvalidInput(N_("The note's text, place and contact type must be text."))
+    if len(text) + len(place) + sum(map(len, present)) > MAX_KEPT_TEXT:
+        raise InvalidInput(
+            N_("The text is too long to keep ({length} characters; at most {limit})."),
+            length=len(text),
+            limit=MAX_KEPT_TEXT,
+        )
+    return {
+        "text": text,
+        "contact_type": str(getattr(contact_type, "value", contact_type)),
+        "place": place,
+        "present": list(present),
+    }
+
+
+def _same_as_draft(note: JournalEntry, fields: Mapping[str, Any]) -> bool:
+    return (
+        note.text == fields["text"]
+        and note.contact_type.value == fields["contact_type"]
+        and note.place == fields["place"].strip()
+        and tuple(note.present) == tuple(fields["present"])
+    )
+
+
+def _keepable_draft(session: Session, case_id: str, draft_id: str) -> JournalEntry | None:
+    note = session.vault.notes.get(draft_id)
+    if (
+        note is None
+        or note.is_signed
+        or note.case_id != case_id
+        or note.author_id != session.identity.user_id
+    ):
+        return None
+    return note  # type: ignore[no-any-return]
+
+
+def keep_unsaved_note(
+    session: Session,
+    case_id: str,
+    fields: Mapping[str, Any],
+    *,
+    draft_id: str | None = None,
+    link: tuple[str, str] | None = None,
+) -> bool:
+    """Keep what the case's journal editor holds (``text``, ``contact_type``, ``place``,
+    ``present``) inside the vault, replacing what was kept before, until it is saved, restored
+    or discarded. Nothing is kept for a signed entry, someone else's draft, text equal to the
+    stored draft, or a new note without text. True when kept."""
+    case = require_case(session, case_id)
+    kept = _kept_fields(fields)
+    keep = bool(kept["text"].strip())
+    if draft_id is not None:
+        note = _keepable_draft(session, case.id, draft_id)
+        keep = note is not None and not _same_as_draft(note, kept)
+    with write(session) as vault:
+        if not keep:
+            vault.unsaved.drop(UNSAVED, case.id)
+            return False
+        content = {
+            **kept,
+            "draft_id": draft_id,
+            "link": list(link) if link and draft_id is None else None,
+        }
+        vault.unsaved.keep(UNSAVED, case.id, case.id, content)
+    log.info("unsaved journal text kept in the vault")
+    return True
+
+
+def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
+    """What is kept for the case's journal editor, when it can still be restored."""
+    case = require_case(session, case_id)
+    entry = session.vault.unsaved.get(UNSAVED, case.id)
+    if entry is None:
+        return None
+    content = entry["content"]
+    try:
+        fields = _kept_fields(content)
+    except (InvalidInput, TypeError, ValueError):
+        return None  # damaged: treated as absent
+    draft_id, link = content.get("draft_id"), content.get("link")
+    if draft_id is not None:
+        note = _keepable_draft(session, case.id, str(draft_id))
+        if note is None or _same_as_draft(note, fields):
+            return None
+        link = None
+    elif not fields["text"].strip():
+        return None
+    if link is not None:
+        if not (
+            isinstance(link, list) and len(link) == 2 and all(isinstance(v, str) for v in link)
+        ):
+            return None
+        if session.vault.notes.get(link[1]) is None:
+            link = None  # the original is gone: what was written is still offered, unlinked
+    try:
+        kept_at: dt.datetime | None = dt.datetime.fromisoformat(str(entry.get("kept_at")))
+    except ValueError:
+        kept_at = None
+    return UnsavedNote(
+        case.id,
+        str(draft_id) if draft_id is not None else None,
+        (link[0], link[1]) if link else None,
+        fields["text"],
+        fields["contact_type"],
+        fields["place"],
+        tuple(fields["present"]),
+        kept_at,
+    )
+
+
+def discard_unsaved_note(session: Session, case_id: str) -> None:
+    """The author chose not to restore the kept text: it is removed from the vault."""
+    case = require_case(session, case_id)
+    with write(session) as vault:
+        vault.unsaved.drop(UNSAVED, case.id)
+    log.info("unsaved journal text discarded")

@@ -1049,6 +1049,11 @@ def purge_record(vault: Vault, record_type: RecordType, record_id: str) -> bool:
     if record_type is RecordType.PERSON:
         for (case_id,) in vault.query("SELECT id FROM cases WHERE person_id = ?", (record_id,)):
             purge_case(vault, case_id)
+    note_case = (
+        vault.query("SELECT case_id FROM notes WHERE id = ?", (record_id,))
+        if record_type is RecordType.NOTE
+        else []
+    )
     with _guarded(vault):
         if record_type is RecordType.NOTE:
             # entries linked to it (and to those) go with it
@@ -1062,6 +1067,18 @@ def purge_record(vault: Vault, record_type: RecordType, record_id: str) -> bool:
             vault.execute("DELETE FROM reviews WHERE assessment_id = ?", (record_id,))
             UnsavedRepository(vault).drop("assessment", record_id)
         vault.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
+    for (case_id,) in note_case:
+        # text kept for the case's journal editor about an entry that went (a draft of it, or
+        # a new entry linked to it) goes too
+        kept = UnsavedRepository(vault).get("note", case_id)
+        content = kept["content"] if kept is not None else {}
+        link = content.get("link")
+        about = [content.get("draft_id"), link[-1] if isinstance(link, list) and link else None]
+        if any(
+            isinstance(ref, str) and not vault.query("SELECT 1 FROM notes WHERE id = ?", (ref,))
+            for ref in about
+        ):
+            UnsavedRepository(vault).drop("note", case_id)
     return True
 
 

@@ -1,0 +1,178 @@
+"""What the journal editor of a case could not save is kept inside the real vault (the meta
+table, no schema change) until it is saved, restored or discarded: a new note, a draft's
+changes, a linked entry being written. Saving or signing removes it, nothing is kept for a
+signed entry or someone else's draft, it goes with a purged entry or case, nothing is queued
+for the server, and no text reaches a log or a file in the clear."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fieldkit.domain.enums import CaseType, Role
+from fieldkit.domain.ids import new_id
+from fieldkit.domain.journal import MAX_TEXT
+from fieldkit.domain.records import replace
+from fieldkit.errors import InvalidInput
+from fieldkit.protocol.messages import RecordType
+from fieldkit.security import SecurityPolicy
+from fieldkit.services import cases, notes
+from fieldkit.services.profile import Identity, Session, create_profile, open_session, wipe_profile
+
+pytestmark = pytest.mark.keyring
+
+PASS = "korrekt häst batteri häftklammer"
+FAST = SecurityPolicy(argon2_target_seconds=0.01)
+SECRET = "Elias berättade att han ska träffa Omar vid moskén på fredag"
+
+
+def fields(text: str = SECRET, place: str = "Fritidsgården") -> dict[str, object]:
+    return {"text": text, "contact_type": "phone", "place": place, "present": ["Elias", "Mamma"]}
+
+
+@pytest.fixture
+def folder(real_keyring: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("FIELDKIT_LANG", "en")
+    place = tmp_path / "anna"
+    place.mkdir()
+    identity = Identity(
+        new_id(), "anna", "Anna", Role.WORKER, new_id(), "Fältgruppen Söder", new_id()
+    )
+    create_profile(place, PASS, identity, FAST).lock()
+    yield place
+    wipe_profile(place)
+
+
+@pytest.fixture
+def worker(folder: Path) -> Iterator[Session]:
+    with open_session(folder, PASS) as s:
+        yield s
+
+
+def a_case(s: Session) -> str:
+    return cases.create_case(s, CaseType.INDIVIDUAL_AT_RISK, "Elias Exempel").id
+
+
+def queued(s: Session) -> list[str]:
+    return [str(r.name) for r in s.vault.outbox.pending(limit=100_000, max_bytes=10**9)]
+
+
+def test_a_new_note_too_long_to_save_is_kept_through_a_lock(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pasted = SECRET + " " + "ord " * (MAX_TEXT // 4)  # over the entry's limit: refused
+    with open_session(folder, PASS) as s:
+        case_id = a_case(s)
+        with pytest.raises(InvalidInput):
+            notes.add_note(s, case_id, pasted)
+        before = queued(s)
+        assert notes.keep_unsaved_note(s, case_id, fields(pasted)) is True
+        assert queued(s) == before
+    with open_session(folder, PASS) as s:
+        kept = notes.unsaved_note(s, case_id)
+        assert kept is not None
+        assert kept.text == pasted and kept.draft_id is None and kept.link is None
+        assert (kept.contact_type, kept.place, kept.present) == (
+            "phone",
+            "Fritidsgården",
+            ("Elias", "Mamma"),
+        )
+        assert kept.kept_at is not None
+        assert notes.list_notes(s, case_id) == []
+    assert SECRET not in "\n".join(r.getMessage() for r in caplog.records)
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_the_editor_saving_the_new_note_removes_what_was_kept(worker: Session) -> None:
+    case_id = a_case(worker)
+    notes.keep_unsaved_note(worker, case_id, fields())
+    notes.add_note(worker, case_id, "En annan anteckning, skriven i kommandot.")
+    assert notes.unsaved_note(worker, case_id) is not None  # not the editor's note
+    notes.add_note(worker, case_id, SECRET, clears_kept=True)
+    assert notes.unsaved_note(worker, case_id) is None
+    assert worker.vault.unsaved.get("note", case_id) is None
+
+
+def test_a_drafts_changes_go_once_saved_and_nothing_is_kept_for_a_signed_entry(
+    worker: Session,
+) -> None:
+    case_id = a_case(worker)
+    draft = notes.add_note(worker, case_id, "Första versionen.")
+    assert notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id) is True
+    kept = notes.unsaved_note(worker, case_id)
+    assert kept is not None and kept.draft_id == draft.id and kept.text == SECRET
+    notes.update_draft(worker, draft.id, text=SECRET)
+    assert worker.vault.unsaved.get("note", case_id) is None
+
+    notes.keep_unsaved_note(worker, case_id, fields("Ännu en ändring."), draft_id=draft.id)
+    notes.sign_note(worker, draft.id)
+    assert worker.vault.unsaved.get("note", case_id) is None
+    assert notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id) is False
+    assert worker.vault.unsaved.get("note", case_id) is None
+
+
+def test_text_equal_to_the_draft_or_empty_keeps_nothing(worker: Session) -> None:
+    case_id = a_case(worker)
+    draft = notes.add_note(
+        worker, case_id, SECRET, contact_type="phone", place="Fritidsgården", present="Elias,Mamma"
+    )
+    assert notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id) is False
+    assert notes.keep_unsaved_note(worker, case_id, fields("   ")) is False
+    assert worker.vault.unsaved.get("note", case_id) is None
+
+
+def test_nothing_is_kept_for_someone_elses_draft(worker: Session) -> None:
+    case_id = a_case(worker)
+    draft = notes.add_note(worker, case_id, "Första versionen.")
+    with worker.vault.transaction():
+        worker.vault.notes.put(replace(draft, author_id=new_id()))
+    assert notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id) is False
+    assert worker.vault.unsaved.get("note", case_id) is None
+
+
+def test_a_linked_entry_being_written_is_kept_with_its_link_and_goes_with_the_original(
+    worker: Session,
+) -> None:
+    case_id = a_case(worker)
+    original = notes.add_note(worker, case_id, "Signerad anteckning.", sign=True)
+    link = ("correction", original.id)
+    notes.keep_unsaved_note(worker, case_id, fields(), link=link)
+    kept = notes.unsaved_note(worker, case_id)
+    assert kept is not None and kept.link == link and kept.draft_id is None
+    notes.add_linked_note(worker, original.id, "correction", SECRET, clears_kept=True)
+    assert notes.unsaved_note(worker, case_id) is None
+
+    notes.keep_unsaved_note(worker, case_id, fields(), link=link)
+    worker.vault.purge_record(RecordType.NOTE, original.id)
+    assert worker.vault.unsaved.get("note", case_id) is None
+
+
+def test_a_purged_draft_or_case_takes_what_was_kept_with_it(worker: Session) -> None:
+    case_id, other = a_case(worker), a_case(worker)
+    draft = notes.add_note(worker, case_id, "Första versionen.")
+    notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id)
+    notes.keep_unsaved_note(worker, other, fields())
+    worker.vault.purge_record(RecordType.NOTE, draft.id)
+    assert worker.vault.unsaved.get("note", case_id) is None
+    assert worker.vault.unsaved.get("note", other) is not None
+    worker.vault.purge_case(other)
+    assert worker.vault.unsaved.get("note", other) is None
+
+
+def test_a_damaged_entry_is_treated_as_absent_and_discarding_removes_it(
+    worker: Session,
+) -> None:
+    case_id = a_case(worker)
+    with worker.vault.transaction():
+        worker.vault.meta.set(f"unsaved.note.{case_id}", {"content": {"text": 5}})
+    assert notes.unsaved_note(worker, case_id) is None
+    notes.keep_unsaved_note(worker, case_id, fields())
+    assert notes.unsaved_note(worker, case_id) is not None
+    notes.discard_unsaved_note(worker, case_id)
+    assert worker.vault.unsaved.get("note", case_id) is None
