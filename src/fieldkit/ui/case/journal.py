@@ -3,10 +3,15 @@
 Drafts are saved continuously: every change restarts a short timer, and when it fires the draft
 is written through the worker (created on the first words, updated after). Signing asks for
 confirmation in place, then saves and signs in order on the worker. Signed entries are read-only;
-corrections, supplements and the person's own view are new entries linked to them."""
+corrections, supplements and the person's own view are new entries linked to them.
+
+What the editor holds and cannot save (a save that fails, or the app locking or closing, or
+another case opening first) is kept inside the vault, and offered back — restore or discard —
+when the case's journal is shown again."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -46,24 +51,56 @@ def _value(v: Any) -> str:
 def _create_draft(session: Any, case_id: str, fields: dict[str, Any], link: Any) -> Any:
     from fieldkit.services import notes
 
-    if link is not None:
-        kind, original_id = link
-        return notes.add_linked_note(
-            session,
-            original_id,
-            kind,
-            fields["text"],
-            contact_type=fields["contact_type"],
-            place=fields["place"],
-            present=fields["present"],
-        )
-    return notes.add_note(session, case_id, **fields)
+    try:
+        if link is not None:
+            kind, original_id = link
+            return notes.add_linked_note(
+                session,
+                original_id,
+                kind,
+                fields["text"],
+                contact_type=fields["contact_type"],
+                place=fields["place"],
+                present=fields["present"],
+                clears_kept=True,
+            )
+        return notes.add_note(session, case_id, **fields, clears_kept=True)
+    except Exception:
+        # not saved: what she wrote is kept inside the vault (the save's error is reported)
+        with contextlib.suppress(Exception):
+            notes.keep_unsaved_note(session, case_id, fields, link=link)
+        raise
 
 
-def _update_draft(session: Any, note_id: str, fields: dict[str, Any]) -> Any:
+def _update_draft(session: Any, case_id: str, note_id: str, fields: dict[str, Any]) -> Any:
     from fieldkit.services import notes
 
-    return notes.update_draft(session, note_id, **fields)
+    try:
+        return notes.update_draft(session, note_id, **fields)
+    except Exception:
+        with contextlib.suppress(Exception):
+            notes.keep_unsaved_note(session, case_id, fields, draft_id=note_id)
+        raise
+
+
+def _keep(
+    session: Any, case_id: str, fields: dict[str, Any], draft_id: str | None, link: Any
+) -> bool:
+    from fieldkit.services import notes
+
+    return notes.keep_unsaved_note(session, case_id, fields, draft_id=draft_id, link=link)
+
+
+def _kept(session: Any, case_id: str) -> Any:
+    from fieldkit.services import notes
+
+    return notes.unsaved_note(session, case_id)
+
+
+def _discard(session: Any, case_id: str) -> None:
+    from fieldkit.services import notes
+
+    notes.discard_unsaved_note(session, case_id)
 
 
 def _sign(session: Any, note_id: str) -> Any:
@@ -108,6 +145,7 @@ class JournalTab(QWidget):
         self._dirty = False
         self._after_save: list[Callable[[], None]] = []
         self.saved_count = 0
+        self.kept: Any = None  # the text kept in the vault, while it is offered back
         self._items: dict[str, QListWidgetItem] = {}
         self._by_id: dict[str, Any] = {}
         self._links: dict[str, list[Any]] = {}
@@ -214,6 +252,31 @@ class JournalTab(QWidget):
         confirm_buttons.addWidget(self.confirm_yes)
         confirm_layout.addLayout(confirm_buttons)
         self.confirm.hide()
+        # what was kept in the vault, offered back
+        self.offer = QFrame(editor)
+        self.offer.setObjectName("Notice")
+        self.offer.setAccessibleName(_("Unsaved text kept"))
+        self.offer_text = QLabel("", self.offer)
+        self.offer_text.setWordWrap(True)
+        self.restore_button = QPushButton(_("Restore the text"), self.offer)
+        self.restore_button.setObjectName("Primary")
+        self.restore_button.setAutoDefault(True)  # Enter, as well as Space, when it has focus
+        self.restore_button.setToolTip(
+            _("Put the kept text back in the editor; it is saved as you go on writing.")
+        )
+        self.restore_button.clicked.connect(self.restore_unsaved)
+        self.discard_button = QPushButton(_("Discard it…"), self.offer)
+        self.discard_button.setAutoDefault(True)
+        self.discard_button.clicked.connect(self.discard_unsaved)
+        offer_layout = QVBoxLayout(self.offer)
+        offer_layout.addWidget(self.offer_text)
+        offer_buttons = QHBoxLayout()
+        offer_buttons.addStretch(1)
+        offer_buttons.addWidget(self.discard_button)
+        offer_buttons.addWidget(self.restore_button)
+        offer_layout.addLayout(offer_buttons)
+        self.offer.hide()
+        self._discard_asked = False
 
         form = QFormLayout()
         form.addRow(_("Contact type"), self.contact_type)
@@ -225,6 +288,7 @@ class JournalTab(QWidget):
         buttons.addWidget(self.sign_button)
         editor_layout = QVBoxLayout(editor)
         editor_layout.addWidget(self.editor_title)
+        editor_layout.addWidget(self.offer)
         editor_layout.addWidget(self.link_label)
         editor_layout.addLayout(form)
         editor_layout.addWidget(self.text, 1)
@@ -254,12 +318,16 @@ class JournalTab(QWidget):
         self.setTabOrder(self.text, self.sign_button)
         self._loading_editor = False
         self._update_buttons()
+        ctx.unlocked.connect(self._resume)
 
     # -- showing the journal -------------------------------------------------------------
     def show_notes(self, case_id: str, notes: list[Any], names: dict[str, str]) -> None:
         if case_id != self.case_id:
+            self.keep_unsaved()  # what the editor holds for the case before goes to the vault
+            self._hide_offer()
             self.case_id = case_id
             self._clear_editor()
+            self.ctx.call(_kept, case_id, on_done=self._offer)
         self.names = names
         self.notes = list(notes)
         self._index()
@@ -431,6 +499,7 @@ class JournalTab(QWidget):
         else:
             self.ctx.call(
                 _update_draft,
+                self.case_id,
                 self.draft_id,
                 fields,
                 on_done=self._saved,
@@ -496,6 +565,149 @@ class JournalTab(QWidget):
 
     def flush(self, then: Callable[[], None] | None = None) -> None:
         self.save_now(then)
+
+    # -- text kept in the vault ----------------------------------------------------------
+    def keep_unsaved(self) -> None:
+        """What the editor holds and has not saved goes into the vault now, on the worker,
+        ahead of whatever is queued after (the lock that closes the vault, the app's shutdown).
+        A save that then succeeds removes it again. At lock, at close, when the case changes."""
+        if not self._dirty or self.case_id is None or not self.ctx.is_unlocked:
+            return
+        self.ctx.call(
+            _keep,
+            self.case_id,
+            self.fields(),
+            self.draft_id,
+            self.link,
+            on_error=lambda _exc: None,  # the save queued after reports the problem
+        )
+
+    def _resume(self) -> None:
+        """Unlocked again with text still unsaved in the editor: save it as usual."""
+        if self._dirty and self.case_id is not None:
+            self._timer.start()
+
+    @property
+    def offering(self) -> bool:
+        return not self.offer.isHidden()
+
+    def _offer(self, kept: Any) -> None:
+        """Offer the kept text back, unless she has started writing meanwhile (then it is
+        offered the next time the case opens)."""
+        if (
+            kept is None
+            or kept.case_id != self.case_id
+            or self._dirty
+            or self.draft_id is not None
+            or self.text.toPlainText().strip()
+        ):
+            return
+        self.kept = kept
+        self._discard_asked = False
+        when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
+        self.offer_text.setText(
+            _(
+                "Text you wrote in a journal note of this case ({when}) was never saved: the app "
+                "locked or closed first, or the note could not be saved. It has been kept in the "
+                "encrypted vault. Restore it to go on where you left off, or discard it."
+            ).format(when=when)
+        )
+        self.offer.setAccessibleDescription(self.offer_text.text())
+        self.discard_button.setText(_("Discard it…"))
+        self.restore_button.setEnabled(True)
+        self.discard_button.setEnabled(True)
+        self.offer.show()
+        self._set_editing(False)
+        self.setTabOrder(self.restore_button, self.discard_button)
+        self.restore_button.setFocus()
+
+    def _set_editing(self, enabled: bool) -> None:
+        for widget in (self.contact_type, self.place, self.present, self.text, self.new_button):
+            widget.setEnabled(enabled)
+        self._update_buttons()
+        if not enabled:
+            self.sign_button.setEnabled(False)
+
+    def _hide_offer(self) -> None:
+        if self.offering:
+            self.offer.hide()
+            self._set_editing(True)
+        self.kept = None
+        self._discard_asked = False
+
+    def restore_unsaved(self) -> None:
+        """Put the kept text back in the editor, unsaved: it is saved as if just typed."""
+        kept = self.kept
+        if kept is None or not self.offering:
+            return
+        self._hide_offer()
+        self._clear_editor()
+        self._loading_editor = True
+        self.draft_id = kept.draft_id
+        self.link = kept.link
+        self.text.setPlainText(kept.text)
+        self.place.setText(kept.place)
+        self.present.setText(", ".join(kept.present))
+        index = self.contact_type.findData(kept.contact_type)
+        self.contact_type.setCurrentIndex(max(index, 0))
+        if kept.draft_id is not None:
+            self.editor_title.setText(_("Draft"))
+        elif kept.link is not None:
+            kind, original_id = kept.link
+            original = self._by_id.get(original_id)
+            self.editor_title.setText(label(kind))
+            self.link_label.setText(
+                _("{kind} to the signed entry of {when}. The original stays as it is.").format(
+                    kind=label(kind),
+                    when=fmt_datetime(original.event_time) if original is not None else "?",
+                )
+            )
+            self.link_label.show()
+        self._loading_editor = False
+        self._changed()
+        self.text.setFocus()
+
+    def discard_unsaved(self) -> None:
+        """Two steps (the first asks again, in place): the kept text leaves the vault."""
+        if self.kept is None or not self.offering:
+            return
+        if not self._discard_asked:
+            self._discard_asked = True
+            self.offer_text.setText(
+                _("Discard the kept text for good? It cannot be brought back afterwards.")
+            )
+            self.offer.setAccessibleDescription(self.offer_text.text())
+            self.discard_button.setText(_("Yes, discard it"))
+            self.discard_button.setFocus()
+            return
+        case_id = self.kept.case_id
+        self.restore_button.setEnabled(False)
+        self.discard_button.setEnabled(False)
+        self.ctx.call(
+            _discard,
+            case_id,
+            on_done=lambda _r: self._discarded(case_id),
+            on_error=self._discard_failed,
+        )
+
+    def _discarded(self, case_id: str) -> None:
+        if case_id != self.case_id:
+            return
+        self._hide_offer()
+        self.save_state.setText(_("The kept text was discarded."))
+        self.text.setFocus()
+
+    def _discard_failed(self, exc: BaseException) -> None:
+        from fieldkit.errors import FieldkitError
+        from fieldkit.i18n import render
+
+        self.restore_button.setEnabled(True)
+        self.discard_button.setEnabled(True)
+        if isinstance(exc, FieldkitError):
+            self.save_state.setText(render(exc))
+        else:
+            self.save_state.setText(_("Not saved: an unexpected error occurred."))
+            self.ctx.taskman.error.emit(exc)
 
     # -- signing -------------------------------------------------------------------------
     def ask_sign(self) -> None:

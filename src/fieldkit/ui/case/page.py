@@ -580,8 +580,9 @@ class CasePage(QWidget):
 
     # -- actions from the shell ----------------------------------------------------------
     def flush_drafts(self) -> None:
-        """Before a lock or close: drafts are saved, and assessment answers not yet saved are
-        kept in the vault first (a refused save would otherwise leave them only on screen)."""
+        """Before a lock, a close or another case: drafts are saved, and what the editors hold
+        unsaved is kept in the vault first (a refused save would leave it only on screen)."""
+        self.journal.keep_unsaved()
         self.journal.flush()
         self.assessments.keep_unsaved()
         self.assessments.flush()
