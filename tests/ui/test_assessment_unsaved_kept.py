@@ -186,3 +186,38 @@ def test_moving_to_another_case_keeps_them_and_discarding_asks_first(
     assert kept(worker_profile, aid) is None
     fu1 = tab.renderer.editors["FU1"]
     assert fu1.time.text() == "00:00" and fu1.time.isEnabled()  # the saved draft, editable
+
+
+def test_the_offers_speak_swedish(qtbot: Any, worker_profile: Profile) -> None:
+    from fieldkit import i18n
+    from fieldkit.services import assessments, notes
+
+    case_id = worker_profile.case_ids["sven"]
+
+    def seed(s: Any) -> str:
+        a = assessments.create_assessment(s, case_id, "fk.vbe.concern")
+        assessments.keep_unsaved(s, a.id, {"A1": "initial", "FU1": "2026-11-02Thalv tio"})
+        notes.keep_unsaved_note(s, case_id, {"text": TYPED_NOTE, "contact_type": "phone"})
+        return a.id
+
+    aid = worker_profile.read(seed)
+    i18n.compile_language("sv")  # the catalogue as the .po parts are now
+    i18n.translation.cache_clear()
+    i18n.set_language("sv")  # the autouse fixture puts English back
+    win = new_window(qtbot, worker_profile)
+    try:
+        unlock(qtbot, win)
+        tab = open_assessment_again(qtbot, win, case_id, aid)
+        qtbot.waitUntil(lambda: tab.offering, timeout=5000)
+        assert "sparades aldrig i utkastet" in tab.offer_text.text()
+        assert tab.restore_button.text() == "Återställ mina svar"
+        journal = win.workspace.case.journal
+        qtbot.waitUntil(lambda: journal.offering, timeout=5000)
+        assert "Text som du skrev i en journalanteckning" in journal.offer_text.text()
+        assert journal.restore_button.text() == "Återställ texten"
+        qtbot.keyClick(tab.restore_button, Qt.Key.Key_Space)
+        assert tab.renderer.editors["FU1"].time.text() == "halv tio"
+    finally:
+        close_window(win)
+        i18n.set_language("en")
+        i18n.translation.cache_clear()
