@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.enums import Role
@@ -23,6 +23,7 @@ from fieldkit.protocol import (
     IntegrityResponse,
     RecordType,
 )
+from fieldkit.server.db import Prepared
 from fieldkit.server.errors import ApiError
 from fieldkit.server.identity import Principal
 from fieldkit.server.models import CaseScope, FeedCounter, Record, ServerMeta, Team, User
@@ -57,10 +58,11 @@ def resync(reason: str) -> ApiError:
     )
 
 
-def decode_cursor(cursor: str, epoch: str, floor: int, top: int) -> int:
-    """The sequence a cursor stands for; resync_required for one this feed cannot continue."""
+def parse_cursor(cursor: str) -> tuple[int, str | None]:
+    """The position and epoch a cursor names, from its text alone (``check_cursor`` then
+    holds them against the feed); ``(0, None)`` for the empty cursor (from the start)."""
     if cursor == "":
-        return 0
+        return 0, None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         version, schema, cursor_epoch, seq_text = text.split(":")
@@ -71,13 +73,24 @@ def decode_cursor(cursor: str, epoch: str, floor: int, top: int) -> int:
         raise resync("malformed") from None
     if not version_ok or not schema_ok:
         raise resync("schema")
+    if not 0 <= seq <= MAX_SEQ:
+        raise resync("unknown_position")
+    return seq, cursor_epoch
+
+
+MAX_SEQ = 2**63 - 1  # the feed's positions are BIGINT
+
+
+def check_cursor(seq: int, cursor_epoch: str | None, epoch: str, floor: int, top: int) -> None:
+    """Refuse (resync_required) a position this feed cannot continue from."""
+    if cursor_epoch is None:
+        return  # from the start
     if cursor_epoch != epoch:
         raise resync("epoch")
     if seq < floor:
         raise resync("below_floor")
-    if seq < 0 or seq > top:
+    if seq > top:
         raise resync("unknown_position")
-    return seq
 
 
 def feed_filter(role: Role) -> ColumnElement[bool]:
@@ -104,62 +117,83 @@ def feed_filter(role: Role) -> ColumnElement[bool]:
     )
 
 
-def _page_seqs(role: Role) -> Select[Any]:
-    """The first ``count`` positions in (after, top] a caller of ``role`` may read, in order.
+def _meta(key: str) -> Any:
+    return select(ServerMeta.value).where(ServerMeta.key == key).scalar_subquery()
 
-    One walk of the feed's primary key from the cursor, each row tested against the caller's
-    filter (PostgreSQL hashes the visible cases once per query). Measured on the city (2.6 M
-    changes, a worker seeing 1 %): 2-27 ms a page. Splitting it into one indexed question per
-    kind of change (cases, directory, revocations) was tried and was 4-20x slower: the planner
-    still walks the key for the cases' question, with a join per row instead of a hash."""
-    return (
-        select(ChangeRow.seq)
-        .where(
-            ChangeRow.seq > bindparam("after"),
-            ChangeRow.seq <= bindparam("top"),
-            feed_filter(role),
+
+def _page(role: Role) -> Select[Any]:
+    """A page of the feed for a caller of ``role``, with the feed's head, in one statement.
+
+    Every row carries the head: the counter (``top``), the epoch and the retained floor. Then
+    the first ``count`` positions in (after, top] the caller may read, in order, each with
+    its change and the record it names (an upsert carries the record as it is now; a record
+    gone since has no row and is skipped: its tombstone follows). At the head there is no
+    position, and the one row carries the head alone.
+
+    One statement is one snapshot, so the page is read exactly as the counter stood: every
+    change numbered up to ``top`` is committed (see store.py), so reading up to it and no
+    further never steps over a change still committing; and a change removed meanwhile (the
+    feed's compaction) is either wholly there or wholly gone.
+
+    The positions are one walk of the feed's primary key from the cursor, each row tested
+    against the caller's filter (PostgreSQL hashes the visible cases once per query); measured
+    on the city (2.6 M changes, a worker seeing 1 %): 2-27 ms a page. Splitting it into one
+    indexed question per kind of change (cases, directory, revocations) was tried and was 4-20x
+    slower: the planner still walks the key for the cases' question, with a join per row
+    instead of a hash. The positions are a subquery with its own LIMIT, joined to the records
+    by their key: never fold them into the page as ``seq IN (subquery)``, PostgreSQL then
+    hashed the subquery and scanned the whole feed for every page (a first sync quadratic in
+    the feed's length)."""
+    top = select(FeedCounter.value).where(FeedCounter.id == 1).scalar_subquery()
+    head = (
+        select(
+            FeedCounter.value.label("top"),
+            _meta("epoch").label("epoch"),
+            _meta("feed_floor").label("floor"),
         )
+        .where(FeedCounter.id == 1)
+        .subquery("head")
+    )
+    positions = (
+        select(
+            ChangeRow.seq,
+            ChangeRow.kind,
+            ChangeRow.record_type,
+            ChangeRow.record_id,
+            ChangeRow.case_id,
+        )
+        .where(ChangeRow.seq > bindparam("after"), ChangeRow.seq <= top, feed_filter(role))
         .order_by(ChangeRow.seq)
         .limit(bindparam("count"))
+        .subquery("positions")
+    )
+    found = and_(
+        positions.c.kind == ChangeKind.UPSERT.value,
+        Record.record_type == positions.c.record_type,
+        Record.id == positions.c.record_id,
+    )
+    return (
+        select(
+            head.c.top,
+            head.c.epoch,
+            head.c.floor,
+            positions.c.seq,
+            positions.c.kind,
+            positions.c.record_type,
+            positions.c.record_id,
+            positions.c.case_id,
+            Record.version,
+            Record.body,
+            Record.state,
+            Record.field_versions,
+        )
+        .select_from(head.outerjoin(positions, true()).outerjoin(Record, found))
+        .order_by(positions.c.seq)
     )
 
 
-# Built once per role (every pull asks them; building one cost about as much as running it).
-PAGE_SEQS = {role: _page_seqs(role) for role in Role}
-
-
-def page_seqs(session: Session, p: Principal, after: int, top: int, count: int) -> list[int]:
-    """The first ``count`` positions in (after, top] the caller may read, in order."""
-    params = {"after": after, "top": top, "count": count, "user_id": p.user_id}
-    return list(session.scalars(PAGE_SEQS[p.role], {**params, "team_id": p.team_id}))
-
-
-# The change rows of a page's positions and the records they name, in one query (an upsert
-# carries the record as it is now; a record gone since has no row and is skipped: its
-# tombstone follows).
-PAGE_ROWS = (
-    select(
-        ChangeRow.seq,
-        ChangeRow.kind,
-        ChangeRow.record_type,
-        ChangeRow.record_id,
-        ChangeRow.case_id,
-        Record.version,
-        Record.body,
-        Record.state,
-        Record.field_versions,
-    )
-    .outerjoin(
-        Record,
-        and_(
-            ChangeRow.kind == ChangeKind.UPSERT.value,
-            Record.record_type == ChangeRow.record_type,
-            Record.id == ChangeRow.record_id,
-        ),
-    )
-    .where(ChangeRow.seq.in_(bindparam("seqs", expanding=True)))
-    .order_by(ChangeRow.seq)
-)
+# Built (and on PostgreSQL compiled) once per role: every pull asks it.
+PAGE = {role: Prepared(_page(role)) for role in Role}
 
 
 def user_payload(user: User, team_name: str | None) -> dict[str, Any]:
@@ -175,19 +209,6 @@ def user_payload(user: User, team_name: str | None) -> dict[str, Any]:
     }
 
 
-def _meta(key: str) -> Any:
-    return select(ServerMeta.value).where(ServerMeta.key == key).scalar_subquery()
-
-
-HEAD = select(FeedCounter.value, _meta("epoch"), _meta("feed_floor")).where(FeedCounter.id == 1)
-
-
-def _head(session: Session) -> tuple[int, str, int]:
-    """The feed counter with the epoch and the retained floor, in one query."""
-    top, epoch, floor = session.execute(HEAD).one()
-    return int(top), str(epoch), int(floor or "0")
-
-
 def pull(session: Session, p: Principal, cursor: str, limit: int) -> dict[str, Any]:
     """A ``PullResponse`` as plain data (``pull_json`` parsed)."""
     return dict(json.loads(pull_json(session, p, cursor, limit)))
@@ -197,26 +218,17 @@ def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
     """A ``PullResponse`` as JSON text, built without a model or a dict per change: an initial
     pull moves hundreds of thousands of records, and a record's stored body already is the
     JSON its ``data`` holds."""
-    # Read the counter first: every change numbered up to it is committed (see store.py), so
-    # reading up to `top` and no further can never step over a change still committing.
-    top, epoch, floor = _head(session)
-    after = decode_cursor(cursor, epoch, floor, top)
-    rows: Sequence[Any] = []
-    # The page's positions first (page_seqs), then its rows by primary key. Never fold the
-    # first into the second as ``seq IN (subquery)``: PostgreSQL then hashed the subquery and
-    # scanned the whole feed for every page (a first sync quadratic in the feed's length).
-    seqs = page_seqs(session, p, after, top, limit + 1) if after < top else []
-    if seqs:  # at the head there is nothing to read
-        rows = session.execute(PAGE_ROWS, {"seqs": seqs}).all()
-    # Whether more follows, and where the next page starts, are the positions' to say, not the
-    # rows': a change removed between the two statements (the feed's compaction, see
-    # compaction.py) leaves a row fewer, and the page must still end at its last position,
-    # never jump to the head.
-    has_more = len(seqs) > limit
+    after, cursor_epoch = parse_cursor(cursor)
+    params = {"after": after, "count": limit + 1, "user_id": p.user_id, "team_id": p.team_id}
+    rows = PAGE[p.role].rows(session, params)
+    top, epoch, floor = int(rows[0].top), str(rows[0].epoch), int(rows[0].floor or "0")
+    check_cursor(after, cursor_epoch, epoch, floor, top)
+    if rows[0].seq is None:
+        rows = []  # at the head: the head alone
+    has_more = len(rows) > limit
     if has_more:
-        last = seqs[limit - 1]
-        rows = [r for r in rows if r.seq <= last]
-    next_seq = last if has_more else top
+        rows = rows[:limit]
+    next_seq = rows[-1].seq if has_more else top
     return (
         f'{{"protocol":{PROTOCOL_VERSION},"changes":[{",".join(_changes_json(session, rows))}],'
         f'"cursor":{_str(encode_cursor(epoch, next_seq))},'
