@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from fieldkit.domain import audit as audit_rules
@@ -277,7 +277,7 @@ def run_retention(
         for s in scopes:
             for rec in store.records_of_case(s.case_id):
                 store.emit(ChangeKind.TOMBSTONE, rec.record_type, rec.id, case_id=s.case_id)
-                session.delete(rec)
+            session.execute(delete(Record).where(Record.case_id == s.case_id))
             store.emit(ChangeKind.TOMBSTONE, RecordType.PERSON.value, person_id, case_id=s.case_id)
             s.tombstoned = True
         if person_rec is not None:

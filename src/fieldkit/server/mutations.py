@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from fieldkit.domain import assessment as assessment_rules
@@ -50,11 +50,10 @@ from fieldkit.server.models import (
     CaseMember,
     CaseScope,
     Device,
-    Record,
     User,
 )
-from fieldkit.server.scope import may_see_case, visible_cases
-from fieldkit.server.store import Store, record_data
+from fieldkit.server.scope import ScopeRow, may_see_case, visible_cases
+from fieldkit.server.store import RecordRow, Store, record_data
 
 T = TypeVar("T")
 
@@ -96,12 +95,12 @@ class Context:
     device: Device
     # Within one push: which cases the caller may see (a push cannot change that for its own
     # caller), and the latest entry time per case, written once at the end of the batch.
-    visible: dict[str, CaseScope | None] = field(default_factory=dict)
+    visible: dict[str, ScopeRow | None] = field(default_factory=dict)
     last_entry: dict[str, dt.datetime] = field(default_factory=dict)
     # Strong references keep loaded rows in the session's (weak) identity map for the batch.
     keep: list[Any] = field(default_factory=list)
 
-    def may_see(self, case_id: str) -> CaseScope | None:
+    def may_see(self, case_id: str) -> ScopeRow | None:
         if case_id not in self.visible:
             self.visible[case_id] = may_see_case(self.session, self.principal, case_id)
         return self.visible[case_id]
@@ -219,7 +218,7 @@ def datetime_arg(args: dict[str, Any], name: str) -> dt.datetime:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def visible_case(ctx: Context, case_id: Any) -> tuple[CaseScope, Any]:
+def visible_case(ctx: Context, case_id: Any) -> tuple[ScopeRow, Any]:
     if not is_id(case_id):
         raise not_found()
     scope = ctx.may_see(case_id)
@@ -279,7 +278,7 @@ def now_iso() -> str:
     return utcnow().isoformat().replace("+00:00", "Z")
 
 
-def touch_case(ctx: Context, scope: CaseScope, when: dt.datetime) -> None:
+def touch_case(ctx: Context, scope: ScopeRow, when: dt.datetime) -> None:
     if when > ctx.last_entry.get(scope.case_id, when - dt.timedelta(seconds=1)):
         ctx.last_entry[scope.case_id] = when
 
@@ -447,11 +446,11 @@ def case_assign(ctx: Context, args: dict[str, Any]) -> Outcome:
 _REPLAY_RANK = {t.value: rank for rank, t in enumerate(CASE_BOUND)}
 
 
-def _replay_order(rec: Record) -> tuple[int, str]:
+def _replay_order(rec: RecordRow) -> tuple[int, str]:
     return _REPLAY_RANK.get(rec.record_type, len(_REPLAY_RANK)), rec.id
 
 
-def replay_case(ctx: Context, scope: CaseScope, user_id: str) -> None:
+def replay_case(ctx: Context, scope: ScopeRow, user_id: str) -> None:
     """Everything of a case, addressed to a user who has just been given it."""
     person = ctx.store.get(RecordType.PERSON, scope.person_id)
     if person is not None:
@@ -491,6 +490,11 @@ def case_close(ctx: Context, args: dict[str, Any]) -> Outcome:
         "case",
     )
     ctx.store.replace(rec, to_dict(candidate))
+    ctx.session.execute(
+        update(CaseScope)
+        .where(CaseScope.case_id == scope.case_id)
+        .values(status=CaseStatus.CLOSED.value)
+    )
     scope.status = CaseStatus.CLOSED.value
     ctx.store.changed(rec)
     return Outcome(record_version=rec.version)
@@ -516,7 +520,7 @@ def person_update(ctx: Context, args: dict[str, Any]) -> Outcome:
 # --- journal ----------------------------------------------------------------------------
 
 
-def _check_note(ctx: Context, note: JournalEntry, scope: CaseScope) -> None:
+def _check_note(ctx: Context, note: JournalEntry, scope: ScopeRow) -> None:
     require_author(ctx, note.author_id)
     if note.author_role.value != ctx.principal.role.value:
         raise Rejected("author_mismatch", "The author's role does not match the user's.")

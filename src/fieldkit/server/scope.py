@@ -6,12 +6,15 @@ knowledge library, never case content). A case removed by retention is visible t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, select
+from sqlalchemy import ColumnElement, Select, Text, and_, any_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.enums import Role
+from fieldkit.server.db import Prepared
 from fieldkit.server.identity import Principal
 from fieldkit.server.models import CaseMember, CaseScope
 
@@ -32,27 +35,43 @@ def visible_case_ids_of(role: Role) -> Select[Any]:
     return select(CaseScope.case_id).where(CaseScope.case_id.is_(None))  # admin: nothing
 
 
-def may_see_case(session: Session, p: Principal, case_id: str) -> CaseScope | None:
+@dataclass(slots=True)
+class ScopeRow:
+    """A case's scope row (``case_scope``) as a writer read it: plain data."""
+
+    case_id: str
+    team_id: str
+    person_id: str
+    owner_id: str
+    case_type: str
+    status: str
+    last_entry_at: Any
+    retention_exempt: bool
+    archived: bool
+    tombstoned: bool
+
+
+def may_see_case(session: Session, p: Principal, case_id: str) -> ScopeRow | None:
     """The case's scope row when the caller may see it (and it still exists), else None, for
     unknown and foreign ids alike."""
     return visible_cases(session, p, [case_id]).get(case_id)
 
 
-def visible_cases(session: Session, p: Principal, case_ids: list[str]) -> dict[str, CaseScope]:
+def visible_cases(session: Session, p: Principal, case_ids: list[str]) -> dict[str, ScopeRow]:
     """``may_see_case`` for many cases in one query: the scope rows of those the caller may
     see (absent: unknown, foreign or removed alike)."""
     query = _VISIBLE_CASES.get(p.role)
     if query is None or not case_ids:  # an admin (or a role this rule does not know) sees none
         return {}
     params = {"case_ids": case_ids, "user_id": p.user_id, "team_id": p.team_id}
-    return {s.case_id: s for s in session.scalars(query, params)}
+    return {row.case_id: ScopeRow(*row) for row in query.rows(session, params)}
 
 
-def _visible_cases(role: Role) -> Select[Any]:
-    query = select(CaseScope).where(
-        CaseScope.case_id.in_(bindparam("case_ids", expanding=True)),
-        CaseScope.tombstoned.is_(False),
-    )
+_SCOPE_COLUMNS = [getattr(CaseScope, name) for name in ScopeRow.__slots__]  # type: ignore[attr-defined]
+
+
+def _visible_cases(role: Role, case_ids: ColumnElement[bool]) -> Select[Any]:
+    query = select(*_SCOPE_COLUMNS).where(case_ids, CaseScope.tombstoned.is_(False))
     if role is Role.TEAM_LEAD:
         return query.where(CaseScope.team_id == bindparam("team_id"))
     return query.where(
@@ -65,5 +84,13 @@ def _visible_cases(role: Role) -> Select[Any]:
     )
 
 
-# Built once per role (each push asks it).
-_VISIBLE_CASES = {role: _visible_cases(role) for role in (Role.TEAM_LEAD, Role.WORKER)}
+# Built once per role (each push asks it). PostgreSQL takes the case ids as one array.
+_VISIBLE_CASES = {
+    role: Prepared(
+        _visible_cases(role, CaseScope.case_id == any_(bindparam("case_ids", type_=ARRAY(Text)))),
+        elsewhere=_visible_cases(
+            role, CaseScope.case_id.in_(bindparam("case_ids", expanding=True))
+        ),
+    )
+    for role in (Role.TEAM_LEAD, Role.WORKER)
+}

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, Text, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from fieldkit.domain.ids import is_id, utcnow
 from fieldkit.protocol import ChangeKind, RecordType
+from fieldkit.server.db import Prepared
 from fieldkit.server.models import CaseScope, Change, FeedCounter, Record
 
 # Fields that still move after an assessment is submitted; everything else is sealed.
@@ -27,7 +29,7 @@ def dumps(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def record_data(rec: Record) -> dict[str, Any]:
+def record_data(rec: Record | RecordRow) -> dict[str, Any]:
     """The wire payload of a stored record: ``codec.to_dict`` form with the server version,
     and for a case its per-field versions."""
     data: dict[str, Any] = json.loads(rec.body)
@@ -45,9 +47,11 @@ def split_assessment(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 
 
 @dataclass(slots=True)
-class PendingRecord:
-    """A record inserted but not yet written (``Store.defer``): what readers of a ``Record``
-    use, without an ORM object."""
+class RecordRow:
+    """A row of ``records`` as a writer knows it: read, inserted (perhaps not yet written, see
+    ``Store.defer``) or replaced by this writer. Plain data, not an ORM object: a push reads
+    and writes records by explicit statements (``Store``), so no identity map, change tracking
+    or flush has to run for them."""
 
     record_type: str
     id: str
@@ -70,12 +74,57 @@ class PendingChange:
     target_user_id: str | None = None
 
 
+def _table(model: type[Record]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class ConcurrentWrite(Exception):
+    """A record this writer read was changed by another writer before this one wrote it: what
+    was decided on the old state must be decided again (``sync.push`` runs the batch again in
+    a new transaction)."""
+
+
+_RECORDS = _table(Record)
+_COLUMNS = tuple(_RECORDS.c[f] for f in RecordRow.__slots__)  # type: ignore[attr-defined]
 # Every type, so that the primary key (record_type, id) serves the lookup; built once (each
-# push asks it).
-_RECORDS_BY_ID = select(Record).where(
-    Record.record_type.in_([t.value for t in RecordType]),
-    Record.id.in_(bindparam("ids", expanding=True)),
+# push asks it). PostgreSQL takes the ids as one array parameter (one statement text for any
+# number of ids); elsewhere they are expanded into a list.
+_BY_TYPE = _RECORDS.c.record_type.in_([t.value for t in RecordType])
+_RECORDS_BY_ID = Prepared(
+    select(*_COLUMNS).where(_BY_TYPE, _RECORDS.c.id == any_(bindparam("ids", type_=ARRAY(Text)))),
+    elsewhere=select(*_COLUMNS).where(
+        _BY_TYPE, _RECORDS.c.id.in_(bindparam("ids", expanding=True))
+    ),
 )
+_RECORD = Prepared(
+    select(*_COLUMNS).where(
+        _RECORDS.c.record_type == bindparam("record_type"), _RECORDS.c.id == bindparam("id")
+    )
+)
+_RECORDS_OF_CASE = Prepared(select(*_COLUMNS).where(_RECORDS.c.case_id == bindparam("case_id")))
+# A replacement applies only to the version it was decided on (see ConcurrentWrite).
+_REPLACE = (
+    update(_RECORDS)
+    .where(
+        _RECORDS.c.record_type == bindparam("k_type"),
+        _RECORDS.c.id == bindparam("k_id"),
+        _RECORDS.c.version == bindparam("k_version"),
+    )
+    .values(
+        body=bindparam("body"),
+        state=bindparam("state"),
+        sealed=bindparam("sealed"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+        field_versions=bindparam("field_versions"),
+    )
+)
+
+
+def _row(found: Any) -> RecordRow:
+    return RecordRow(*found)
 
 
 class Store:
@@ -83,15 +132,18 @@ class Store:
         self.session = session
         self.pending: list[PendingChange] = []
         # Records this writer knows without asking the database: rows read by ``prefetch``
-        # (and inserted since), and ids known to have no row of any type. Strong references
-        # keep the rows in the session's (weak) identity map.
-        self.known: dict[tuple[str, str], Record] = {}
+        # or ``get`` (and inserted or replaced since), and ids known to have no row of any type.
+        self.known: dict[tuple[str, str], RecordRow] = {}
         self.loaded_ids: set[str] = set()
         # True while the writer defers its inserts to one flush for many mutations: they are
-        # kept as plain rows (``deferred``), written by ``flush`` in one multi-row INSERT
-        # without an ORM object each, and ``known`` answers them meanwhile.
+        # kept as plain rows (``deferred``), written by ``flush`` in one multi-row INSERT,
+        # and ``known`` answers them meanwhile.
         self.defer = False
         self.deferred: list[dict[str, Any]] = []
+        # What each replacement overwrote, so that a rolled-back mutation's rows are put back
+        # as they were (``restore``); and how many writes went to the database so far.
+        self.undo: list[tuple[RecordRow, tuple[Any, ...]]] = []
+        self.writes = 0
 
     # --- records ------------------------------------------------------------------------
     def prefetch(self, record_ids: set[str]) -> None:
@@ -100,18 +152,22 @@ class Store:
         ids = sorted(i for i in record_ids if is_id(i) and i not in self.loaded_ids)
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            for rec in self.session.scalars(_RECORDS_BY_ID, {"ids": chunk}):
+            for found in _RECORDS_BY_ID.rows(self.session, {"ids": chunk}):
+                rec = _row(found)
                 self.known[(rec.record_type, rec.id)] = rec
             self.loaded_ids.update(chunk)
 
-    def snapshot(self) -> tuple[dict[tuple[str, str], Record], set[str]]:
-        return dict(self.known), set(self.loaded_ids)
+    def snapshot(self) -> tuple[dict[tuple[str, str], RecordRow], set[str], int]:
+        return dict(self.known), set(self.loaded_ids), len(self.undo)
 
-    def restore(self, snap: tuple[dict[tuple[str, str], Record], set[str]]) -> None:
-        """Forget what a rolled-back mutation inserted."""
+    def restore(self, snap: tuple[dict[tuple[str, str], RecordRow], set[str], int]) -> None:
+        """Forget what a rolled-back mutation inserted, and undo what it replaced."""
         self.known, self.loaded_ids = dict(snap[0]), set(snap[1])
+        while len(self.undo) > snap[2]:
+            rec, before = self.undo.pop()
+            _set_fields(rec, before)
 
-    def get(self, record_type: RecordType, record_id: str) -> Record | None:
+    def get(self, record_type: RecordType, record_id: str) -> RecordRow | None:
         if not is_id(record_id):
             return None  # every record id is a UUID; anything else is simply not there
         key = (record_type.value, record_id)
@@ -120,7 +176,11 @@ class Store:
             return rec
         if record_id in self.loaded_ids:
             return None
-        return self.session.get(Record, key)
+        found = _RECORD.rows(self.session, {"record_type": key[0], "id": record_id})
+        if not found:
+            return None
+        rec = self.known[key] = _row(found[0])
+        return rec
 
     def insert(
         self,
@@ -130,7 +190,7 @@ class Store:
         case_id: str | None,
         sealed: bool = False,
         field_versions: dict[str, int] | None = None,
-    ) -> Record:
+    ) -> RecordRow:
         body, state = self._split(record_type, data)
         row = {
             "record_type": record_type.value,
@@ -143,49 +203,61 @@ class Store:
             "field_versions": dumps(field_versions) if field_versions is not None else None,
             "updated_at": utcnow(),
         }
+        rec = self.known[(record_type.value, row["id"])] = RecordRow(**row)
         if self.defer:
-            self.deferred.append(row)
-            pending = cast(Record, PendingRecord(**row))  # read like a row until ``flush``
-            self.known[(record_type.value, row["id"])] = pending
-            return pending
-        rec = Record(**row)
-        self.session.add(rec)
-        self.known[(rec.record_type, rec.id)] = rec
-        self.session.flush()
+            self.deferred.append(row)  # written by ``flush``
+            return rec
+        self.session.connection().execute(insert(_RECORDS), row)
+        self.writes += 1
         return rec
 
     def flush(self) -> None:
-        """Write the deferred inserts (one multi-row INSERT) and the session's pending
-        changes. The deferred rows are then read from the database like any other (as ORM
-        objects a later mutation may change)."""
+        """Write the deferred inserts (one multi-row INSERT) and the session's pending ORM
+        changes (the rows a handler added or changed as ORM objects)."""
         if self.deferred:
             rows, self.deferred = self.deferred, []
-            self.session.execute(insert(Record), rows)
-            for row in rows:
-                self.known.pop((row["record_type"], row["id"]), None)
-                self.loaded_ids.discard(row["id"])
+            self.session.connection().execute(insert(_RECORDS), rows)
+            self.writes += 1
         self.session.flush()
 
     def replace(
         self,
-        rec: Record,
+        rec: RecordRow,
         data: dict[str, Any],
         *,
         seal: bool = False,
         field_versions: dict[str, int] | None = None,
-    ) -> Record:
+    ) -> RecordRow:
+        """Write ``data`` as the record's next version, provided the stored row is still the
+        version ``rec`` holds (else ``ConcurrentWrite``); ``rec`` then holds the new row."""
         body, state = self._split(RecordType(rec.record_type), data)
         new_body = dumps(body)
         if rec.sealed and new_body != rec.body:
             raise AssertionError("a sealed record's body cannot change")  # handlers check first
-        rec.body = new_body
-        rec.state = dumps(state)
-        rec.sealed = rec.sealed or seal
-        rec.version += 1
-        rec.updated_at = utcnow()
-        if field_versions is not None:
-            rec.field_versions = dumps(field_versions)
-        self.session.flush()
+        if self.deferred:
+            self.flush()  # a row inserted in this batch is written before it is replaced
+        after = (
+            new_body,
+            dumps(state),
+            rec.sealed or seal,
+            rec.version + 1,
+            utcnow(),
+            dumps(field_versions) if field_versions is not None else rec.field_versions,
+        )
+        result = self.session.connection().execute(
+            _REPLACE,
+            {
+                "k_type": rec.record_type,
+                "k_id": rec.id,
+                "k_version": rec.version,
+                **dict(zip(_REPLACED, after, strict=True)),
+            },
+        )
+        self.writes += 1
+        if result.rowcount != 1:
+            raise ConcurrentWrite
+        self.undo.append((rec, _fields(rec)))
+        _set_fields(rec, after)
         return rec
 
     @staticmethod
@@ -197,11 +269,17 @@ class Store:
         body = {k: v for k, v in data.items() if k not in ("version", "field_versions")}
         return body, {}
 
-    def records_of_case(self, case_id: str) -> list[Record]:
-        return list(self.session.scalars(select(Record).where(Record.case_id == case_id)))
+    def records_of_case(self, case_id: str) -> list[RecordRow]:
+        """Every record of the case, as the database holds it (and as this writer knows it,
+        for those it already holds)."""
+        out = []
+        for found in _RECORDS_OF_CASE.rows(self.session, {"case_id": case_id}):
+            rec = _row(found)
+            out.append(self.known.setdefault((rec.record_type, rec.id), rec))
+        return out
 
     # --- the change feed ----------------------------------------------------------------
-    def changed(self, rec: Record, *, target_user_id: str | None = None) -> None:
+    def changed(self, rec: RecordRow, *, target_user_id: str | None = None) -> None:
         """An upsert of ``rec`` for everyone who may see it (or for one user)."""
         if rec.record_type == RecordType.PERSON.value:
             # a person is seen through each of their cases
@@ -336,3 +414,15 @@ FROM c, unnest({kind}::text[], {record_type}::text[], {record_id}::text[], {case
 """
 _NAMES = ("n", "at", "kind", "record_type", "record_id", "case_id", "team_id", "target_user_id")
 PG_NUMBER_CHANGES = _PG_NUMBER_CHANGES.format(**{k: f"%({k})s" for k in _NAMES})
+
+
+_REPLACED = ("body", "state", "sealed", "version", "updated_at", "field_versions")
+
+
+def _fields(rec: RecordRow) -> tuple[Any, ...]:
+    return tuple(getattr(rec, name) for name in _REPLACED)
+
+
+def _set_fields(rec: RecordRow, values: tuple[Any, ...]) -> None:
+    for name, value in zip(_REPLACED, values, strict=True):
+        setattr(rec, name, value)

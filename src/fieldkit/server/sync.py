@@ -27,7 +27,7 @@ from fieldkit.server.errors import ApiError, device_revoked
 from fieldkit.server.identity import LOCKED_DEVICE, Principal, clean_text
 from fieldkit.server.models import Device, MutationLog, Rejection
 from fieldkit.server.mutations import Context, Outcome, Rejected, apply
-from fieldkit.server.store import Store
+from fieldkit.server.store import ConcurrentWrite, Store
 
 log = logging.getLogger("fieldkit.server.sync")
 
@@ -111,8 +111,32 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     mutation); every other mutation still runs in a savepoint of its own. If the database
     refuses anything of that attempt, the savepoint is rolled back and the batch is applied
     again one mutation per savepoint, so a refusal undoes that mutation alone, exactly as
-    without the batching."""
+    without the batching.
+
+    A record is replaced only in the version the mutation read (``Store.replace``): when
+    another device's push changed it in between, the whole batch is rolled back and applied
+    again from the start in a new transaction, on what is stored now; after
+    ``CONCURRENT_ATTEMPTS`` such collisions the device is told to send the batch again later
+    (nothing of it happened)."""
     check_batch(body)
+    for _attempt in range(CONCURRENT_ATTEMPTS):
+        try:
+            return _push(session, p, body)
+        except ConcurrentWrite:
+            session.rollback()
+            log.info("push collided with another writer; applying the batch again")
+    raise ApiError(
+        503,
+        ErrorCode.CONFLICT,
+        "Others are changing the same records right now; nothing of this batch was applied. "
+        "Send it again.",
+    )
+
+
+CONCURRENT_ATTEMPTS = 5
+
+
+def _push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     device = session.info.pop(LOCKED_DEVICE, None)  # locked when the caller was authenticated
     if device is None or device.id != p.device_id:
         device = session.scalar(
@@ -247,11 +271,11 @@ def _apply_one(
     if deferred:
         # no savepoint: the handler only checks and then inserts, and its inserts are
         # flushed with the batch's (a database refusal there abandons the batched attempt)
-        new_before = len(session.new) + len(store.deferred)
+        new_before = len(session.new) + len(store.deferred) + store.writes
         try:
             outcome = apply(ctx, m.name, m.args)
         except Rejected as exc:
-            if len(session.new) + len(store.deferred) != new_before:
+            if len(session.new) + len(store.deferred) + store.writes != new_before:
                 raise _Abandon from None  # it wrote before refusing: only a savepoint undoes it
             outcome = Outcome(
                 status=MutationStatus.REJECTED, reason_code=exc.code, reason=exc.reason
