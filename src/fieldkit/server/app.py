@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import get_route_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from fieldkit.protocol import (
     DEFAULT_PULL_LIMIT,
@@ -156,12 +156,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # the sync endpoints run in this many threads: as many as the pool has connections
+        # FastAPI's routes run in this many threads, the sync requests in as many of their own
+        # (syncpath.SyncEndpoints): the pool's extra connections (db.POOL_EXTRA) cover both
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         # the released forms are parsed once per process (~0.6 s): before the first request,
         # not in the first push that carries an assessment
         await anyio.to_thread.run_sync(released_forms)
         yield
+        if app.sync_endpoints is not None:
+            await anyio.to_thread.run_sync(app.sync_endpoints.executor.shutdown)
         engine.dispose()
 
     app = FieldkitServer(
@@ -317,16 +320,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         for method in route.methods or ()
     }
 
-    def wrap(handler: ASGIApp) -> ASGIApp:
-        """The sync handler inside the same middleware as every route, and with its route
-        in the scope (the access log names the route template)."""
-
-        async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["route"] = routes[(scope["method"], get_route_path(scope))]
-            await handler(scope, receive, send)
-
-        wrapped: ASGIApp = CatchAll(BodyLimit(routed, max_bytes=settings.max_body_bytes))
-        return AccessLog(wrapped) if settings.log_requests else wrapped
-
-    app.sync_endpoints = SyncEndpoints(app.state, wrap)  # type: ignore[arg-type]
+    # the sync requests: their routes (for the logs' route template), the same body bound
+    # and access log as every route, their own worker threads
+    app.sync_endpoints = SyncEndpoints(
+        app.state,  # type: ignore[arg-type]
+        routes,
+        max_body_bytes=settings.max_body_bytes,
+        log_requests=settings.log_requests,
+        threads=settings.threads,
+    )
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -35,6 +36,9 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 CODE_LENGTH = 10
 TOKEN_PREFIX = "fk1"  # noqa: S105 - a format marker, not a secret
+# How many verified access tokens a process remembers (LocalIdentityProvider._verified): more
+# than the devices one process serves within a token's lifetime.
+VERIFIED_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,13 @@ class LocalIdentityProvider:
         self._settings = settings
         self._code_key = bytes.fromhex(server_secret)
         self._token_key = (settings.token_secret or server_secret).encode("utf-8")
+        # Tokens whose signature has been checked, by their text: a sync is two requests, and
+        # each asked for the signature twice (before its body is read and when the caller is
+        # authenticated), with the same token for its whole lifetime. Only a token this
+        # service signed is remembered (a refused one raises, and nothing is kept), so the
+        # memo holds at most this many of the live tokens; an evicted one is checked again.
+        # Expiry and revocation are not remembered: ``_principal`` asks them every time.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._verify_signature)
 
     # --- administration (the CLI) -------------------------------------------------------
     def add_team(self, session: Session, name: str) -> Team:
@@ -344,6 +355,13 @@ class LocalIdentityProvider:
         return f"{TOKEN_PREFIX}.{body}.{_b64(mac.digest())}"
 
     def _verify(self, token: str) -> dict[str, object]:
+        """The claims of ``token`` if this service signed it (401 otherwise). Its expiry is
+        not judged here: ``_principal`` does that on every request, after a revoked device has
+        been told so."""
+        return dict(self._verified(token))
+
+    def _verify_signature(self, token: str) -> tuple[tuple[str, object], ...]:
+        """``_verify`` without the memo: the form and signature of ``token`` checked."""
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise unauthorized("Malformed access token.")
@@ -361,7 +379,7 @@ class LocalIdentityProvider:
             and isinstance(payload.get("exp"), int)
         ):
             raise unauthorized("Malformed access token.")
-        return payload
+        return tuple(payload.items())
 
     def check_token(self, token: str) -> None:
         self._verify(token)
