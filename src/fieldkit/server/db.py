@@ -14,7 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg.rows import namedtuple_row
-from sqlalchemy import BindParameter, Engine, Select, create_engine, event, select
+from sqlalchemy import BindParameter, Connection, Engine, Select, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -211,16 +211,23 @@ class Prepared:
         raw = connection.connection.driver_connection
         assert raw is not None
         values = {**defaults, **params}
-        try:
-            with raw.cursor(row_factory=namedtuple_row) as cursor:
-                cursor.execute(sql, values)
-                return cursor.fetchall()
-        except psycopg.Error as exc:
-            # as the session would have raised it: SQLAlchemy's class for it (IntegrityError,
-            # OperationalError...), and a connection the database has dropped is not reused
-            lost = connection.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
-            if lost:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(
-                sql, values, exc, psycopg.Error, lost, dialect=connection.dialect
-            ) from exc
+        with driver_errors(connection, sql, values), raw.cursor(row_factory=namedtuple_row) as cur:
+            cur.execute(sql, values)
+            return cur.fetchall()
+
+
+@contextmanager
+def driver_errors(connection: Connection, statement: str, params: Any) -> Iterator[None]:
+    """Statements run on the psycopg connection under a session fail as the session's own
+    would: as SQLAlchemy's class for the error (IntegrityError, OperationalError...), which
+    is what the callers handle, and a connection the database has dropped is not reused."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raw = connection.connection.driver_connection
+        lost = connection.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, params, exc, psycopg.Error, lost, dialect=connection.dialect
+        ) from exc

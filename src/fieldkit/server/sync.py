@@ -27,7 +27,7 @@ from fieldkit.server.errors import ApiError, device_revoked
 from fieldkit.server.identity import LOCKED_DEVICE, Principal, clean_text
 from fieldkit.server.models import Device, MutationLog, Rejection
 from fieldkit.server.mutations import Context, Outcome, Rejected, apply
-from fieldkit.server.store import ConcurrentWrite, Store
+from fieldkit.server.store import ConcurrentWrite, Store, rows_json
 
 log = logging.getLogger("fieldkit.server.sync")
 
@@ -106,12 +106,12 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     instead of per mutation); if that commit fails, nothing of the batch happened and the device
     sends it again.
 
-    The batch is first tried in one savepoint with the inserts of plain record creations
-    written together (one multi-row INSERT instead of a savepoint, a check and an insert per
-    mutation); every other mutation still runs in a savepoint of its own. If the database
-    refuses anything of that attempt, the savepoint is rolled back and the batch is applied
-    again one mutation per savepoint, so a refusal undoes that mutation alone, exactly as
-    without the batching.
+    The batch is first applied with the inserts of plain record creations written together
+    (one multi-row INSERT, on PostgreSQL in the commit's pipeline, instead of a savepoint, a
+    check and an insert per mutation); every other mutation still runs in a savepoint of its
+    own. If the database refuses anything of that attempt, the transaction is rolled back and
+    the batch is applied again from the start one mutation per savepoint, so a refusal undoes
+    that mutation alone, exactly as without the batching.
 
     A record is replaced only in the version the mutation read (``Store.replace``): when
     another device's push changed it in between, the whole batch is rolled back and applied
@@ -119,24 +119,34 @@ def push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
     ``CONCURRENT_ATTEMPTS`` such collisions the device is told to send the batch again later
     (nothing of it happened)."""
     check_batch(body)
-    for _attempt in range(CONCURRENT_ATTEMPTS):
+    batched, collisions = True, 0
+    while True:
         try:
-            return _push(session, p, body)
+            return _push(session, p, body, batched=batched)
         except ConcurrentWrite:
             session.rollback()
+            collisions += 1
+            if collisions >= CONCURRENT_ATTEMPTS:
+                raise ApiError(
+                    503,
+                    ErrorCode.CONFLICT,
+                    "Others are changing the same records right now; nothing of this batch "
+                    "was applied. Send it again.",
+                ) from None
             log.info("push collided with another writer; applying the batch again")
-    raise ApiError(
-        503,
-        ErrorCode.CONFLICT,
-        "Others are changing the same records right now; nothing of this batch was applied. "
-        "Send it again.",
-    )
+        except (_Abandon, DataError, IntegrityError):
+            if not batched:
+                raise
+            # the batched attempt cannot give the answers one mutation at a time would; none
+            # of it stays
+            session.rollback()
+            batched = False
 
 
 CONCURRENT_ATTEMPTS = 5
 
 
-def _push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
+def _push(session: Session, p: Principal, body: IncomingPush, *, batched: bool) -> PushResponse:
     device = session.info.pop(LOCKED_DEVICE, None)  # locked when the caller was authenticated
     if device is None or device.id != p.device_id:
         device = session.scalar(
@@ -155,14 +165,7 @@ def _push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
         raise gap(first_last)
     fresh = [m for m in body.mutations if m.id > first_last]
     replayed = _replay_all(session, device.id, [m.id for m in body.mutations if m.id <= first_last])
-    try:
-        with session.begin_nested():
-            ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=True)
-            ctx.store.flush()
-    except (_Abandon, DataError, IntegrityError):
-        # the batched attempt left nothing behind: apply the batch one mutation at a time
-        session.expire(device)
-        ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=False)
+    ctx, applied, logs = _apply_batch(session, p, device, fresh, batched=batched)
     results = [replayed[m.id] if m.id <= first_last else applied[m.id] for m in body.mutations]
     last = fresh[-1].id if fresh else first_last
     response = PushResponse(last_mutation_id=last, results=results)
@@ -189,26 +192,22 @@ def _push(session: Session, p: Principal, body: IncomingPush) -> PushResponse:
 
 _PG_MUTATION_LOG = """
 INSERT INTO mutation_log (device_id, mutation_id, name, status, result, applied_at)
-SELECT %(device_id)s::text, t.* FROM unnest(%(mutation_id)s::bigint[], %(name)s::text[],
-    %(status)s::text[], %(result)s::text[], %(applied_at)s::timestamptz[]) AS t
+SELECT device_id, mutation_id, name, status, result, applied_at
+FROM json_populate_recordset(NULL::mutation_log, %(rows)s::json)
 """
 _PG_REJECTIONS = """
 INSERT INTO rejections (device_id, mutation_id, name, reason_code, reason, at)
-SELECT %(device_id)s::text, t.* FROM unnest(%(mutation_id)s::bigint[], %(name)s::text[],
-    %(reason_code)s::text[], %(reason)s::text[], %(at)s::timestamptz[]) AS t
+SELECT device_id, mutation_id, name, reason_code, reason, at
+FROM json_populate_recordset(NULL::rejections, %(rows)s::json)
 """
 _PG_LAST_ENTRY = """
 UPDATE case_scope SET last_entry_at = t.at
-FROM unnest(%(case_id)s::text[], %(at)s::timestamptz[]) AS t(case_id, at)
+FROM json_to_recordset(%(rows)s::json) AS t(case_id text, at timestamptz)
 WHERE case_scope.case_id = t.case_id AND case_scope.last_entry_at < t.at
 """
 _PG_DEVICE = """
 UPDATE devices SET last_mutation_id = %(last)s, last_seen_at = %(seen)s WHERE id = %(id)s
 """
-
-
-def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {name: [row[name] for row in rows] for name in names}
 
 
 def _pg_bookkeeping(
@@ -218,18 +217,13 @@ def _pg_bookkeeping(
     the log inserts and the device update do on SQLite through the ORM."""
     out: list[tuple[str, dict[str, Any]]] = []
     if logs["mutation_log"]:
-        names = ("mutation_id", "name", "status", "result", "applied_at")
-        out.append(
-            (_PG_MUTATION_LOG, {"device_id": device_id, **_columns(logs["mutation_log"], names)})
-        )
+        out.append((_PG_MUTATION_LOG, {"rows": rows_json(logs["mutation_log"])}))
     if logs["rejections"]:
-        names = ("mutation_id", "name", "reason_code", "reason", "at")
-        rejections = _columns(logs["rejections"], names)
-        out.append((_PG_REJECTIONS, {"device_id": device_id, **rejections}))
+        out.append((_PG_REJECTIONS, {"rows": rows_json(logs["rejections"])}))
     if ctx.last_entry:
         entries = sorted(ctx.last_entry.items())  # one lock order for every writer
         out.append(
-            (_PG_LAST_ENTRY, {"case_id": [c for c, _ in entries], "at": [a for _, a in entries]})
+            (_PG_LAST_ENTRY, {"rows": rows_json([{"case_id": c, "at": a} for c, a in entries])})
         )
     out.append((_PG_DEVICE, {"last": last, "seen": utcnow(), "id": device_id}))
     return out
