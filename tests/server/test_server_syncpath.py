@@ -144,9 +144,11 @@ def test_the_sync_threads_end_with_the_app(db_url: str) -> None:
         dev = world.device("anna", "worker", world.team("T"))
         with TestClient(world.app) as client:  # runs the lifespan
             assert client.get("/v1/sync/pull", headers=dev.headers).status_code == 200
-            executor = world.app.sync_endpoints.executor  # type: ignore[attr-defined]
-            assert not executor._shutdown
-        assert executor._shutdown
+            workers = world.app.sync_endpoints.workers  # type: ignore[attr-defined]
+            assert not workers.closed
+            threads = list(workers._threads)
+            assert threads and all(t.is_alive() for t in threads)
+        assert workers.closed and not any(t.is_alive() for t in threads)
     finally:
         world.close()
 

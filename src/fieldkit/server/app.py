@@ -164,7 +164,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(released_forms)
         yield
         if app.sync_endpoints is not None:
-            await anyio.to_thread.run_sync(app.sync_endpoints.executor.shutdown)
+            await anyio.to_thread.run_sync(app.sync_endpoints.workers.shutdown)
         engine.dispose()
 
     app = FieldkitServer(
