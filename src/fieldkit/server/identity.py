@@ -28,6 +28,7 @@ from fieldkit.domain.enums import Role
 from fieldkit.domain.ids import is_id, new_id, utcnow
 from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput, NotFound
 from fieldkit.protocol import ErrorCode, UserInfo
+from fieldkit.server.db import Prepared
 from fieldkit.server.errors import ApiError, device_revoked, unauthorized
 from fieldkit.server.models import Device, EnrollAttempt, EnrollCode, Team, User
 from fieldkit.server.settings import ServerSettings
@@ -108,30 +109,42 @@ def hash_secret(secret: str) -> str:
 LOCKED_DEVICE = "fieldkit.locked_device"
 
 
-class _DeviceRow:
-    """A locked device row with its user's columns, read like the plain query's row."""
+@dataclass(slots=True)
+class DeviceRow:
+    """The caller's device row with its user's columns, as plain data. A push holds the row
+    locked and goes on with it: it changes ``last_mutation_id`` and the audit chain's head here
+    and writes them once, at the end of the batch (``sync.push``)."""
 
-    def __init__(self, found: Any) -> None:
-        device = found[0]
-        self.id, self.user_id, self.revoked_at = device.id, device.user_id, device.revoked_at
-        self.username, self.display_name, self.role, self.team_id, self.active = found[1:]
+    id: str
+    user_id: str
+    revoked_at: dt.datetime | None
+    last_mutation_id: int
+    audit_head_seq: int
+    audit_head_hash: str
+    username: str | None
+    display_name: str | None
+    role: str | None
+    team_id: str | None
+    active: bool | None
 
 
+_DEVICE_COLUMNS = [getattr(Device, name) for name in list(DeviceRow.__slots__)[:6]]  # type: ignore[attr-defined]
 _USER_COLUMNS = (User.username, User.display_name, User.role, User.team_id, User.active)
-# The caller's device row, locked for a push (which goes on with it as an ORM object).
-_LOCKED_DEVICE_QUERY = (
-    select(Device, *_USER_COLUMNS)
+_DEVICE_SELECT = (
+    select(*_DEVICE_COLUMNS, *_USER_COLUMNS)
     .outerjoin(User, User.id == Device.user_id)
     .where(Device.id == bindparam("device_id"))
-    .with_for_update(of=Device)
-    .execution_options(populate_existing=True)
 )
-# The same columns as the locked query's _DeviceRow, by name; the parameter marker follows.
-_DEVICE_QUERY = (
-    "SELECT devices.id, devices.user_id, devices.revoked_at, users.username,"
-    " users.display_name, users.role, users.team_id, users.active"
-    " FROM devices LEFT OUTER JOIN users ON users.id = devices.user_id WHERE devices.id = "
-)
+# Every request asks one of these (a pull the first, a push the second, which locks the row):
+# built once, run on the driver directly.
+_DEVICE = Prepared(_DEVICE_SELECT)
+_LOCKED_DEVICE = Prepared(_DEVICE_SELECT.with_for_update(of=Device))
+
+
+def lock_device_row(session: Session, device_id: str) -> DeviceRow | None:
+    """The device's row, locked (``FOR UPDATE``) until the session's transaction ends."""
+    found = _LOCKED_DEVICE.rows(session, {"device_id": device_id})
+    return DeviceRow(*found[0]) if found else None
 
 
 class AdminError(FieldkitError):
@@ -402,17 +415,14 @@ class LocalIdentityProvider:
     def _principal(
         self, session: Session, payload: dict[str, object], lock_device: bool = False
     ) -> Principal:
+        row: Any
         if lock_device:
-            found = session.execute(_LOCKED_DEVICE_QUERY, {"device_id": payload["d"]}).one_or_none()
-            if found is not None:
-                session.info[LOCKED_DEVICE] = found[0]
-            row: Any = None if found is None else _DeviceRow(found)
+            row = lock_device_row(session, str(payload["d"]))
+            if row is not None:
+                session.info[LOCKED_DEVICE] = row
         else:
-            # every pull asks this: one plain statement on the request's connection, without
-            # building a query or an ORM result for it each time
-            connection = session.connection()
-            style = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
-            row = connection.exec_driver_sql(_DEVICE_QUERY + style, (payload["d"],)).one_or_none()
+            found = _DEVICE.rows(session, {"device_id": payload["d"]})
+            row = found[0] if found else None
         if row is None or row.user_id != payload["u"]:
             raise unauthorized("Unknown device.")
         # A revoked device hears so even with an expired token: it must wipe.

@@ -43,16 +43,15 @@ from fieldkit.errors import FieldkitError, InvalidInput
 from fieldkit.protocol import ChangeKind, FieldConflict, MutationName, MutationStatus, RecordType
 from fieldkit.server import forms as assessment_forms
 from fieldkit.server.feed import CASE_BOUND
-from fieldkit.server.identity import Principal, clean_text
+from fieldkit.server.identity import DeviceRow, Principal, clean_text
 from fieldkit.server.models import (
     AuditEventRow,
     AuditProblem,
     CaseMember,
     CaseScope,
-    Device,
     User,
 )
-from fieldkit.server.scope import ScopeRow, may_see_case, visible_cases
+from fieldkit.server.scope import ScopeRow, may_see_case
 from fieldkit.server.store import RecordRow, Store, record_data
 
 T = TypeVar("T")
@@ -92,7 +91,7 @@ class Context:
     session: Session
     store: Store
     principal: Principal
-    device: Device
+    device: DeviceRow
     # Within one push: which cases the caller may see (a push cannot change that for its own
     # caller), and the latest entry time per case, written once at the end of the batch.
     visible: dict[str, ScopeRow | None] = field(default_factory=dict)
@@ -113,16 +112,10 @@ class Context:
             _collect_ids(args, ids, 0)
         if not ids:
             return
-        self.store.prefetch(ids)
-        case_ids = sorted(
-            {rec.case_id for rec in self.store.known.values() if rec.case_id is not None}
-            | {i for i in ids if (RecordType.CASE.value, i) in self.store.known}
-        )
-        if not case_ids:
-            return
-        visible = visible_cases(self.session, self.principal, case_ids)
-        for case_id in case_ids:
-            self.visible.setdefault(case_id, visible.get(case_id))
+        # the records, each with its case's scope row if the caller may see the case (a
+        # case's own record is of that case)
+        for case_id, scope in self.store.prefetch(ids, self.principal).items():
+            self.visible.setdefault(case_id, scope)
 
     def finish(self) -> None:
         """Write what the batch deferred (call before committing)."""

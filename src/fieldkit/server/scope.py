@@ -67,21 +67,28 @@ def visible_cases(session: Session, p: Principal, case_ids: list[str]) -> dict[s
     return {row.case_id: ScopeRow(*row) for row in query.rows(session, params)}
 
 
-_SCOPE_COLUMNS = [getattr(CaseScope, name) for name in ScopeRow.__slots__]  # type: ignore[attr-defined]
-
-
-def _visible_cases(role: Role, case_ids: ColumnElement[bool]) -> Select[Any]:
-    query = select(*_SCOPE_COLUMNS).where(case_ids, CaseScope.tombstoned.is_(False))
+def visible_condition(role: Role) -> ColumnElement[bool] | None:
+    """The rule as a condition on a ``case_scope`` row the caller (the bound parameters
+    ``user_id`` and ``team_id``) may see, tombstones aside; None for a role that sees none."""
     if role is Role.TEAM_LEAD:
-        return query.where(CaseScope.team_id == bindparam("team_id"))
-    return query.where(
-        exists().where(
+        return CaseScope.team_id == bindparam("team_id")
+    if role is Role.WORKER:
+        return exists().where(
             and_(
                 CaseMember.case_id == CaseScope.case_id,
                 CaseMember.user_id == bindparam("user_id"),
             )
         )
-    )
+    return None
+
+
+SCOPE_COLUMNS = [getattr(CaseScope, name) for name in ScopeRow.__slots__]  # type: ignore[attr-defined]
+
+
+def _visible_cases(role: Role, case_ids: ColumnElement[bool]) -> Select[Any]:
+    rule = visible_condition(role)
+    assert rule is not None
+    return select(*SCOPE_COLUMNS).where(case_ids, CaseScope.tombstoned.is_(False), rule)
 
 
 # Built once per role (each push asks it). PostgreSQL takes the case ids as one array.

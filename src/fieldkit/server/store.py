@@ -15,14 +15,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, Text, any_, bindparam, insert, select, update
+from sqlalchemy import Table, Text, and_, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from fieldkit.domain.enums import Role
 from fieldkit.domain.ids import is_id, utcnow
 from fieldkit.protocol import ChangeKind, RecordType
 from fieldkit.server.db import Prepared, driver_errors
+from fieldkit.server.identity import Principal
 from fieldkit.server.models import CaseScope, Change, FeedCounter, Record
+from fieldkit.server.scope import SCOPE_COLUMNS, ScopeRow, visible_condition
 
 # Fields that still move after an assessment is submitted; everything else is sealed.
 ASSESSMENT_STATE_FIELDS = ("status", "updated_at")
@@ -95,12 +98,27 @@ _COLUMNS = tuple(_RECORDS.c[f] for f in RecordRow.__slots__)  # type: ignore[att
 # push asks it). PostgreSQL takes the ids as one array parameter (one statement text for any
 # number of ids); elsewhere they are expanded into a list.
 _BY_TYPE = _RECORDS.c.record_type.in_([t.value for t in RecordType])
-_RECORDS_BY_ID = Prepared(
-    select(*_COLUMNS).where(_BY_TYPE, _RECORDS.c.id == any_(bindparam("ids", type_=ARRAY(Text)))),
-    elsewhere=select(*_COLUMNS).where(
-        _BY_TYPE, _RECORDS.c.id.in_(bindparam("ids", expanding=True))
-    ),
-)
+
+
+def _records_by_id(role: Role | None) -> Prepared:
+    """Records by id; for a caller of ``role``, each with the scope row of its case when the
+    caller may see the case (``scope.visible_condition``; its columns prefixed ``scope_``)."""
+    columns: list[Any] = list(_COLUMNS)
+    source: Any = _RECORDS
+    rule = visible_condition(role) if role is not None else None
+    if rule is not None:
+        columns += [c.label(f"scope_{c.key}") for c in SCOPE_COLUMNS]
+        seen = and_(CaseScope.case_id == _RECORDS.c.case_id, CaseScope.tombstoned.is_(False), rule)
+        source = _RECORDS.outerjoin(CaseScope, seen)
+    query = select(*columns).select_from(source)
+    return Prepared(
+        query.where(_BY_TYPE, _RECORDS.c.id == any_(bindparam("ids", type_=ARRAY(Text)))),
+        elsewhere=query.where(_BY_TYPE, _RECORDS.c.id.in_(bindparam("ids", expanding=True))),
+    )
+
+
+_RECORDS_BY_ID = _records_by_id(None)
+_RECORDS_WITH_SCOPE = {role: _records_by_id(role) for role in Role}
 _RECORD = Prepared(
     select(*_COLUMNS).where(
         _RECORDS.c.record_type == bindparam("record_type"), _RECORDS.c.id == bindparam("id")
@@ -149,16 +167,28 @@ class Store:
         self.writes = 0
 
     # --- records ------------------------------------------------------------------------
-    def prefetch(self, record_ids: set[str]) -> None:
+    def prefetch(
+        self, record_ids: set[str], caller: Principal | None = None
+    ) -> dict[str, ScopeRow | None]:
         """Read every record with one of these ids in one query, so that ``get`` answers them
-        (and the absence of the others) without a round trip."""
+        (and the absence of the others) without a round trip. With ``caller``, the same query
+        tells for the case of each record read whether the caller may see it: the scope rows
+        by case id (None: unknown, foreign or removed alike)."""
         ids = sorted(i for i in record_ids if is_id(i) and i not in self.loaded_ids)
+        query = _RECORDS_BY_ID if caller is None else _RECORDS_WITH_SCOPE[caller.role]
+        params = {} if caller is None else {"user_id": caller.user_id, "team_id": caller.team_id}
+        scopes: dict[str, ScopeRow | None] = {}
+        width = len(_COLUMNS)
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            for found in _RECORDS_BY_ID.rows(self.session, {"ids": chunk}):
-                rec = _row(found)
+            for found in query.rows(self.session, {**params, "ids": chunk}):
+                rec = RecordRow(*found[:width])
                 self.known[(rec.record_type, rec.id)] = rec
+                if caller is not None and rec.case_id is not None:
+                    scope = found[width:]
+                    scopes[rec.case_id] = ScopeRow(*scope) if scope and scope[0] else None
             self.loaded_ids.update(chunk)
+        return scopes
 
     def snapshot(self) -> tuple[dict[tuple[str, str], RecordRow], set[str], int]:
         return dict(self.known), set(self.loaded_ids), len(self.undo)

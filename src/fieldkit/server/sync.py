@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,13 @@ from fieldkit.protocol import (
     PushResponse,
 )
 from fieldkit.server.errors import ApiError, device_revoked
-from fieldkit.server.identity import LOCKED_DEVICE, Principal, clean_text
+from fieldkit.server.identity import (
+    LOCKED_DEVICE,
+    DeviceRow,
+    Principal,
+    clean_text,
+    lock_device_row,
+)
 from fieldkit.server.models import Device, MutationLog, Rejection
 from fieldkit.server.mutations import Context, Outcome, Rejected, apply
 from fieldkit.server.store import ConcurrentWrite, Store, rows_json
@@ -149,12 +155,7 @@ CONCURRENT_ATTEMPTS = 5
 def _push(session: Session, p: Principal, body: IncomingPush, *, batched: bool) -> PushResponse:
     device = session.info.pop(LOCKED_DEVICE, None)  # locked when the caller was authenticated
     if device is None or device.id != p.device_id:
-        device = session.scalar(
-            select(Device)
-            .where(Device.id == p.device_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        device = lock_device_row(session, p.device_id)  # a new attempt, in a new transaction
     if device is None or device.revoked_at is not None:
         raise device_revoked()
     first_last = device.last_mutation_id
@@ -174,15 +175,16 @@ def _push(session: Session, p: Principal, body: IncomingPush, *, batched: bool) 
     # it commits with the effects or not at all. On PostgreSQL these statements go in the
     # pipeline that numbers the batch's changes and commits (one round trip for all).
     if session.get_bind().dialect.name == "postgresql":
-        ctx.store.flush_changes(commit=True, before=_pg_bookkeeping(ctx, logs, device.id, last))
+        ctx.store.flush_changes(commit=True, before=_pg_bookkeeping(ctx, logs, last))
         return response
     ctx.finish()
     if logs["mutation_log"]:
         session.execute(insert(MutationLog), logs["mutation_log"])
     if logs["rejections"]:
         session.execute(insert(Rejection), logs["rejections"])
-    device.last_mutation_id = last
-    device.last_seen_at = utcnow()
+    session.execute(
+        update(Device).where(Device.id == device.id).values(_device_state(device, last))
+    )
     session.flush()
     # Number the batch's changes last, and commit: the feed counter is locked only from there
     # to the end of the commit.
@@ -206,12 +208,25 @@ FROM json_to_recordset(%(rows)s::json) AS t(case_id text, at timestamptz)
 WHERE case_scope.case_id = t.case_id AND case_scope.last_entry_at < t.at
 """
 _PG_DEVICE = """
-UPDATE devices SET last_mutation_id = %(last)s, last_seen_at = %(seen)s WHERE id = %(id)s
+UPDATE devices SET last_mutation_id = %(last_mutation_id)s, last_seen_at = %(last_seen_at)s,
+                   audit_head_seq = %(audit_head_seq)s, audit_head_hash = %(audit_head_hash)s
+WHERE id = %(id)s
 """
 
 
+def _device_state(device: DeviceRow, last: int) -> dict[str, Any]:
+    """What a batch changes of its device's row: the last mutation id, when it was seen, and
+    the head of its audit chain (``mutations.audit_append``)."""
+    return {
+        "last_mutation_id": last,
+        "last_seen_at": utcnow(),
+        "audit_head_seq": device.audit_head_seq,
+        "audit_head_hash": device.audit_head_hash,
+    }
+
+
 def _pg_bookkeeping(
-    ctx: Context, logs: dict[str, list[dict[str, Any]]], device_id: str, last: int
+    ctx: Context, logs: dict[str, list[dict[str, Any]]], last: int
 ) -> list[tuple[str, dict[str, Any]]]:
     """The end-of-batch writes as PostgreSQL statements (see ``push``): what ``ctx.finish``,
     the log inserts and the device update do on SQLite through the ORM."""
@@ -225,14 +240,14 @@ def _pg_bookkeeping(
         out.append(
             (_PG_LAST_ENTRY, {"rows": rows_json([{"case_id": c, "at": a} for c, a in entries])})
         )
-    out.append((_PG_DEVICE, {"last": last, "seen": utcnow(), "id": device_id}))
+    out.append((_PG_DEVICE, {**_device_state(ctx.device, last), "id": ctx.device.id}))
     return out
 
 
 def _apply_batch(
     session: Session,
     p: Principal,
-    device: Device,
+    device: DeviceRow,
     fresh: list[IncomingMutation],
     *,
     batched: bool,
@@ -262,6 +277,7 @@ def _apply_one(
     session, store, device = ctx.session, ctx.store, ctx.device
     mark = len(store.pending)
     entries_before = dict(ctx.last_entry)
+    head_before = device.audit_head_seq, device.audit_head_hash
     if deferred:
         # no savepoint: the handler only checks and then inserts, and its inserts are
         # flushed with the batch's (a database refusal there abandons the batched attempt)
@@ -304,6 +320,7 @@ def _apply_one(
     if outcome.status is MutationStatus.REJECTED:
         del store.pending[mark:]  # the rolled-back effect announces nothing
         ctx.last_entry = entries_before
+        device.audit_head_seq, device.audit_head_hash = head_before
     result = MutationResult(
         id=m.id,
         status=outcome.status,
