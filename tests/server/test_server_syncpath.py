@@ -212,3 +212,32 @@ def test_an_answer_that_cannot_be_sent_is_logged_by_type_only(
     asyncio.run(world.app(scope, receive, send))
     assert "unhandled OSError on /v1/sync/pull" in caplog.text
     assert "10.1.2.3" not in caplog.text
+
+
+def test_the_access_log_lines_are_compact_json_as_before(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Written out by hand (it is on in every deployment): the same text json.dumps made."""
+    world = ServerWorld(db_url, log_requests=True)
+    try:
+        anna = world.device("anna", "worker", world.team("T"))
+        caplog.set_level("INFO", logger="fieldkit.server.access")
+        anna.pull()
+        world.client.get("/v1/sync/pull", headers={"Authorization": "Bearer nonsense"})
+        world.client.get("/v1/health")
+        lines = [r.getMessage() for r in caplog.records if r.name == "fieldkit.server.access"]
+        entries = [json.loads(line) for line in lines]
+        for line, entry in zip(lines, entries, strict=True):
+            assert line == json.dumps(entry, separators=(",", ":"))
+            assert list(entry) == ["event", "method", "route", "status", "duration_ms", "device_id"]
+        pulled, refused, health = entries
+        assert (pulled["route"], pulled["status"], pulled["device_id"]) == (
+            "/v1/sync/pull",
+            200,
+            anna.device_id,
+        )
+        assert (refused["status"], refused["device_id"]) == (401, None)
+        assert (health["route"], health["method"], health["status"]) == ("/v1/health", "GET", 200)
+        assert all(isinstance(e["duration_ms"], float) for e in entries)
+    finally:
+        world.close()
