@@ -27,18 +27,10 @@ async def send_json(
     send: Send, body: bytes, status: int = 200, headers: dict[str, str] | None = None
 ) -> None:
     """A complete JSON answer."""
-    extra = headers or {}
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
-            ],
-        }
-    )
+    fields = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    if headers:
+        fields += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": fields})
     await send({"type": "http.response.body", "body": body})
 
 
