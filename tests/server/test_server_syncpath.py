@@ -241,3 +241,67 @@ def test_the_access_log_lines_are_compact_json_as_before(
         assert all(isinstance(e["duration_ms"], float) for e in entries)
     finally:
         world.close()
+
+
+def test_the_worker_threads_hand_back_answers_and_errors() -> None:
+    from fieldkit.server.syncpath import WorkerThreads
+
+    workers = WorkerThreads(2, "test-sync")
+    seen: set[str] = set()
+    release = threading.Event()
+
+    def work(n: int) -> int:
+        seen.add(threading.current_thread().name)
+        release.wait(5)
+        if n == 3:
+            raise ValueError("refused")
+        return n * 10
+
+    async def main() -> list[Any]:
+        tasks = [asyncio.ensure_future(workers.run(work, n)) for n in range(6)]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        workers.shutdown()
+    assert results[:3] == [0, 10, 20] and results[4:] == [40, 50]
+    assert isinstance(results[3], ValueError)
+    # never more threads than asked for, all of them its own
+    assert seen and len(seen) <= 2 and all(name.startswith("test-sync") for name in seen)
+    with pytest.raises(RuntimeError):
+        asyncio.run(workers.run(work, 1))
+
+
+def test_a_request_cancelled_before_its_turn_is_not_run() -> None:
+    from fieldkit.server.syncpath import WorkerThreads
+
+    workers = WorkerThreads(1, "test-sync")
+    ran: list[str] = []
+    busy = threading.Event()
+
+    def slow() -> None:
+        busy.wait(5)
+        ran.append("slow")
+
+    def queued() -> None:
+        ran.append("queued")
+
+    async def main() -> None:
+        first = asyncio.ensure_future(workers.run(slow))
+        second = asyncio.ensure_future(workers.run(queued))
+        await asyncio.sleep(0.05)
+        second.cancel()  # its caller went away while it waited for the one thread
+        await asyncio.sleep(0)
+        busy.set()
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await second
+
+    try:
+        asyncio.run(main())
+    finally:
+        workers.shutdown()
+    assert ran == ["slow"]
