@@ -405,9 +405,7 @@ class Store:
                 ),
             }
             self.pending.clear()
-            if n:
-                statements.append((PG_NUMBER_CHANGES, params))
-            self._pg_pipeline(statements, commit=commit)
+            self._pg_pipeline(statements, (PG_NUMBER_CHANGES, params) if n else None, commit=commit)
             return
         top = self.session.execute(
             update(FeedCounter)
@@ -437,22 +435,36 @@ class Store:
         if commit:
             self.session.commit()
 
-    def _pg_pipeline(self, statements: list[tuple[str, dict[str, Any]]], *, commit: bool) -> None:
-        """The statements as one (``merged``) on the session's own psycopg connection, in its
-        transaction, and with ``commit`` sent together with the COMMIT (one round trip, and no
-        wait for this process's other threads between the two while the feed counter is
-        locked)."""
-        sql, values = merged(statements)
+    def _pg_pipeline(
+        self,
+        writes: list[tuple[str, dict[str, Any]]],
+        numbering: tuple[str, dict[str, Any]] | None,
+        *,
+        commit: bool,
+    ) -> None:
+        """On the session's own psycopg connection, in its transaction: the ``writes`` as one
+        statement (``merged``), then the ``numbering`` of the changes, and with ``commit`` the
+        COMMIT, all sent together (one round trip, and no wait for this process's other threads
+        while the feed counter is locked).
+
+        The numbering is a statement of its own, after the writes: in one statement PostgreSQL
+        runs the main query first and its other WITH queries after it, so the counter would stay
+        locked through all the batch's writes, and every other writer waits for it."""
+        statements = [merged(writes)] if writes else []
+        if numbering is not None:
+            statements.append(numbering)
         connection = self.session.connection()
         raw = connection.connection.driver_connection
         assert raw is not None
-        with driver_errors(connection, sql, None):
+        with driver_errors(connection, "; ".join(sql for sql, _ in statements), None):
             if commit:
                 with raw.pipeline():
-                    raw.execute(sql, values)
+                    for sql, values in statements:
+                        raw.execute(sql, values)
                     raw.commit()
             else:
-                raw.execute(sql, values)
+                for sql, values in statements:
+                    raw.execute(sql, values)
         if commit:
             self.session.commit()  # psycopg has committed: this ends the session's side
 
@@ -462,7 +474,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def merged(statements: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
     """Writes as one statement: every one but the last a data-modifying WITH query, the last
-    the main statement (its own WITH queries join the list). Their parameters are renamed
+    the main statement (none may have a WITH clause of its own). Their parameters are renamed
     apart. One statement costs the client and the database a fraction of several, even in
     one pipeline; its parts run on one snapshot and none reads what another writes, which is
     what the writes of a push's end are (see ``sync.push``)."""
@@ -478,10 +490,7 @@ def _merged_sql(statements: tuple[str, ...]) -> str:
     *ctes, main = parts
     if not ctes:
         return main
-    head = "WITH " + ",\n".join(f"w{i} AS ({sql})" for i, sql in enumerate(ctes))
-    if main.startswith("WITH "):
-        return f"{head},\n{main[5:]}"
-    return f"{head}\n{main}"
+    return "WITH " + ",\n".join(f"w{i} AS ({sql})" for i, sql in enumerate(ctes)) + "\n" + main
 
 
 def rows_json(rows: list[dict[str, Any]]) -> str:
