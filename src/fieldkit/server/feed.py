@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, true
@@ -25,7 +25,7 @@ from fieldkit.protocol import (
 )
 from fieldkit.server.db import Prepared
 from fieldkit.server.errors import ApiError
-from fieldkit.server.identity import Principal
+from fieldkit.server.identity import DEVICE_SELECT, DeviceRow, Principal
 from fieldkit.server.models import CaseScope, FeedCounter, Record, ServerMeta, Team, User
 from fieldkit.server.models import Change as ChangeRow
 from fieldkit.server.scope import visible_case_ids, visible_case_ids_of
@@ -121,7 +121,7 @@ def _meta(key: str) -> Any:
     return select(ServerMeta.value).where(ServerMeta.key == key).scalar_subquery()
 
 
-def _page(role: Role) -> Select[Any]:
+def _page(role: Role, with_caller: bool = False) -> Select[Any]:
     """A page of the feed for a caller of ``role``, with the feed's head, in one statement.
 
     Every row carries the head: the counter (``top``), the epoch and the retained floor. Then
@@ -172,28 +172,33 @@ def _page(role: Role) -> Select[Any]:
         Record.record_type == positions.c.record_type,
         Record.id == positions.c.record_id,
     )
-    return (
-        select(
-            head.c.top,
-            head.c.epoch,
-            head.c.floor,
-            positions.c.seq,
-            positions.c.kind,
-            positions.c.record_type,
-            positions.c.record_id,
-            positions.c.case_id,
-            Record.version,
-            Record.body,
-            Record.state,
-            Record.field_versions,
-        )
-        .select_from(head.outerjoin(positions, true()).outerjoin(Record, found))
-        .order_by(positions.c.seq)
-    )
+    columns: list[Any] = [
+        head.c.top,
+        head.c.epoch,
+        head.c.floor,
+        positions.c.seq,
+        positions.c.kind,
+        positions.c.record_type,
+        positions.c.record_id,
+        positions.c.case_id,
+        Record.version,
+        Record.body,
+        Record.state,
+        Record.field_versions,
+    ]
+    source = head.outerjoin(positions, true())
+    if with_caller:
+        # the caller's device row (``identity.DEVICE_SELECT``), read with the page
+        caller = DEVICE_SELECT.subquery("caller")
+        columns += [c.label(f"caller_{c.key}") for c in caller.c]
+        source = source.outerjoin(caller, true())
+    return select(*columns).select_from(source.outerjoin(Record, found)).order_by(positions.c.seq)
 
 
-# Built (and on PostgreSQL compiled) once per role: every pull asks it.
+# Built (and on PostgreSQL compiled) once per role: every pull asks one of them.
 PAGE = {role: Prepared(_page(role)) for role in Role}
+PAGE_WITH_CALLER = {role: Prepared(_page(role, with_caller=True)) for role in Role}
+_CALLER_WIDTH = len(DEVICE_SELECT.selected_columns)
 
 
 def user_payload(user: User, team_name: str | None) -> dict[str, Any]:
@@ -220,7 +225,41 @@ def pull_json(session: Session, p: Principal, cursor: str, limit: int) -> str:
     JSON its ``data`` holds."""
     after, cursor_epoch = parse_cursor(cursor)
     params = {"after": after, "count": limit + 1, "user_id": p.user_id, "team_id": p.team_id}
-    rows = PAGE[p.role].rows(session, params)
+    return _page_json(session, PAGE[p.role].rows(session, params), after, cursor_epoch, limit)
+
+
+def pull_json_as(
+    session: Session,
+    expected: Principal,
+    authenticate: Callable[[DeviceRow | None], Principal],
+    cursor: str,
+    limit: int,
+) -> tuple[str | None, Principal]:
+    """``pull_json`` for the caller ``expected`` to be, with the caller's device row read by
+    the same statement and given to ``authenticate`` (which refuses as authentication does):
+    one statement for the caller and the page. The page is the answer only if the caller is
+    who was expected (their scope is what chose it); otherwise ``(None, caller)``, and the
+    page is read again for who they are."""
+    after, cursor_epoch = parse_cursor(cursor)
+    params = {
+        "after": after,
+        "count": limit + 1,
+        "user_id": expected.user_id,
+        "team_id": expected.team_id,
+        "device_id": expected.device_id,
+    }
+    rows = PAGE_WITH_CALLER[expected.role].rows(session, params)
+    found = tuple(rows[0])[-_CALLER_WIDTH:]
+    p = authenticate(DeviceRow(*found) if found[0] is not None else None)
+    if p != expected:
+        return None, p
+    return _page_json(session, rows, after, cursor_epoch, limit), p
+
+
+def _page_json(
+    session: Session, rows: list[Any], after: int, cursor_epoch: str | None, limit: int
+) -> str:
+    """The ``PullResponse`` JSON of a page's rows (``_page``)."""
     top, epoch, floor = int(rows[0].top), str(rows[0].epoch), int(rows[0].floor or "0")
     check_cursor(after, cursor_epoch, epoch, floor, top)
     if rows[0].seq is None:

@@ -74,6 +74,16 @@ class IdentityProvider(Protocol):
         self, token: str, session: Session | None = None, *, lock_device: bool = False
     ) -> Principal: ...
 
+    def expected_caller(self, token: str) -> Principal | None:
+        """Who this token's device was when this process last authenticated it, or None: a
+        guess at which statement a request will need, never an authentication."""
+        ...
+
+    def caller_of(self, token: str, row: DeviceRow | None) -> Principal:
+        """``authenticate`` on the device's row (``DEVICE_SELECT``'s columns) read by the
+        request's own statement: the same checks, the same refusals."""
+        ...
+
 
 def normalise_code(code: str) -> str:
     cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
@@ -130,15 +140,18 @@ class DeviceRow:
 
 _DEVICE_COLUMNS = [getattr(Device, name) for name in list(DeviceRow.__slots__)[:6]]  # type: ignore[attr-defined]
 _USER_COLUMNS = (User.username, User.display_name, User.role, User.team_id, User.active)
-_DEVICE_SELECT = (
+# The caller's device row (``DeviceRow``'s columns) for the device ``device_id``.
+DEVICE_SELECT = (
     select(*_DEVICE_COLUMNS, *_USER_COLUMNS)
     .outerjoin(User, User.id == Device.user_id)
     .where(Device.id == bindparam("device_id"))
 )
 # Every request asks one of these (a pull the first, a push the second, which locks the row):
 # built once, run on the driver directly.
-_DEVICE = Prepared(_DEVICE_SELECT)
-_LOCKED_DEVICE = Prepared(_DEVICE_SELECT.with_for_update(of=Device))
+_DEVICE = Prepared(DEVICE_SELECT)
+_LOCKED_DEVICE = Prepared(DEVICE_SELECT.with_for_update(of=Device))
+# How many devices' last callers a process remembers (``expected_caller``).
+EXPECTED_CALLERS = 4096
 
 
 def lock_device_row(session: Session, device_id: str) -> DeviceRow | None:
@@ -169,6 +182,8 @@ class LocalIdentityProvider:
         # memo holds at most this many of the live tokens; an evicted one is checked again.
         # Expiry and revocation are not remembered: ``_principal`` asks them every time.
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._verify_signature)
+        # Each device's caller as last authenticated here (see ``expected_caller``).
+        self._expected: dict[str, Principal] = {}
 
     # --- administration (the CLI) -------------------------------------------------------
     def add_team(self, session: Session, name: str) -> Team:
@@ -412,6 +427,19 @@ class LocalIdentityProvider:
         with self._factory() as own, own.begin():
             return self._principal(own, payload)
 
+    def expected_caller(self, token: str) -> Principal | None:
+        try:
+            payload = self._verify(token)
+        except ApiError:
+            return None
+        return self._expected.get(str(payload["d"]))
+
+    def caller_of(self, token: str, row: DeviceRow | None) -> Principal:
+        payload = self._verify(token)
+        if not is_id(payload["d"]) or (row is not None and row.id != payload["d"]):
+            raise unauthorized("Unknown device.")
+        return self._checked(payload, row)
+
     def _principal(
         self, session: Session, payload: dict[str, object], lock_device: bool = False
     ) -> Principal:
@@ -423,6 +451,12 @@ class LocalIdentityProvider:
         else:
             found = _DEVICE.rows(session, {"device_id": payload["d"]})
             row = found[0] if found else None
+        return self._checked(payload, row)
+
+    def _checked(self, payload: dict[str, object], row: Any) -> Principal:
+        """The caller of a verified token's claims, from its device's row: refused if the
+        device is unknown or another user's, revoked, the token expired or the user
+        deactivated."""
         if row is None or row.user_id != payload["u"]:
             raise unauthorized("Unknown device.")
         # A revoked device hears so even with an expired token: it must wipe.
@@ -434,7 +468,7 @@ class LocalIdentityProvider:
             )
         if row.username is None or not row.active:
             raise unauthorized("The user of this device is deactivated.")
-        return Principal(
+        principal = Principal(
             user_id=row.user_id,
             username=row.username,
             display_name=row.display_name,
@@ -442,3 +476,7 @@ class LocalIdentityProvider:
             team_id=row.team_id,
             device_id=row.id,
         )
+        if len(self._expected) >= EXPECTED_CALLERS:
+            self._expected.clear()  # bounded; the next requests simply ask again
+        self._expected[row.id] = principal
+        return principal

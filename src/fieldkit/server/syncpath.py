@@ -28,6 +28,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -61,18 +62,23 @@ def authenticated(
 ) -> Iterator[tuple[Session, Principal]]:
     """A session (one connection, one transaction) for the rest of the request and the
     caller authenticated in it; the session is closed (rolled back if the endpoint did not
-    commit) in the endpoint's thread.
-
-    ``read_only`` (a pull): on PostgreSQL the statements run without BEGIN and COMMIT (two
-    round trips fewer). Under READ COMMITTED every statement sees its own snapshot either
-    way, so a reader that writes nothing gets the same answers; the feed's reading order
-    (the counter first, see store.py) is what keeps a cursor from stepping over a change."""
-    with state.factory() as session:
-        if read_only and session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    commit) in the endpoint's thread."""
+    with request_session(state, read_only=read_only) as session:
         p = state.identity.authenticate(token, session, lock_device=lock_device)
         scope.setdefault("state", {})["device_id"] = p.device_id
         yield session, p
+
+
+@contextmanager
+def request_session(state: SyncState, *, read_only: bool = False) -> Iterator[Session]:
+    """The request's session. ``read_only`` (a pull): on PostgreSQL the statements run without
+    BEGIN and COMMIT (two round trips fewer). Under READ COMMITTED every statement sees its
+    own snapshot either way, so a reader that writes nothing gets the same answers; a page
+    being one statement (``feed._page``) is what keeps a cursor from stepping over a change."""
+    with state.factory() as session:
+        if read_only and session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 def push_answer(state: SyncState, scope: Scope, token: str, body: sync.IncomingPush) -> str:
@@ -84,9 +90,24 @@ def push_answer(state: SyncState, scope: Scope, token: str, body: sync.IncomingP
 
 
 def pull_answer(state: SyncState, scope: Scope, token: str, cursor: str, limit: int) -> str:
-    """A page of the caller's feed, serialised by the feed (the shape is PullResponse)."""
-    with authenticated(state, scope, token, read_only=True) as (session, p):
-        page = feed.pull_json(session, p, cursor, limit)
+    """A page of the caller's feed, serialised by the feed (the shape is PullResponse).
+
+    A device this process has authenticated before is authenticated again by the page's own
+    statement, which reads its device row with the page (``feed.pull_json_as``: the same
+    checks and refusals, one statement instead of two); a caller who is no longer who they
+    were (another role or team) gets the page read again for who they are."""
+    expected = state.identity.expected_caller(token)
+    if expected is None:
+        with authenticated(state, scope, token, read_only=True) as (session, p):
+            page = feed.pull_json(session, p, cursor, limit)
+            session.commit()
+        return page
+    with request_session(state, read_only=True) as session:
+        answer, p = feed.pull_json_as(
+            session, expected, partial(state.identity.caller_of, token), cursor, limit
+        )
+        scope.setdefault("state", {})["device_id"] = p.device_id
+        page = feed.pull_json(session, p, cursor, limit) if answer is None else answer
         session.commit()
     return page
 
