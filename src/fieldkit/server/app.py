@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,24 @@ from fieldkit.server.settings import ServerSettings
 from fieldkit.server.syncpath import SyncEndpoints, pull_answer, push_answer
 
 log = logging.getLogger("fieldkit.server")
+
+
+# The cyclic garbage collector's first threshold (objects allocated, less freed, between two
+# collections of the youngest generation); Python's default is 700.
+GC_THRESHOLD = 20_000
+
+
+def settle_memory() -> None:
+    """What the process holds once it is ready to serve (the app, its models, schemas and
+    forms: hundreds of thousands of objects) is moved out of the garbage collector's sight,
+    and its youngest generation is collected less often. With the defaults, a request's
+    temporary objects set off a collection every few hundred allocations, and every tenth of
+    those promoted to full collections that walked all of it: 20-66 ms pauses under load, in
+    the middle of requests. Reference counting still frees everything acyclic at once; the
+    rare cycle is collected as before, only later."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _version() -> str:
@@ -162,6 +181,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         # the released forms are parsed once per process (~0.6 s): before the first request,
         # not in the first push that carries an assessment
         await anyio.to_thread.run_sync(released_forms)
+        settle_memory()
         yield
         if app.sync_endpoints is not None:
             await anyio.to_thread.run_sync(app.sync_endpoints.workers.shutdown)
