@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import uuid6
@@ -12,9 +13,16 @@ def new_id() -> str:
     return str(uuid6.uuid7())
 
 
+# An id as new_id writes it (the common case, answered without parsing).
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def is_id(value: object) -> bool:
+    """Whether ``value`` is a UUID's text, in any form ``uuid.UUID`` reads."""
     if not isinstance(value, str):
         return False
+    if _CANONICAL.fullmatch(value):
+        return True
     try:
         uuid.UUID(value)
     except ValueError:
