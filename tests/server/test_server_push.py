@@ -145,3 +145,41 @@ def test_batch_size_is_bounded(world: ServerWorld) -> None:
     r = anna.push_raw(batch)
     assert r.status_code == 422
     assert count(world, MutationLog) == 0
+
+
+def test_a_batch_that_keeps_colliding_is_refused_whole_and_can_be_sent_again(
+    world: ServerWorld, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Another writer changing the same record in between makes a batch run again on what
+    is stored now; if that keeps happening the device is told to send it later, and nothing
+    of the batch (not even its first mutations) has happened."""
+    from fieldkit.server.store import ConcurrentWrite, Store
+
+    team = world.team("T")
+    anna = world.device("anna", "worker", team)
+    args = case_args(anna)
+    case_id = args["case"]["id"]
+    assert anna.push_one("case.create", **args)["status"] == "applied"
+    note = note_dict(anna, case_id)
+    batch = [
+        anna.mutation("note.create", note=note),
+        anna.mutation("case.set_fields", case_id=case_id, changes={"summary": "x"}),
+    ]
+    attempts = []
+
+    def always_changed(self, rec, data, **kwargs):  # type: ignore[no-untyped-def]
+        attempts.append(rec.id)
+        raise ConcurrentWrite
+
+    monkeypatch.setattr(Store, "replace", always_changed)
+    r = anna.push_raw(batch)
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "conflict"
+    assert len(attempts) == 5
+    monkeypatch.undo()
+    _, cursor = anna.pull_all()
+    assert note["id"] not in {c["record_id"] for c in anna.pull().json()["changes"]}
+    # sent again, it is applied as if for the first time
+    results = anna.push(*batch)
+    assert [x["status"] for x in results] == ["applied", "applied"]
+    assert note["id"] in {c["record_id"] for c in anna.pull(cursor).json()["changes"]}

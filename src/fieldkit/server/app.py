@@ -288,6 +288,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             **AUTH_ERRORS,
             400: _err("unsupported_protocol: a newer protocol or record schema"),
             409: _err('mutation_gap, with detail {"last_mutation_id": n}'),
+            503: _err("conflict: others kept changing the same records; nothing was applied"),
         },
     )
     def push(body: sync.IncomingPush, token: BearerToken, request: Request) -> Response:
