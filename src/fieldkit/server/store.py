@@ -79,6 +79,17 @@ class PendingChange:
     team_id: str | None = None
     target_user_id: str | None = None
 
+    def row(self) -> dict[str, Any]:
+        """The change's columns in ``changes``, but its number and time."""
+        return {
+            "kind": self.kind.value,
+            "record_type": self.record_type,
+            "record_id": self.record_id,
+            "case_id": self.case_id,
+            "team_id": self.team_id,
+            "target_user_id": self.target_user_id,
+        }
+
 
 def _table(model: type[Record]) -> Table:
     table = model.__table__
@@ -389,20 +400,7 @@ class Store:
             params = {
                 "n": n,
                 "at": now,
-                "rows": rows_json(
-                    [
-                        {
-                            "i": i,
-                            "kind": c.kind.value,
-                            "record_type": c.record_type,
-                            "record_id": c.record_id,
-                            "case_id": c.case_id,
-                            "team_id": c.team_id,
-                            "target_user_id": c.target_user_id,
-                        }
-                        for i, c in enumerate(self.pending, 1)
-                    ]
-                ),
+                "rows": rows_json([{"i": i, **c.row()} for i, c in enumerate(self.pending, 1)]),
             }
             self.pending.clear()
             self._pg_pipeline(statements, (PG_NUMBER_CHANGES, params) if n else None, commit=commit)
@@ -417,19 +415,7 @@ class Store:
         # Core executemany (one multi-row INSERT): no ORM object per change row.
         self.session.execute(
             insert(Change),
-            [
-                {
-                    "seq": first + i,
-                    "kind": c.kind.value,
-                    "record_type": c.record_type,
-                    "record_id": c.record_id,
-                    "case_id": c.case_id,
-                    "team_id": c.team_id,
-                    "target_user_id": c.target_user_id,
-                    "at": now,
-                }
-                for i, c in enumerate(self.pending)
-            ],
+            [{"seq": first + i, "at": now, **c.row()} for i, c in enumerate(self.pending)],
         )
         self.pending.clear()
         if commit:

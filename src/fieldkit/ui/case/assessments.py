@@ -23,13 +23,13 @@ from fieldkit.ui.case.export import (
     policy_note,
 )
 from fieldkit.ui.case.form_renderer import FormRenderer
+from fieldkit.ui.case.kept import KeptOffer
 from fieldkit.ui.context import ASSESSMENTS, AppContext
 from fieldkit.ui.i18n import fmt_date, fmt_datetime
 from fieldkit.ui.knowledge.links import SECTION_GUIDANCE
 from fieldkit.ui.labels import label
 from fieldkit.ui.qt import (
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -215,30 +215,20 @@ class AssessmentsTab(QWidget):
         self.reviews.setObjectName("Notice")
         self.reviews.setWordWrap(True)
         self.reviews.hide()
-        self.offer = QFrame(self.editor)
-        self.offer.setObjectName("Notice")
-        self.offer_text = QLabel("", self.offer)
-        self.offer_text.setWordWrap(True)
-        self.restore_button = QPushButton(_("Restore my answers"), self.offer)
-        self.restore_button.setObjectName("Primary")
-        self.restore_button.setAutoDefault(True)  # Enter, as well as Space, when it has focus
-        self.restore_button.setToolTip(
-            _("Put the kept answers back in the form; they are saved as you go on writing.")
+        self.offer = KeptOffer(
+            self.editor,
+            _("Restore my answers"),
+            _("Put the kept answers back in the form; they are saved as you go on writing."),
+            self.restore_unsaved,
+            self.discard_unsaved,
+            discard_tip=_("Keep the saved draft and remove the kept answers"),
         )
-        self.restore_button.clicked.connect(self.restore_unsaved)
-        self.discard_button = QPushButton(_("Discard them…"), self.offer)
-        self.discard_button.setAutoDefault(True)
-        self.discard_button.setToolTip(_("Keep the saved draft and remove the kept answers"))
-        self.discard_button.clicked.connect(self.discard_unsaved)
-        offer_buttons = QHBoxLayout()
-        offer_buttons.addStretch(1)
-        offer_buttons.addWidget(self.discard_button)
-        offer_buttons.addWidget(self.restore_button)
-        offer_layout = QVBoxLayout(self.offer)
-        offer_layout.addWidget(self.offer_text)
-        offer_layout.addLayout(offer_buttons)
-        self.offer.hide()
-        self._discard_asked = False
+        self.offer.setAccessibleName(_("Unsaved answers kept"))
+        self.offer_text, self.restore_button, self.discard_button = (
+            self.offer.text,
+            self.offer.restore,
+            self.offer.discard,
+        )
         self.save_state = QLabel("", self.editor)
         self.save_state.setObjectName("Hint")
         self.submit_button = QPushButton(_("Submit for review"), self.editor)
@@ -447,35 +437,26 @@ class AssessmentsTab(QWidget):
         (typing into the saved draft first would replace what was kept)."""
         self.kept_view = kept_view
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
-        self.offer_text.setText(
+        self.offer.offer(
             _(
                 "Answers you wrote in this assessment ({when}) were never saved in the draft: "
                 "the app locked or closed first, or the form did not accept them. They have "
                 "been kept in the encrypted vault. Restore them to go on where you left off, "
                 "or discard them to keep the saved draft as it is."
-            ).format(when=when)
+            ).format(when=when),
+            _("Discard them…"),
         )
-        self.offer.setAccessibleName(_("Unsaved answers kept"))
-        self.offer.setAccessibleDescription(self.offer_text.text())
-        self.restore_button.setEnabled(True)
-        self.discard_button.setEnabled(True)
-        self._discard_asked = False
-        self.discard_button.setText(_("Discard them…"))
-        self.offer.show()
         if self.renderer is not None:
             self.renderer.set_read_only(True)
         self.submit_button.setEnabled(False)
-        self.setTabOrder(self.restore_button, self.discard_button)
-        self.restore_button.setFocus()
 
     def _hide_offer(self) -> None:
-        self.offer.hide()
-        self._discard_asked = False
+        self.offer.withdraw()
         self.submit_button.setEnabled(True)
 
     @property
     def offering(self) -> bool:
-        return not self.offer.isHidden()
+        return self.offer.offering
 
     def restore_unsaved(self) -> None:
         """Put the kept answers in the editor, unsaved: they are saved (or refused, and kept
@@ -498,21 +479,15 @@ class AssessmentsTab(QWidget):
         """Two steps (the first asks again, in place): the kept answers leave the vault."""
         if self.detail is None or not self.offering:
             return
-        if not self._discard_asked:
-            self._discard_asked = True
-            self.offer_text.setText(
-                _(
-                    "Discard the kept answers for good? The saved draft stays as it is; "
-                    "the answers that were kept cannot be brought back."
-                )
-            )
-            self.offer.setAccessibleDescription(self.offer_text.text())
-            self.discard_button.setText(_("Yes, discard them"))
-            self.discard_button.setFocus()
+        if not self.offer.confirm_discard(
+            _(
+                "Discard the kept answers for good? The saved draft stays as it is; "
+                "the answers that were kept cannot be brought back."
+            ),
+            _("Yes, discard them"),
+        ):
             return
         assessment_id = self.detail.assessment.id
-        self.restore_button.setEnabled(False)
-        self.discard_button.setEnabled(False)
         self.ctx.call(
             _discard,
             assessment_id,
@@ -532,8 +507,7 @@ class AssessmentsTab(QWidget):
         self.save_state.setText(_("The kept answers were discarded; the saved draft is shown."))
 
     def _discard_failed(self, exc: BaseException) -> None:
-        self.restore_button.setEnabled(True)
-        self.discard_button.setEnabled(True)
+        self.offer.failed()
         self._error(exc)
 
     def keep_unsaved(self) -> None:

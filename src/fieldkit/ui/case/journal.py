@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fieldkit.i18n import _
+from fieldkit.ui.case.kept import KeptOffer
 from fieldkit.ui.context import NOTES, AppContext
 from fieldkit.ui.i18n import fmt_datetime
 from fieldkit.ui.labels import label
@@ -253,30 +254,19 @@ class JournalTab(QWidget):
         confirm_layout.addLayout(confirm_buttons)
         self.confirm.hide()
         # what was kept in the vault, offered back
-        self.offer = QFrame(editor)
-        self.offer.setObjectName("Notice")
-        self.offer.setAccessibleName(_("Unsaved text kept"))
-        self.offer_text = QLabel("", self.offer)
-        self.offer_text.setWordWrap(True)
-        self.restore_button = QPushButton(_("Restore the text"), self.offer)
-        self.restore_button.setObjectName("Primary")
-        self.restore_button.setAutoDefault(True)  # Enter, as well as Space, when it has focus
-        self.restore_button.setToolTip(
-            _("Put the kept text back in the editor; it is saved as you go on writing.")
+        self.offer = KeptOffer(
+            editor,
+            _("Restore the text"),
+            _("Put the kept text back in the editor; it is saved as you go on writing."),
+            self.restore_unsaved,
+            self.discard_unsaved,
         )
-        self.restore_button.clicked.connect(self.restore_unsaved)
-        self.discard_button = QPushButton(_("Discard it…"), self.offer)
-        self.discard_button.setAutoDefault(True)
-        self.discard_button.clicked.connect(self.discard_unsaved)
-        offer_layout = QVBoxLayout(self.offer)
-        offer_layout.addWidget(self.offer_text)
-        offer_buttons = QHBoxLayout()
-        offer_buttons.addStretch(1)
-        offer_buttons.addWidget(self.discard_button)
-        offer_buttons.addWidget(self.restore_button)
-        offer_layout.addLayout(offer_buttons)
-        self.offer.hide()
-        self._discard_asked = False
+        self.offer.setAccessibleName(_("Unsaved text kept"))
+        self.offer_text, self.restore_button, self.discard_button = (
+            self.offer.text,
+            self.offer.restore,
+            self.offer.discard,
+        )
 
         form = QFormLayout()
         form.addRow(_("Contact type"), self.contact_type)
@@ -589,7 +579,7 @@ class JournalTab(QWidget):
 
     @property
     def offering(self) -> bool:
-        return not self.offer.isHidden()
+        return self.offer.offering
 
     def _offer(self, kept: Any) -> None:
         """Offer the kept text back, unless she has started writing meanwhile (then it is
@@ -603,22 +593,16 @@ class JournalTab(QWidget):
         ):
             return
         self.kept = kept
-        self._discard_asked = False
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
-        self.offer_text.setText(
+        self.offer.offer(
             _(
                 "Text you wrote in a journal note of this case ({when}) was never saved: the app "
                 "locked or closed first, or the note could not be saved. It has been kept in the "
                 "encrypted vault. Restore it to go on where you left off, or discard it."
-            ).format(when=when)
+            ).format(when=when),
+            _("Discard it…"),
         )
-        self.offer.setAccessibleDescription(self.offer_text.text())
-        self.discard_button.setText(_("Discard it…"))
-        self.restore_button.setEnabled(True)
-        self.discard_button.setEnabled(True)
-        self.offer.show()
         self._set_editing(False)
-        self.setTabOrder(self.restore_button, self.discard_button)
         self.restore_button.setFocus()
 
     def _set_editing(self, enabled: bool) -> None:
@@ -630,10 +614,9 @@ class JournalTab(QWidget):
 
     def _hide_offer(self) -> None:
         if self.offering:
-            self.offer.hide()
+            self.offer.withdraw()
             self._set_editing(True)
         self.kept = None
-        self._discard_asked = False
 
     def restore_unsaved(self) -> None:
         """Put the kept text back in the editor, unsaved: it is saved as if just typed."""
@@ -671,18 +654,12 @@ class JournalTab(QWidget):
         """Two steps (the first asks again, in place): the kept text leaves the vault."""
         if self.kept is None or not self.offering:
             return
-        if not self._discard_asked:
-            self._discard_asked = True
-            self.offer_text.setText(
-                _("Discard the kept text for good? It cannot be brought back afterwards.")
-            )
-            self.offer.setAccessibleDescription(self.offer_text.text())
-            self.discard_button.setText(_("Yes, discard it"))
-            self.discard_button.setFocus()
+        if not self.offer.confirm_discard(
+            _("Discard the kept text for good? It cannot be brought back afterwards."),
+            _("Yes, discard it"),
+        ):
             return
         case_id = self.kept.case_id
-        self.restore_button.setEnabled(False)
-        self.discard_button.setEnabled(False)
         self.ctx.call(
             _discard,
             case_id,
@@ -701,8 +678,7 @@ class JournalTab(QWidget):
         from fieldkit.errors import FieldkitError
         from fieldkit.i18n import render
 
-        self.restore_button.setEnabled(True)
-        self.discard_button.setEnabled(True)
+        self.offer.failed()
         if isinstance(exc, FieldkitError):
             self.save_state.setText(render(exc))
         else:
