@@ -96,8 +96,6 @@ class Context:
     # caller), and the latest entry time per case, written once at the end of the batch.
     visible: dict[str, ScopeRow | None] = field(default_factory=dict)
     last_entry: dict[str, dt.datetime] = field(default_factory=dict)
-    # Strong references keep loaded rows in the session's (weak) identity map for the batch.
-    keep: list[Any] = field(default_factory=list)
 
     def may_see(self, case_id: str) -> ScopeRow | None:
         if case_id not in self.visible:
@@ -218,7 +216,6 @@ def visible_case(ctx: Context, case_id: Any) -> tuple[ScopeRow, Any]:
     rec = ctx.store.get(RecordType.CASE, case_id) if scope else None
     if scope is None or rec is None:
         raise not_found()
-    ctx.keep.append(rec)
     return scope, rec
 
 
