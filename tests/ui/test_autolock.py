@@ -25,6 +25,7 @@ def test_idle_time_locks_and_unlock_returns_to_the_case(
     window.idle.start()
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.unlock_screen, timeout=5000)
     assert not window.ctx.is_unlocked
+    window.idle.set_timeout(30 * 60 * 1000)  # unlocked again, no second lock mid-test
     qtbot.waitUntil(lambda: session.locked, timeout=5000)  # the vault itself is closed
 
     unlock(qtbot, window)
