@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fieldkit.cli import main
-from fieldkit.domain.enums import AssessmentStatus, CaseType, Role
-from fieldkit.domain.ids import new_id
+from fieldkit.domain.enums import AssessmentStatus, CaseType
 from fieldkit.domain.records import replace
 from fieldkit.errors import ExitCode, InvalidInput
 from fieldkit.forms import FormRegistry
@@ -24,38 +22,15 @@ from fieldkit.forms.answers import Visibility
 from fieldkit.forms.definition import Form
 from fieldkit.forms.registry import FormNotFound
 from fieldkit.i18n import render
-from fieldkit.security import SecurityPolicy
 from fieldkit.services import assessments, cases
-from fieldkit.services.profile import Identity, Session, create_profile, open_session, wipe_profile
+from fieldkit.services.profile import Session, open_session
 
 pytestmark = pytest.mark.keyring
 
 PASS = "korrekt häst batteri häftklammer"
-FAST = SecurityPolicy(argon2_target_seconds=0.01)
 CONCERN = FormRegistry.load().latest("fk.vbe.concern")
 SECRET = "Elias bor hos sin moster på Storgatan 3"  # case content: never in a message or log
 PARTIAL = {"A1": "initial", "B1": {"rating": "some"}}
-
-
-@pytest.fixture
-def folder(real_keyring: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A worker's laptop profile (real SQLCipher vault, real keyring), locked."""
-    monkeypatch.setenv("FIELDKIT_PASSPHRASE", PASS)
-    monkeypatch.setenv("FIELDKIT_LANG", "en")
-    place = tmp_path / "anna"
-    place.mkdir()
-    identity = Identity(
-        new_id(), "anna", "Anna", Role.WORKER, new_id(), "Fältgruppen Söder", new_id()
-    )
-    create_profile(place, PASS, identity, FAST).lock()
-    yield place
-    wipe_profile(place)
-
-
-@pytest.fixture
-def worker(folder: Path) -> Iterator[Session]:
-    with open_session(folder, PASS) as s:
-        yield s
 
 
 def outbox(s: Session) -> list[tuple[str, Any]]:

@@ -11,25 +11,22 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fieldkit.domain.enums import AssessmentStatus, CaseType, Role
+from fieldkit.domain.enums import AssessmentStatus, CaseType
 from fieldkit.domain.ids import new_id
 from fieldkit.domain.records import replace
 from fieldkit.forms import FormRegistry
 from fieldkit.forms.definition import Form
-from fieldkit.security import SecurityPolicy
 from fieldkit.services import assessments, cases
-from fieldkit.services.profile import Identity, Session, create_profile, open_session, wipe_profile
+from fieldkit.services.profile import Session, open_session
 
 pytestmark = pytest.mark.keyring
 
 PASS = "korrekt häst batteri häftklammer"
-FAST = SecurityPolicy(argon2_target_seconds=0.01)
 CONCERN = FormRegistry.load().latest("fk.vbe.concern")
 SAVED = {"A1": "initial", "B1": {"rating": "some"}}
 SECRET = "Elias träffar Omar vid moskén kl halv tio"  # case content: only inside the vault
@@ -40,25 +37,6 @@ REFUSED = {
     "F1": {"rating": "clear"},
     "FU1": "2026-11-02Thalv tio",
 }
-
-
-@pytest.fixture
-def folder(real_keyring: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("FIELDKIT_LANG", "en")
-    place = tmp_path / "anna"
-    place.mkdir()
-    identity = Identity(
-        new_id(), "anna", "Anna", Role.WORKER, new_id(), "Fältgruppen Söder", new_id()
-    )
-    create_profile(place, PASS, identity, FAST).lock()
-    yield place
-    wipe_profile(place)
-
-
-@pytest.fixture
-def worker(folder: Path) -> Iterator[Session]:
-    with open_session(folder, PASS) as s:
-        yield s
 
 
 def a_draft(s: Session) -> tuple[str, str]:

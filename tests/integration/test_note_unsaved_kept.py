@@ -7,49 +7,27 @@ for the server, and no text reaches a log or a file in the clear."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fieldkit.domain.enums import CaseType, Role
+from fieldkit.domain.enums import CaseType
 from fieldkit.domain.ids import new_id
 from fieldkit.domain.journal import MAX_TEXT
 from fieldkit.domain.records import replace
 from fieldkit.errors import InvalidInput
 from fieldkit.protocol.messages import RecordType
-from fieldkit.security import SecurityPolicy
 from fieldkit.services import cases, notes
-from fieldkit.services.profile import Identity, Session, create_profile, open_session, wipe_profile
+from fieldkit.services.profile import Session, open_session
 
 pytestmark = pytest.mark.keyring
 
 PASS = "korrekt häst batteri häftklammer"
-FAST = SecurityPolicy(argon2_target_seconds=0.01)
 SECRET = "Elias berättade att han ska träffa Omar vid moskén på fredag"
 
 
 def fields(text: str = SECRET, place: str = "Fritidsgården") -> dict[str, object]:
     return {"text": text, "contact_type": "phone", "place": place, "present": ["Elias", "Mamma"]}
-
-
-@pytest.fixture
-def folder(real_keyring: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("FIELDKIT_LANG", "en")
-    place = tmp_path / "anna"
-    place.mkdir()
-    identity = Identity(
-        new_id(), "anna", "Anna", Role.WORKER, new_id(), "Fältgruppen Söder", new_id()
-    )
-    create_profile(place, PASS, identity, FAST).lock()
-    yield place
-    wipe_profile(place)
-
-
-@pytest.fixture
-def worker(folder: Path) -> Iterator[Session]:
-    with open_session(folder, PASS) as s:
-        yield s
 
 
 def a_case(s: Session) -> str:
