@@ -250,6 +250,8 @@ def start_profiler(directory: Path, pid: int) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
     command += ["--subprocesses", "--rate", "200", "--format", "raw"]
     command += ["-o", str(directory / "server.raw")]
+    # e.g. "--gil" (only the thread holding the interpreter: where its CPU goes) or "--idle"
+    command += os.environ.get("FIELDKIT_PYSPY_ARGS", "").split()
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 

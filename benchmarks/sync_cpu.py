@@ -8,7 +8,8 @@ them. ``--devices`` enrolled workers each do what the app's incremental sync doe
 new note, pull until ``has_more`` is false; ``sync_figures.LoadDevice``), first one after the
 other (no concurrency: the floor of the server's work per sync), then all at once from
 threads of this process (``--syncs`` in all). For each: the server process's CPU per sync
-(user + system, from /proc), the median wall time, and the same for PostgreSQL's backends.
+(user + system, from /proc), the median wall time, and the same for PostgreSQL's backends;
+one after the other also the device's own CPU inside its sync (the load generator's share).
 
 Also the median commit with its WAL flush: pushes arriving together commit one after another
 (each holds the feed counter through its commit), so 100 at once take at least 100 of them.
@@ -126,14 +127,17 @@ def main() -> int:
             d.sync()
         profiler = start_profiler(args.profile, proc.pid) if args.profile else None
 
+        client_cpu = [0.0]
+
         def sequential() -> list[float]:
             lat = []
             for i in range(args.syncs):
                 d = devices[i % len(devices)]
                 d.write_note()
-                t = time.perf_counter()
+                c, t = time.thread_time(), time.perf_counter()
                 d.sync()
                 lat.append(time.perf_counter() - t)
+                client_cpu[0] += time.thread_time() - c
             return lat
 
         def concurrent() -> list[float]:
@@ -157,6 +161,7 @@ def main() -> int:
             return lat
 
         out["sequential"] = measure(server, sequential, args.syncs)
+        out["sequential"]["device_cpu_ms"] = round(client_cpu[0] / args.syncs * 1000, 3)
         if not args.sequential_only:
             n_conc = max(1, args.syncs // len(devices)) * len(devices)
             out[f"{len(devices)} at once"] = measure(server, concurrent, n_conc)
