@@ -1,8 +1,9 @@
 """Answers the assessment editor could not save are kept inside the real vault (its meta table,
 no schema change) until they are saved, restored or discarded: they survive locking and a
-killed process, are offered with the assessment, go once a draft is saved or the assessment is
-submitted, are never kept for a submitted or someone else's assessment, go with a purged case,
-queue nothing for the server, and no answer reaches a log or the vault file in the clear."""
+killed process, are offered with the assessment, go once the editor saves the draft or the
+author discards them (never by another save, a submit or a look at the assessment), are never
+kept for someone else's assessment, go with a purged case, queue nothing for the server, and no
+answer reaches a log or the vault file in the clear."""
 
 from __future__ import annotations
 
@@ -101,13 +102,22 @@ def test_refused_answers_are_kept_through_a_lock_and_offered_back(
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_a_successful_save_removes_what_was_kept(worker: Session) -> None:
+def test_the_editors_successful_save_removes_what_was_kept(worker: Session) -> None:
     _case, aid = a_draft(worker)
     assessments.keep_unsaved(worker, aid, REFUSED)
     fixed = {**REFUSED, "FU1": "2026-11-02T09:30"}
-    assessments.save_draft(worker, aid, fixed)
+    assessments.save_draft(worker, aid, fixed, clears_kept=True)
     assert assessments.unsaved_answers(worker, aid) is None
     assert worker.vault.unsaved.get("assessment", aid) is None
+
+
+def test_another_save_of_the_draft_leaves_what_was_kept(worker: Session) -> None:
+    _case, aid = a_draft(worker)
+    assessments.keep_unsaved(worker, aid, REFUSED)
+    assessments.save_draft(worker, aid, {**SAVED, "B1": {"rating": "clear"}})  # e.g. the CLI
+    kept = assessments.unsaved_answers(worker, aid)
+    assert kept is not None and kept.answers == REFUSED
+    assert kept.draft_changed and kept.restorable
 
 
 def test_discarding_removes_what_was_kept(worker: Session) -> None:
@@ -125,30 +135,32 @@ def test_answers_equal_to_the_draft_keep_nothing(worker: Session) -> None:
     assert worker.vault.unsaved.get("assessment", aid) is None
 
 
-def test_nothing_is_kept_for_a_submitted_assessment(worker: Session) -> None:
+def test_answers_kept_before_a_submit_stay_readable_but_not_restorable(worker: Session) -> None:
     case = cases.create_case(worker, CaseType.INDIVIDUAL_AT_RISK, "Elias Exempel")
     a = assessments.create_assessment(worker, case.id, "fk.vbe.concern")
     assessments.save_draft(worker, a.id, complete(CONCERN))
     assessments.keep_unsaved(worker, a.id, REFUSED)  # kept while it is a draft ...
     submitted = assessments.submit(worker, a.id)
     assert submitted.status is AssessmentStatus.SUBMITTED
-    assert worker.vault.unsaved.get("assessment", a.id) is None  # ... and gone with the submit
-    assert assessments.keep_unsaved(worker, a.id, REFUSED) is False
-    assert worker.vault.unsaved.get("assessment", a.id) is None
+    kept = assessments.unsaved_answers(worker, a.id)  # ... and still there after the submit
+    assert kept is not None and kept.answers == REFUSED
+    assert not kept.restorable and kept.status is AssessmentStatus.SUBMITTED
+    assert assessments.show_assessment(worker, a.id, "en").unsaved == kept  # a look keeps it
+    assert worker.vault.unsaved.get("assessment", a.id) is not None
+    assessments.discard_unsaved(worker, a.id)  # only her own choice removes it
     assert assessments.unsaved_answers(worker, a.id) is None
 
 
-def test_an_entry_left_for_a_record_submitted_elsewhere_goes_when_it_is_shown(
+def test_answers_typed_when_the_draft_was_submitted_elsewhere_are_still_kept(
     worker: Session,
 ) -> None:
     _case, aid = a_draft(worker)
-    assessments.keep_unsaved(worker, aid, REFUSED)
     a = worker.vault.assessments.get(aid)
     with worker.vault.transaction():  # as a pull would leave it: submitted on another device
         worker.vault.assessments.put(replace(a, status=AssessmentStatus.SUBMITTED))
-    detail = assessments.show_assessment(worker, aid, "en")
-    assert detail.unsaved is None
-    assert worker.vault.unsaved.get("assessment", aid) is None
+    assert assessments.keep_unsaved(worker, aid, REFUSED, written_on=a) is True
+    kept = assessments.show_assessment(worker, aid, "en").unsaved
+    assert kept is not None and kept.answers == REFUSED and not kept.restorable
 
 
 def test_nothing_is_kept_for_someone_elses_draft(worker: Session) -> None:
@@ -181,7 +193,7 @@ def test_a_damaged_entry_is_treated_as_absent(worker: Session) -> None:
     with worker.vault.transaction():
         worker.vault.meta.set(f"unsaved.assessment.{aid}", {"content": {"answers": [1]}})
     assert assessments.unsaved_answers(worker, aid) is None
-    assessments.save_draft(worker, aid, SAVED)  # and saving clears it
+    assessments.save_draft(worker, aid, SAVED, clears_kept=True)  # and the editor's save clears it
     assert worker.vault.meta.get(f"unsaved.assessment.{aid}") is None
 
 

@@ -1,8 +1,9 @@
 """What the journal editor of a case could not save is kept inside the real vault (the meta
 table, no schema change) until it is saved, restored or discarded: a new note, a draft's
-changes, a linked entry being written. Saving or signing removes it, nothing is kept for a
-signed entry or someone else's draft, it goes with a purged entry or case, nothing is queued
-for the server, and no text reaches a log or a file in the clear."""
+changes, a linked entry being written. The editor's save removes it (no other save, and no
+signature: text kept for a draft signed afterwards stays, to read and copy), nothing is kept for
+someone else's draft, it goes with a purged entry or case, nothing is queued for the server, and
+no text reaches a log or a file in the clear."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def test_the_editor_saving_the_new_note_removes_what_was_kept(worker: Session) -
     assert worker.vault.unsaved.get("note", case_id) is None
 
 
-def test_a_drafts_changes_go_once_saved_and_nothing_is_kept_for_a_signed_entry(
+def test_a_drafts_changes_go_once_the_editor_saves_them_and_stay_through_a_signature(
     worker: Session,
 ) -> None:
     case_id = a_case(worker)
@@ -85,13 +86,15 @@ def test_a_drafts_changes_go_once_saved_and_nothing_is_kept_for_a_signed_entry(
     assert notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id) is True
     kept = notes.unsaved_note(worker, case_id)
     assert kept is not None and kept.draft_id == draft.id and kept.text == SECRET
-    notes.update_draft(worker, draft.id, text=SECRET)
+    notes.update_draft(worker, draft.id, text=SECRET, clears_kept=True)
     assert worker.vault.unsaved.get("note", case_id) is None
 
     notes.keep_unsaved_note(worker, case_id, fields("Ännu en ändring."), draft_id=draft.id)
     notes.sign_note(worker, draft.id)
-    assert worker.vault.unsaved.get("note", case_id) is None
-    assert notes.keep_unsaved_note(worker, case_id, fields(), draft_id=draft.id) is False
+    kept = notes.unsaved_note(worker, case_id)  # signed afterwards: to read and copy
+    assert kept is not None and kept.text == "Ännu en ändring."
+    assert not kept.restorable and kept.draft_state == "signed" and kept.signed_at is not None
+    notes.discard_unsaved_note(worker, case_id)
     assert worker.vault.unsaved.get("note", case_id) is None
 
 

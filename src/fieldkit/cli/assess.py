@@ -3,7 +3,7 @@
     fieldkit assess new CASE_ID --form FORM_ID [--version V] [--answers A.json] [--submit]
     fieldkit assess edit ID --answers A.json        (save the draft's answers)
     fieldkit assess submit ID
-    fieldkit assess show ID [--json]
+    fieldkit assess show ID [--json] [--kept]      (--kept: the answers kept unsaved as well)
     fieldkit assess review ID --decision agree|partly|disagree --comment TEXT --approve|--return
     fieldkit assess revise ID                      (a returned assessment goes on in a new draft)
     fieldkit assess list CASE_ID | queue | overdue [--on DATE]
@@ -132,26 +132,61 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _value_text(item: Any, value: Any) -> str:
-    labels = {o.code: o.label for o in item.options}
-    if value is None:
-        return "–"
-    if item.type == "rating":
-        parts = value if isinstance(value, dict) else {"rating": value}
-        text = labels.get(parts.get("rating"), str(parts.get("rating")))
-        trend = {o.code: o.label for o in item.trend_options}.get(parts.get("trend"))
-        if trend:
-            text += f" ({trend})"
-        if parts.get("key_factor"):
-            text += " [*]"
-        if parts.get("note"):
-            text += f" — {parts['note']}"
-        return text
-    if isinstance(value, list) and item.type == "multiselect":
-        return ", ".join(labels.get(v, str(v)) for v in value)
-    if isinstance(value, list):
-        return "; ".join(json.dumps(v, ensure_ascii=False) for v in value)
-    return labels.get(value, str(value)) if isinstance(value, str) else str(value)
+def _kept_summary(kept: Any, *, with_content: bool) -> dict[str, Any]:
+    """What --json says of answers kept unsaved: that they are there and what they were written
+    on; the answers themselves only with --kept."""
+    data: dict[str, Any] = {
+        "kept_at": kept.kept_at.isoformat() if kept.kept_at else None,
+        "based_on": {
+            "version": kept.based_on_version,
+            "updated_at": (
+                kept.based_on_updated_at.isoformat() if kept.based_on_updated_at else None
+            ),
+        },
+        "draft_changed_at": kept.changed_at.isoformat() if kept.changed_at else None,
+        "restorable": kept.restorable,
+    }
+    if with_content:
+        data["answers"] = kept.answers
+        data["overrides"] = kept.overrides
+    return data
+
+
+def _kept_lines(kept: Any, form: Any, *, with_content: bool) -> list[str]:
+    """The text lines saying that answers are kept unsaved (the answers only with --kept)."""
+    from fieldkit.forms.model import build_view
+    from fieldkit.i18n import _, current_language
+
+    when = _local_time(kept.kept_at)
+    if not kept.restorable:
+        line = _(
+            "Unsaved answers are kept for this assessment ({when}), but it can no longer be "
+            "changed: read them with --kept and discard them in the app when no longer needed."
+        ).format(when=when)
+    elif kept.changed_at is not None:
+        line = _(
+            "Unsaved answers are kept for this assessment ({when}), written on an earlier "
+            "version of the draft (changed since {changed}). Open it in the app to restore or "
+            "discard them; show them with --kept."
+        ).format(when=when, changed=_local_time(kept.changed_at))
+    else:
+        line = _(
+            "Unsaved answers are kept for this assessment ({when}). Open it in the app to "
+            "restore or discard them; show them with --kept."
+        ).format(when=when)
+    lines = ["", line]
+    if with_content:
+        from fieldkit.services import assessments
+
+        view = build_view(form, kept.answers, kept.overrides, current_language())
+        lines.append("")
+        lines.append("== " + _("Kept answers (not saved in the assessment)"))
+        lines.extend(assessments.answers_lines(view, kept.overrides))
+    return lines
+
+
+def _local_time(when: dt.datetime | None) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else "?"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -159,6 +194,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from fieldkit.i18n import current_language
     from fieldkit.services import assessments
 
+    with_kept = bool(getattr(args, "kept", False))
     with unlocked(args) as session:
         detail = assessments.show_assessment(session, args.assessment_id, current_language())
     a, view, form = detail.assessment, detail.view, detail.form
@@ -180,6 +216,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         },
         "reviews": [to_dict(r) for r in detail.reviews],
         "sections": [{k: v for k, v in dataclasses.asdict(s).items()} for s in view.sections],
+        "unsaved": (
+            _kept_summary(detail.unsaved, with_content=with_kept) if detail.unsaved else None
+        ),
     }
     lines = [
         f"{view.title} ({form.key})",
@@ -197,7 +236,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             if not item.visible:
                 continue
             mark = "*" if item.required else " "
-            lines.append(f"{mark}{item.id:<5} {item.label}: {_value_text(item, item.value)}")
+            lines.append(
+                f"{mark}{item.id:<5} {item.label}: {assessments.answer_text(item, item.value)}"
+            )
             lines.extend(f"        ! {e}" for e in item.errors)
             lines.extend(f"        ~ {w}" for w in item.warnings)
     lines.extend(f"! {e}" for e in view.errors)
@@ -208,6 +249,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"review {r.created_at:%Y-%m-%d} {r.reviewer_name or r.reviewer_id}: "
             f"{r.decision.value}, {r.outcome.value} — {r.comment}"
         )
+    if detail.unsaved is not None:
+        lines.extend(_kept_lines(detail.unsaved, form, with_content=with_kept))
     emit(args, data, "\n".join(lines))
     return ExitCode.OK
 
@@ -295,6 +338,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("assessment_id")
     p = add("show", cmd_show, "show an assessment with its form version (logged)")
     p.add_argument("assessment_id")
+    p.add_argument(
+        "--kept",
+        action="store_true",
+        help="also show the answers kept unsaved for it (they are mentioned, not shown, without)",
+    )
     p = add("review", cmd_review, "review a submitted assessment (team lead)")
     p.add_argument("assessment_id")
     p.add_argument("--decision", required=True, choices=["agree", "partly", "disagree"])

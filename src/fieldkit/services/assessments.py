@@ -35,6 +35,7 @@ from fieldkit.forms.validation import (
     validate_submission,
 )
 from fieldkit.protocol.messages import MutationName
+from fieldkit.services import kept as kept_work
 from fieldkit.services.session import (
     Session,
     audit,
@@ -174,11 +175,25 @@ class AssessmentDetail:
 class UnsavedAnswers:
     """Answers typed in the editor that never became the draft (the form refused them, or the
     app locked or closed before they were saved), kept inside the vault until they are saved,
-    restored or discarded."""
+    restored or discarded (only ever by the author's explicit choice).
+
+    ``changed_at`` is set when the draft has changed since the answers were written (a save
+    here, or a newer version from another device): restoring them replaces those changes.
+    ``restorable`` is False once the assessment can no longer be edited (submitted, reviewed,
+    or no longer the author's): then they can only be read, copied and discarded."""
 
     answers: dict[str, Any]
     overrides: dict[str, str]
     kept_at: dt.datetime | None
+    based_on_version: int | None = None  # the draft's version they were written on
+    based_on_updated_at: dt.datetime | None = None  # and its time of change
+    changed_at: dt.datetime | None = None  # when the draft changed since (None: it has not)
+    restorable: bool = True
+    status: AssessmentStatus = AssessmentStatus.DRAFT  # the assessment's status now
+
+    @property
+    def draft_changed(self) -> bool:
+        return self.changed_at is not None
 
 
 def _registry(registry: FormRegistry | None) -> FormRegistry:
@@ -303,10 +318,14 @@ def save_draft(
     overrides: Mapping[str, str] | None = None,
     *,
     registry: FormRegistry | None = None,
+    clears_kept: bool = False,
 ) -> Assessment:
     """Store the draft's answers as they are now. Incomplete answers are fine in a draft;
     answers that do not fit its form version raise ``DraftDoesNotFit`` and nothing is
-    written (the draft saved before stays as it was)."""
+    written (the draft saved before stays as it was). With ``clears_kept`` (the editor
+    saving what it holds, which includes or replaces what it kept), the answers kept for the
+    draft are removed in the same transaction; any other save leaves them, to be offered back
+    with a notice that the draft changed since."""
     a = require_assessment(session, assessment_id)
     given, given_overrides = _check_answers(
         answers, overrides if overrides is not None else a.overrides
@@ -319,7 +338,8 @@ def save_draft(
     updated = replace(updated, reassessment_due=reassessment_date(form, given))
     with write(session) as vault:
         _save(session, updated)
-        vault.unsaved.drop(UNSAVED, updated.id)  # saved: nothing is kept beside the draft
+        if clears_kept:
+            vault.unsaved.drop(UNSAVED, updated.id)  # the editor's own answers are saved
     return updated
 
 
@@ -345,7 +365,6 @@ def submit(
     submitted = rules.submit(a, me.user_id, me.role)
     with write(session):
         session.vault.assessments.put(submitted)
-        session.vault.unsaved.drop(UNSAVED, submitted.id)  # nothing is kept for a final record
         _queue(
             session, MutationName.ASSESSMENT_SUBMIT, {"assessment": to_dict(submitted)}, submitted
         )
@@ -469,7 +488,7 @@ def show_assessment(
     """The assessment rendered with its own form version. Logged as ``assessment.read``."""
     a = require_assessment(session, assessment_id)
     form = form_of(a, registry)
-    with write(session) as vault:
+    with write(session):
         audit(
             session,
             AuditAction.ASSESSMENT_READ,
@@ -477,8 +496,6 @@ def show_assessment(
             record_id=a.id,
             case_id=a.case_id,
         )
-        if not _editable(session, a) and vault.unsaved.get(UNSAVED, a.id) is not None:
-            vault.unsaved.drop(UNSAVED, a.id)  # submitted meanwhile (on another device)
     view = build_view(form, a.answers, a.overrides, locale, today=today)
     return AssessmentDetail(
         a,
@@ -504,33 +521,46 @@ def keep_unsaved(
     assessment_id: str,
     answers: Mapping[str, Any],
     overrides: Mapping[str, str] | None = None,
+    *,
+    written_on: Assessment | None = None,
 ) -> bool:
     """Keep answers the editor could not save, inside the vault (one entry per assessment,
     replacing the one before), until they are saved, restored or discarded. They need not fit
     the form (that is often why they were not saved) but must be plain JSON within the size
-    bound. Only the author's own draft keeps anything: for a submitted assessment, or answers
-    equal to the stored draft, nothing is kept (and an older entry goes). True when kept."""
+    bound. ``written_on`` is the draft as the editor loaded it (default: as stored now); its
+    version and time of change are kept with the answers, so that offering them back can say
+    when the draft changed since. Answers typed into the author's draft are kept even when it
+    was submitted meanwhile (they are then offered to read and copy); nothing is kept for
+    someone else's assessment, or for answers equal to the stored draft (and an older entry
+    goes: the editor's answers replace it). True when kept."""
     a = require_assessment(session, assessment_id)
     given, given_overrides = _check_answers(
         answers, overrides if overrides is not None else a.overrides
     )
+    if a.author_id != session.identity.user_id:
+        return False
     same = given == dict(a.answers) and given_overrides == dict(a.overrides)
+    base = written_on if written_on is not None and written_on.id == a.id else a
     with write(session) as vault:
-        if same or not _editable(session, a):
+        if same:
             vault.unsaved.drop(UNSAVED, a.id)
             return False
         vault.unsaved.keep(
-            UNSAVED, a.id, a.case_id, {"answers": given, "overrides": given_overrides}
+            UNSAVED,
+            a.id,
+            a.case_id,
+            {"answers": given, "overrides": given_overrides, "based_on": kept_work.based_on(base)},
         )
     log.info("unsaved draft answers kept in the vault")
     return True
 
 
 def unsaved_answers(session: Session, assessment_id: str) -> UnsavedAnswers | None:
-    """The answers kept for the author's draft, when they differ from the stored draft."""
+    """The answers kept for the assessment, when they differ from it: restorable while it is
+    the author's draft, otherwise to read and copy; with when the draft changed since."""
     a = require_assessment(session, assessment_id)
     entry = session.vault.unsaved.get(UNSAVED, a.id)
-    if entry is None or not _editable(session, a):
+    if entry is None:
         return None
     content = entry["content"]
     answers, overrides = content.get("answers"), content.get("overrides") or {}
@@ -539,11 +569,18 @@ def unsaved_answers(session: Session, assessment_id: str) -> UnsavedAnswers | No
     overrides = {str(k): str(v) for k, v in overrides.items()}
     if answers == dict(a.answers) and overrides == dict(a.overrides):
         return None
-    try:
-        kept_at: dt.datetime | None = dt.datetime.fromisoformat(str(entry.get("kept_at")))
-    except ValueError:
-        kept_at = None
-    return UnsavedAnswers(answers, overrides, kept_at)
+    kept_at = kept_work.parse_time(entry.get("kept_at"))
+    based = content.get("based_on")
+    return UnsavedAnswers(
+        answers,
+        overrides,
+        kept_at,
+        based_on_version=kept_work.based_on_version(based),
+        based_on_updated_at=kept_work.based_on_time(based),
+        changed_at=kept_work.changed_since(a.updated_at, based, kept_at),
+        restorable=_editable(session, a),
+        status=a.status,
+    )
 
 
 def discard_unsaved(session: Session, assessment_id: str) -> None:
@@ -552,3 +589,45 @@ def discard_unsaved(session: Session, assessment_id: str) -> None:
     with write(session) as vault:
         vault.unsaved.drop(UNSAVED, a.id)
     log.info("unsaved draft answers discarded")
+
+
+# --- answers as plain text (the command line, and kept answers to read and copy) ------------
+
+
+def answer_text(item: Any, value: Any) -> str:
+    """One answer as text, with the option labels of the form version (an ``ItemView``)."""
+    labels = {o.code: o.label for o in item.options}
+    if value is None:
+        return "–"
+    if item.type == "rating":
+        parts = value if isinstance(value, dict) else {"rating": value}
+        text = labels.get(parts.get("rating"), str(parts.get("rating")))
+        trend = {o.code: o.label for o in item.trend_options}.get(parts.get("trend"))
+        if trend:
+            text += f" ({trend})"
+        if parts.get("key_factor"):
+            text += " [*]"
+        if parts.get("note"):
+            text += f" — {parts['note']}"
+        return text
+    if isinstance(value, list) and item.type == "multiselect":
+        return ", ".join(labels.get(v, str(v)) for v in value)
+    if isinstance(value, list):
+        return "; ".join(json.dumps(v, ensure_ascii=False) for v in value)
+    return labels.get(value, str(value)) if isinstance(value, str) else str(value)
+
+
+def answers_lines(view: FormView, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """The answered questions of a form view, by section: ``label: answer`` lines."""
+    lines: list[str] = []
+    for section in view.sections:
+        items = [i for i in section.items if i.visible and i.value not in (None, "", [], {})]
+        if not section.visible or not items:
+            continue
+        if lines:
+            lines.append("")
+        lines.append(section.title)
+        lines.extend(f"{item.label}: {answer_text(item, item.value)}" for item in items)
+    for check_id, text in (overrides or {}).items():
+        lines.append(f"{check_id}: {text}")
+    return lines

@@ -18,6 +18,7 @@ from fieldkit.domain.ids import utcnow
 from fieldkit.domain.records import JournalEntry
 from fieldkit.errors import N_, InvalidInput, Refused
 from fieldkit.protocol.messages import MutationName
+from fieldkit.services import kept as kept_work
 from fieldkit.services.cases import sorted_notes
 from fieldkit.services.session import (
     Session,
@@ -111,8 +112,13 @@ def _check_author(session: Session, entry: JournalEntry) -> None:
         )
 
 
-def update_draft(session: Session, note_id: str, **changes: Any) -> JournalEntry:
-    """Edit a draft (text, event time, contact type, place, present). Signed entries refuse."""
+def update_draft(
+    session: Session, note_id: str, *, clears_kept: bool = False, **changes: Any
+) -> JournalEntry:
+    """Edit a draft (text, event time, contact type, place, present). Signed entries refuse.
+    With ``clears_kept`` (the editor saving what it holds), the text kept for this draft is
+    removed in the same transaction; any other edit leaves it, to be offered back with a
+    notice that the draft changed since."""
     entry = require_note(session, note_id)
     if "contact_type" in changes:
         changes["contact_type"] = coerce_enum(
@@ -133,7 +139,8 @@ def update_draft(session: Session, note_id: str, **changes: Any) -> JournalEntry
             MutationName.NOTE_UPDATE_DRAFT,
             {"note_id": entry.id, "changes": encode_changes(changes)},
         )
-        _drop_kept(session, entry.case_id, entry.id)  # saved: nothing kept beside it
+        if clears_kept:
+            _drop_kept(session, entry.case_id, entry.id)  # the editor's own text is saved
     return updated
 
 
@@ -141,8 +148,8 @@ def sign_note(session: Session, note_id: str) -> JournalEntry:
     """Sign a draft: from now on it never changes. Logged as ``sign``."""
     entry = require_note(session, note_id)
     with write(session):
+        # text kept for the draft stays: it is offered to read and copy, until discarded
         signed = _sign_in_transaction(session, entry)
-        _drop_kept(session, entry.case_id, entry.id)  # nothing is kept for a signed entry
     log.info("journal entry signed")
     return signed
 
@@ -224,9 +231,15 @@ MAX_KEPT_TEXT = 1_000_000  # characters of kept text (a pasted text over MAX_TEX
 @dataclass(frozen=True)
 class UnsavedNote:
     """What the journal editor of a case held and could not save (the save failed, or the app
-    locked or closed first), kept inside the vault until it is saved, restored or discarded:
-    the draft it changes (None: a note never saved), or the signed entry a new linked entry is
-    about, and the fields as typed."""
+    locked or closed first), kept inside the vault until it is saved, restored or discarded
+    (only ever by the author's explicit choice): the draft it changes (None: a note never
+    saved), or the signed entry a new linked entry is about, and the fields as typed.
+
+    ``changed_at`` is set when the draft changed since the text was written (saved here, or a
+    newer version from another device): restoring replaces those changes. ``restorable`` is
+    False once the draft can no longer be changed (``draft_state`` "signed", or "gone", or
+    not the author's): the text can then only be read, copied into a new note and
+    discarded."""
 
     case_id: str
     draft_id: str | None
@@ -236,6 +249,16 @@ class UnsavedNote:
     place: str
     present: tuple[str, ...]
     kept_at: dt.datetime | None
+    based_on_version: int | None = None  # the draft's version the text was written on
+    based_on_updated_at: dt.datetime | None = None  # and its time of change
+    changed_at: dt.datetime | None = None  # when the draft changed since (None: it has not)
+    restorable: bool = True
+    draft_state: str = "draft"  # "draft", "signed", "gone" (no longer on this laptop), "other"
+    signed_at: dt.datetime | None = None
+
+    @property
+    def draft_changed(self) -> bool:
+        return self.changed_at is not None
 
 
 def _drop_kept(session: Session, case_id: str, draft_id: str | None) -> None:
@@ -275,16 +298,8 @@ def _same_as_draft(note: JournalEntry, fields: Mapping[str, Any]) -> bool:
     )
 
 
-def _keepable_draft(session: Session, case_id: str, draft_id: str) -> JournalEntry | None:
-    note = session.vault.notes.get(draft_id)
-    if (
-        note is None
-        or note.is_signed
-        or note.case_id != case_id
-        or note.author_id != session.identity.user_id
-    ):
-        return None
-    return note  # type: ignore[no-any-return]
+def _mine(session: Session, case_id: str, note: JournalEntry) -> bool:
+    return note.case_id == case_id and note.author_id == session.identity.user_id
 
 
 def keep_unsaved_note(
@@ -294,33 +309,51 @@ def keep_unsaved_note(
     *,
     draft_id: str | None = None,
     link: tuple[str, str] | None = None,
+    written_on: JournalEntry | None = None,
 ) -> bool:
     """Keep what the case's journal editor holds (``text``, ``contact_type``, ``place``,
     ``present``) inside the vault, replacing what was kept before, until it is saved, restored
-    or discarded. Nothing is kept for a signed entry, someone else's draft, text equal to the
-    stored draft, or a new note without text. True when kept."""
+    or discarded. For a draft, ``written_on`` is the draft as the editor loaded or last saved
+    it (default: as stored now): its version and time of change are kept with the text, so
+    that offering it back can say when the draft changed since. Text typed into the author's
+    draft is kept even when the draft was signed meanwhile (it is then offered to read and
+    copy). Nothing is kept for someone else's draft, text equal to the stored draft, or a new
+    note without text (and what was kept before for the same draft or new note goes: the
+    editor's text replaces it). True when kept."""
     case = require_case(session, case_id)
     kept = _kept_fields(fields)
-    keep = bool(kept["text"].strip())
+    based: dict[str, Any] | None = None
     if draft_id is not None:
-        note = _keepable_draft(session, case.id, draft_id)
-        keep = note is not None and not _same_as_draft(note, kept)
-    with write(session) as vault:
-        if not keep:
-            vault.unsaved.drop(UNSAVED, case.id)
+        note = session.vault.notes.get(draft_id)
+        if note is not None and not _mine(session, case.id, note):
             return False
+        if note is not None and _same_as_draft(note, kept):
+            with write(session):
+                _drop_kept(session, case.id, draft_id)
+            return False
+        if note is not None:
+            base = written_on if written_on is not None and written_on.id == note.id else note
+            based = kept_work.based_on(base)
+    elif not kept["text"].strip():
+        with write(session):
+            _drop_kept(session, case.id, None)
+        return False
+    with write(session) as vault:
         content = {
             **kept,
             "draft_id": draft_id,
             "link": list(link) if link and draft_id is None else None,
         }
+        if based is not None:
+            content["based_on"] = based
         vault.unsaved.keep(UNSAVED, case.id, case.id, content)
     log.info("unsaved journal text kept in the vault")
     return True
 
 
 def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
-    """What is kept for the case's journal editor, when it can still be restored."""
+    """What is kept for the case's journal editor: restorable while its draft can be changed,
+    otherwise to read and copy; with when the draft changed since."""
     case = require_case(session, case_id)
     entry = session.vault.unsaved.get(UNSAVED, case.id)
     if entry is None:
@@ -330,12 +363,23 @@ def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
         fields = _kept_fields(content)
     except (InvalidInput, TypeError, ValueError):
         return None  # damaged: treated as absent
+    kept_at = kept_work.parse_time(entry.get("kept_at"))
+    based = content.get("based_on")
     draft_id, link = content.get("draft_id"), content.get("link")
+    changed_at, restorable, state, signed_at = None, True, "draft", None
     if draft_id is not None:
-        note = _keepable_draft(session, case.id, str(draft_id))
-        if note is None or _same_as_draft(note, fields):
-            return None
+        note = session.vault.notes.get(str(draft_id))
         link = None
+        if note is None:
+            restorable, state = False, "gone"
+        elif not _mine(session, case.id, note):
+            restorable, state = False, "other"
+        elif _same_as_draft(note, fields):
+            return None  # nothing there that the entry does not hold
+        else:
+            changed_at = kept_work.changed_since(note.updated_at, based, kept_at)
+            if note.is_signed:
+                restorable, state, signed_at = False, "signed", note.signed_at
     elif not fields["text"].strip():
         return None
     if link is not None:
@@ -345,10 +389,6 @@ def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
             return None
         if session.vault.notes.get(link[1]) is None:
             link = None  # the original is gone: what was written is still offered, unlinked
-    try:
-        kept_at: dt.datetime | None = dt.datetime.fromisoformat(str(entry.get("kept_at")))
-    except ValueError:
-        kept_at = None
     return UnsavedNote(
         case.id,
         str(draft_id) if draft_id is not None else None,
@@ -358,6 +398,12 @@ def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
         fields["place"],
         tuple(fields["present"]),
         kept_at,
+        based_on_version=kept_work.based_on_version(based),
+        based_on_updated_at=kept_work.based_on_time(based),
+        changed_at=changed_at,
+        restorable=restorable,
+        draft_state=state,
+        signed_at=signed_at,
     )
 
 
@@ -367,3 +413,25 @@ def discard_unsaved_note(session: Session, case_id: str) -> None:
     with write(session) as vault:
         vault.unsaved.drop(UNSAVED, case.id)
     log.info("unsaved journal text discarded")
+
+
+def reuse_unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
+    """Kept text whose draft can no longer be changed (signed meanwhile, or gone) becomes the
+    text kept for a new note of the case, to be restored into the editor as one: nothing is
+    lost on the way (saving the new note then removes it, as for any new note). The entry as
+    it is, when it can still be restored into its own draft; None when nothing is kept."""
+    found = unsaved_note(session, case_id)
+    if found is None or found.restorable:
+        return found
+    fields = {
+        "text": found.text,
+        "contact_type": found.contact_type,
+        "place": found.place,
+        "present": list(found.present),
+    }
+    with write(session) as vault:
+        vault.unsaved.keep(
+            UNSAVED, found.case_id, found.case_id, {**fields, "draft_id": None, "link": None}
+        )
+    log.info("unsaved journal text kept for a new note")
+    return unsaved_note(session, case_id)

@@ -5,7 +5,10 @@ reviews, and going on with a returned assessment in a new draft.
 What the worker typed is never lost to a save that cannot happen: answers the form refuses are
 kept inside the vault by the worker thread that was refused, and so are answers not yet saved
 when the app locks or closes or she moves to another case (``keep_unsaved``). Opening the
-assessment again offers them back (restore or discard) before the draft can be edited."""
+assessment again offers them back (restore or discard) before the draft can be edited; when
+the draft changed since they were written (saved here, or a newer version from another device)
+the notice says so and shows them to compare, and when it can no longer be changed (submitted
+meanwhile) they are shown read-only to copy, and go only when she discards them."""
 
 from __future__ import annotations
 
@@ -104,28 +107,44 @@ def _save(
     answers: dict[str, Any],
     overrides: dict[str, str],
     language: str,
+    written_on: Any = None,
 ) -> tuple[Any, Any]:
     from fieldkit.forms.model import build_view
     from fieldkit.services import assessments
 
     try:
-        saved = assessments.save_draft(session, assessment_id, answers, overrides)
+        saved = assessments.save_draft(session, assessment_id, answers, overrides, clears_kept=True)
     except Exception:
         # Refused (answers the form cannot hold) or failed: what she typed is kept inside the
         # vault, so that a lock, a closed window or a crash before she corrects it loses nothing.
         with contextlib.suppress(Exception):  # the save's own error is the one to report
-            assessments.keep_unsaved(session, assessment_id, answers, overrides)
+            assessments.keep_unsaved(
+                session, assessment_id, answers, overrides, written_on=written_on
+            )
         raise
     view = build_view(assessments.form_of(saved), answers, overrides, language)
     return saved, view
 
 
 def _keep(
-    session: Any, assessment_id: str, answers: dict[str, Any], overrides: dict[str, str]
+    session: Any,
+    assessment_id: str,
+    answers: dict[str, Any],
+    overrides: dict[str, str],
+    written_on: Any = None,
 ) -> bool:
     from fieldkit.services import assessments
 
-    return assessments.keep_unsaved(session, assessment_id, answers, overrides)
+    return assessments.keep_unsaved(
+        session, assessment_id, answers, overrides, written_on=written_on
+    )
+
+
+def kept_answers_text(kept: Any, kept_view: Any) -> str:
+    """The kept answers as plain text, question by question, to read and copy."""
+    from fieldkit.services import assessments
+
+    return "\n".join(assessments.answers_lines(kept_view, kept.overrides))
 
 
 def _discard(session: Any, assessment_id: str) -> None:
@@ -222,6 +241,9 @@ class AssessmentsTab(QWidget):
             self.restore_unsaved,
             self.discard_unsaved,
             discard_tip=_("Keep the saved draft and remove the kept answers"),
+            copy_label=_("Copy the answers"),
+            copied_label=_("Copied"),
+            details_name=_("The kept answers"),
         )
         self.offer.setAccessibleName(_("Unsaved answers kept"))
         self.offer_text, self.restore_button, self.discard_button = (
@@ -410,7 +432,7 @@ class AssessmentsTab(QWidget):
         self.reviews.setText("\n".join(reviews))
         self.reviews.setVisible(bool(reviews))
         self.select(a.id)
-        if draft and detail.unsaved is not None and opened.kept_view is not None:
+        if detail.unsaved is not None and opened.kept_view is not None:
             self._offer(detail.unsaved, opened.kept_view)
 
     def _put_renderer(self, view: Any, answers: dict[str, Any], overrides: dict[str, str]) -> None:
@@ -433,19 +455,40 @@ class AssessmentsTab(QWidget):
 
     # -- answers kept in the vault, offered back -------------------------------------------
     def _offer(self, kept: Any, kept_view: Any) -> None:
-        """Show the answers kept for this draft: restore or discard, before it can be edited
-        (typing into the saved draft first would replace what was kept)."""
+        """Show the answers kept for this assessment, before it can be edited (typing into the
+        saved draft first would replace what was kept): restore or discard; with a warning and
+        the answers to compare when the draft changed since; read-only, to copy, when it can no
+        longer be changed."""
         self.kept_view = kept_view
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
-        self.offer.offer(
-            _(
+        restorable = bool(kept.restorable and self.editable)
+        details = ""
+        if not restorable:
+            text = _(
+                "Answers you wrote in this assessment ({when}) were never saved in the draft, "
+                "and the assessment can no longer be changed (status now: {status}), so they "
+                "cannot be put back into it. They are kept in the encrypted vault and shown "
+                "below, so that you can read them and copy what you need, for example into a "
+                "new assessment. Discard them when you no longer need them."
+            ).format(when=when, status=label(kept.status))
+            details = kept_answers_text(kept, kept_view)
+        elif kept.changed_at is not None:
+            text = _(
+                "Answers you wrote in this assessment ({when}) were never saved in the draft. "
+                "They were written on an earlier version of the draft, and the draft has been "
+                "changed since ({changed}), on this laptop or on another device. Restoring "
+                "replaces the draft's current answers with yours. Your answers are shown "
+                "below: compare them with the draft before you choose."
+            ).format(when=when, changed=fmt_datetime(kept.changed_at))
+            details = kept_answers_text(kept, kept_view)
+        else:
+            text = _(
                 "Answers you wrote in this assessment ({when}) were never saved in the draft: "
                 "the app locked or closed first, or the form did not accept them. They have "
                 "been kept in the encrypted vault. Restore them to go on where you left off, "
                 "or discard them to keep the saved draft as it is."
-            ).format(when=when),
-            _("Discard them…"),
-        )
+            ).format(when=when)
+        self.offer.offer(text, _("Discard them…"), details=details, restorable=restorable)
         if self.renderer is not None:
             self.renderer.set_read_only(True)
         self.submit_button.setEnabled(False)
@@ -461,7 +504,13 @@ class AssessmentsTab(QWidget):
     def restore_unsaved(self) -> None:
         """Put the kept answers in the editor, unsaved: they are saved (or refused, and kept
         again) as if she had just typed them."""
-        if self.detail is None or self.detail.unsaved is None or not self.offering:
+        if (
+            self.detail is None
+            or self.detail.unsaved is None
+            or not self.offering
+            or not self.offer.restorable
+            or not self.editable
+        ):
             return
         kept = self.detail.unsaved
         self.detail = replace(self.detail, unsaved=None)
@@ -527,6 +576,7 @@ class AssessmentsTab(QWidget):
             self.detail.assessment.id,
             self.renderer.answers(),
             self.renderer.overrides(),
+            self.detail.assessment,  # the draft she is writing on, as the editor has it
             on_error=lambda _exc: None,  # the save queued after reports the problem
         )
 
@@ -573,6 +623,7 @@ class AssessmentsTab(QWidget):
             self.renderer.answers(),
             self.renderer.overrides(),
             current_language(),
+            self.detail.assessment,
             on_done=self._saved,
             on_error=self._save_failed,
         )

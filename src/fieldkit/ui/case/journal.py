@@ -7,7 +7,10 @@ corrections, supplements and the person's own view are new entries linked to the
 
 What the editor holds and cannot save (a save that fails, or the app locking or closing, or
 another case opening first) is kept inside the vault, and offered back — restore or discard —
-when the case's journal is shown again."""
+when the case's journal is shown again: with a warning and the text to compare when the draft
+changed since it was written (saved here, or a newer version from another device), and, when
+the draft can no longer be changed (signed meanwhile), read-only to copy or to start a new note
+with, going only when she discards it."""
 
 from __future__ import annotations
 
@@ -73,23 +76,40 @@ def _create_draft(session: Any, case_id: str, fields: dict[str, Any], link: Any)
         raise
 
 
-def _update_draft(session: Any, case_id: str, note_id: str, fields: dict[str, Any]) -> Any:
+def _update_draft(
+    session: Any, case_id: str, note_id: str, fields: dict[str, Any], written_on: Any = None
+) -> Any:
     from fieldkit.services import notes
 
     try:
-        return notes.update_draft(session, note_id, **fields)
+        return notes.update_draft(session, note_id, clears_kept=True, **fields)
     except Exception:
         with contextlib.suppress(Exception):
-            notes.keep_unsaved_note(session, case_id, fields, draft_id=note_id)
+            notes.keep_unsaved_note(
+                session, case_id, fields, draft_id=note_id, written_on=written_on
+            )
         raise
 
 
 def _keep(
-    session: Any, case_id: str, fields: dict[str, Any], draft_id: str | None, link: Any
+    session: Any,
+    case_id: str,
+    fields: dict[str, Any],
+    draft_id: str | None,
+    link: Any,
+    written_on: Any = None,
 ) -> bool:
     from fieldkit.services import notes
 
-    return notes.keep_unsaved_note(session, case_id, fields, draft_id=draft_id, link=link)
+    return notes.keep_unsaved_note(
+        session, case_id, fields, draft_id=draft_id, link=link, written_on=written_on
+    )
+
+
+def _reuse(session: Any, case_id: str) -> Any:
+    from fieldkit.services import notes
+
+    return notes.reuse_unsaved_note(session, case_id)
 
 
 def _kept(session: Any, case_id: str) -> Any:
@@ -141,6 +161,7 @@ class JournalTab(QWidget):
         self.names: dict[str, str] = {}
         # the draft in the editor
         self.draft_id: str | None = None
+        self.draft_base: Any = None  # the draft as last saved or loaded (what she writes on)
         self.link: tuple[str, str] | None = None  # (kind, original id) for a linked entry
         self._saving = False
         self._dirty = False
@@ -260,6 +281,9 @@ class JournalTab(QWidget):
             _("Put the kept text back in the editor; it is saved as you go on writing."),
             self.restore_unsaved,
             self.discard_unsaved,
+            copy_label=_("Copy the text"),
+            copied_label=_("Copied"),
+            details_name=_("The kept text"),
         )
         self.offer.setAccessibleName(_("Unsaved text kept"))
         self.offer_text, self.restore_button, self.discard_button = (
@@ -492,6 +516,7 @@ class JournalTab(QWidget):
                 self.case_id,
                 self.draft_id,
                 fields,
+                self.draft_base,
                 on_done=self._saved,
                 on_error=self._save_failed,
             )
@@ -500,6 +525,7 @@ class JournalTab(QWidget):
         self.ctx.wrote.emit()
         self._saving = False
         self.draft_id = note.id
+        self.draft_base = note
         self.saved_count += 1
         self.save_state.setText(_("Draft saved {when}").format(when=fmt_datetime(note.updated_at)))
         self._merge(note)
@@ -569,6 +595,7 @@ class JournalTab(QWidget):
             self.fields(),
             self.draft_id,
             self.link,
+            self.draft_base,
             on_error=lambda _exc: None,  # the save queued after reports the problem
         )
 
@@ -594,16 +621,42 @@ class JournalTab(QWidget):
             return
         self.kept = kept
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
-        self.offer.offer(
-            _(
+        restore_label, details = "", ""
+        if not kept.restorable:
+            if kept.draft_state == "signed":
+                text = _(
+                    "Text you wrote in a draft journal note of this case ({when}) was never "
+                    "saved, and the note has since been signed ({signed}). A signed entry can "
+                    "no longer be changed, so the text cannot be put back into it. It is kept "
+                    "in the encrypted vault and shown below: copy it, or start a new note with "
+                    "it. Discard it when you no longer need it."
+                ).format(when=when, signed=fmt_datetime(kept.signed_at))
+            else:
+                text = _(
+                    "Text you wrote in a draft journal note of this case ({when}) was never "
+                    "saved, and that draft can no longer be changed here (it is no longer on "
+                    "this laptop, or it is not yours). The text is kept in the encrypted vault "
+                    "and shown below: copy it, or start a new note with it. Discard it when you "
+                    "no longer need it."
+                ).format(when=when)
+            restore_label, details = _("Start a new note with this text"), kept.text
+        elif kept.changed_at is not None:
+            text = _(
+                "Text you wrote in a draft journal note of this case ({when}) was never saved. "
+                "It was written on an earlier version of the draft, and the draft has been "
+                "changed since ({changed}), on this laptop or on another device. Restoring "
+                "replaces the draft's current text with yours. Your text is shown below: "
+                "compare it with the draft in the journal before you choose."
+            ).format(when=when, changed=fmt_datetime(kept.changed_at))
+            details = kept.text
+        else:
+            text = _(
                 "Text you wrote in a journal note of this case ({when}) was never saved: the app "
                 "locked or closed first, or the note could not be saved. It has been kept in the "
                 "encrypted vault. Restore it to go on where you left off, or discard it."
-            ).format(when=when),
-            _("Discard it…"),
-        )
+            ).format(when=when)
+        self.offer.offer(text, _("Discard it…"), details=details, restore_label=restore_label)
         self._set_editing(False)
-        self.restore_button.setFocus()
 
     def _set_editing(self, enabled: bool) -> None:
         for widget in (self.contact_type, self.place, self.present, self.text, self.new_button):
@@ -619,14 +672,27 @@ class JournalTab(QWidget):
         self.kept = None
 
     def restore_unsaved(self) -> None:
-        """Put the kept text back in the editor, unsaved: it is saved as if just typed."""
+        """Put the kept text back in the editor, unsaved: it is saved as if just typed. Text
+        whose draft can no longer be changed becomes the kept text of a new note first (on the
+        worker, so nothing is lost on the way) and goes into the editor as a new note."""
         kept = self.kept
         if kept is None or not self.offering:
+            return
+        if not kept.restorable:
+            case_id = kept.case_id
+            self.offer.restore.setEnabled(False)
+            self.ctx.call(
+                _reuse,
+                case_id,
+                on_done=lambda found: self._reused(case_id, found),
+                on_error=self._discard_failed,
+            )
             return
         self._hide_offer()
         self._clear_editor()
         self._loading_editor = True
         self.draft_id = kept.draft_id
+        self.draft_base = None  # the draft as stored now: she chose to replace it
         self.link = kept.link
         self.text.setPlainText(kept.text)
         self.place.setText(kept.place)
@@ -649,6 +715,13 @@ class JournalTab(QWidget):
         self._loading_editor = False
         self._changed()
         self.text.setFocus()
+
+    def _reused(self, case_id: str, found: Any) -> None:
+        if case_id != self.case_id or not self.offering or found is None or not found.restorable:
+            self.offer.failed()
+            return
+        self.kept = found
+        self.restore_unsaved()
 
     def discard_unsaved(self) -> None:
         """Two steps (the first asks again, in place): the kept text leaves the vault."""
@@ -713,6 +786,7 @@ class JournalTab(QWidget):
         self._timer.stop()
         self._loading_editor = True
         self.draft_id = None
+        self.draft_base = None
         self.link = None
         self._dirty = False
         self.text.clear()
@@ -766,6 +840,7 @@ class JournalTab(QWidget):
             self._clear_editor()
             self._loading_editor = True
             self.draft_id = note.id
+            self.draft_base = note
             self.text.setPlainText(note.text)
             self.place.setText(note.place)
             self.present.setText(", ".join(note.present))
