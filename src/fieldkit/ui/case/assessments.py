@@ -70,6 +70,7 @@ class Opened:
 
     detail: Any
     kept_view: Any = None
+    kept_text: str = ""  # the kept answers as plain text, to read, compare and copy
 
 
 def _show(session: Any, assessment_id: str, language: str) -> Opened:
@@ -80,7 +81,8 @@ def _show(session: Any, assessment_id: str, language: str) -> Opened:
     kept = detail.unsaved
     if kept is None:
         return Opened(detail)
-    return Opened(detail, build_view(detail.form, kept.answers, kept.overrides, language))
+    view = build_view(detail.form, kept.answers, kept.overrides, language)
+    return Opened(detail, view, "\n".join(assessments.answers_lines(view, kept.overrides)))
 
 
 def _open(session: Any, assessment_id: str, language: str) -> Opened:
@@ -138,13 +140,6 @@ def _keep(
     return assessments.keep_unsaved(
         session, assessment_id, answers, overrides, written_on=written_on
     )
-
-
-def kept_answers_text(kept: Any, kept_view: Any) -> str:
-    """The kept answers as plain text, question by question, to read and copy."""
-    from fieldkit.services import assessments
-
-    return "\n".join(assessments.answers_lines(kept_view, kept.overrides))
 
 
 def _discard(session: Any, assessment_id: str) -> None:
@@ -433,7 +428,7 @@ class AssessmentsTab(QWidget):
         self.reviews.setVisible(bool(reviews))
         self.select(a.id)
         if detail.unsaved is not None and opened.kept_view is not None:
-            self._offer(detail.unsaved, opened.kept_view)
+            self._offer(detail.unsaved, opened.kept_view, opened.kept_text)
 
     def _put_renderer(self, view: Any, answers: dict[str, Any], overrides: dict[str, str]) -> None:
         if self.renderer is not None:
@@ -454,7 +449,7 @@ class AssessmentsTab(QWidget):
         self.submit_button.setVisible(self.editable)
 
     # -- answers kept in the vault, offered back -------------------------------------------
-    def _offer(self, kept: Any, kept_view: Any) -> None:
+    def _offer(self, kept: Any, kept_view: Any, kept_text: str) -> None:
         """Show the answers kept for this assessment, before it can be edited (typing into the
         saved draft first would replace what was kept): restore or discard; with a warning and
         the answers to compare when the draft changed since; read-only, to copy, when it can no
@@ -462,8 +457,11 @@ class AssessmentsTab(QWidget):
         self.kept_view = kept_view
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
         restorable = bool(kept.restorable and self.editable)
-        details = ""
+        details, headline = "", ""
         if not restorable:
+            headline = _(
+                "The assessment can no longer be changed: your answers cannot be restored into it."
+            )
             text = _(
                 "Answers you wrote in this assessment ({when}) were never saved in the draft, "
                 "and the assessment can no longer be changed (status now: {status}), so they "
@@ -471,8 +469,10 @@ class AssessmentsTab(QWidget):
                 "below, so that you can read them and copy what you need, for example into a "
                 "new assessment. Discard them when you no longer need them."
             ).format(when=when, status=label(kept.status))
-            details = kept_answers_text(kept, kept_view)
+            details = kept_text
         elif kept.changed_at is not None:
+            headline = _("The draft has been changed since you wrote these answers ({changed}).")
+            headline = headline.format(changed=fmt_datetime(kept.changed_at))
             text = _(
                 "Answers you wrote in this assessment ({when}) were never saved in the draft. "
                 "They were written on an earlier version of the draft, and the draft has been "
@@ -480,7 +480,7 @@ class AssessmentsTab(QWidget):
                 "replaces the draft's current answers with yours. Your answers are shown "
                 "below: compare them with the draft before you choose."
             ).format(when=when, changed=fmt_datetime(kept.changed_at))
-            details = kept_answers_text(kept, kept_view)
+            details = kept_text
         else:
             text = _(
                 "Answers you wrote in this assessment ({when}) were never saved in the draft: "
@@ -488,7 +488,9 @@ class AssessmentsTab(QWidget):
                 "been kept in the encrypted vault. Restore them to go on where you left off, "
                 "or discard them to keep the saved draft as it is."
             ).format(when=when)
-        self.offer.offer(text, _("Discard them…"), details=details, restorable=restorable)
+        self.offer.offer(
+            text, _("Discard them…"), details=details, restorable=restorable, headline=headline
+        )
         if self.renderer is not None:
             self.renderer.set_read_only(True)
         self.submit_button.setEnabled(False)

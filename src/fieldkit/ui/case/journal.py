@@ -621,9 +621,13 @@ class JournalTab(QWidget):
             return
         self.kept = kept
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
-        restore_label, details = "", ""
+        restore_label, details, headline = "", "", ""
         if not kept.restorable:
             if kept.draft_state == "signed":
+                headline = _(
+                    "The note has been signed since you wrote this text: it can no longer be "
+                    "changed."
+                )
                 text = _(
                     "Text you wrote in a draft journal note of this case ({when}) was never "
                     "saved, and the note has since been signed ({signed}). A signed entry can "
@@ -632,6 +636,9 @@ class JournalTab(QWidget):
                     "it. Discard it when you no longer need it."
                 ).format(when=when, signed=fmt_datetime(kept.signed_at))
             else:
+                headline = _(
+                    "The draft can no longer be changed here: your text cannot be restored into it."
+                )
                 text = _(
                     "Text you wrote in a draft journal note of this case ({when}) was never "
                     "saved, and that draft can no longer be changed here (it is no longer on "
@@ -641,6 +648,8 @@ class JournalTab(QWidget):
                 ).format(when=when)
             restore_label, details = _("Start a new note with this text"), kept.text
         elif kept.changed_at is not None:
+            headline = _("The draft has been changed since you wrote this text ({changed}).")
+            headline = headline.format(changed=fmt_datetime(kept.changed_at))
             text = _(
                 "Text you wrote in a draft journal note of this case ({when}) was never saved. "
                 "It was written on an earlier version of the draft, and the draft has been "
@@ -655,7 +664,13 @@ class JournalTab(QWidget):
                 "locked or closed first, or the note could not be saved. It has been kept in the "
                 "encrypted vault. Restore it to go on where you left off, or discard it."
             ).format(when=when)
-        self.offer.offer(text, _("Discard it…"), details=details, restore_label=restore_label)
+        self.offer.offer(
+            text,
+            _("Discard it…"),
+            details=details,
+            restore_label=restore_label,
+            headline=headline,
+        )
         self._set_editing(False)
 
     def _set_editing(self, enabled: bool) -> None:

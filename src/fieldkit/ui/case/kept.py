@@ -46,6 +46,12 @@ class KeptOffer(QFrame):
         self.setObjectName("Notice")
         self.restore_label = restore_label
         self.copy_label, self.copied_label = copy_label, copied_label
+        self.headline = QLabel("", self)  # what she must know first: the draft changed
+        self.headline.setWordWrap(True)
+        font = self.headline.font()
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.headline.hide()
         self.text = QLabel("", self)
         self.text.setWordWrap(True)
         self.details = QPlainTextEdit(self)
@@ -74,6 +80,7 @@ class KeptOffer(QFrame):
         buttons.addWidget(self.discard)
         buttons.addWidget(self.restore)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
         layout.addWidget(self.text)
         layout.addWidget(self.details)
         layout.addLayout(buttons)
@@ -93,10 +100,13 @@ class KeptOffer(QFrame):
         details: str = "",
         restorable: bool = True,
         restore_label: str = "",
+        headline: str = "",
     ) -> None:
-        """Show ``text`` with Discard, and Restore (labelled ``restore_label`` when given)
-        unless not ``restorable``; with ``details`` the kept work read-only and Copy, focused
-        first, otherwise Restore."""
+        """Show ``text`` (under ``headline`` in bold, when given) with Discard, and Restore
+        (labelled ``restore_label`` when given) unless not ``restorable``; with ``details``
+        the kept work read-only and Copy, focused first, otherwise Restore."""
+        self.headline.setText(headline)
+        self.headline.setVisible(bool(headline))
         self._say(text)
         self.discard.setText(discard_label)
         self.restorable = restorable
@@ -148,4 +158,5 @@ class KeptOffer(QFrame):
 
     def _say(self, text: str) -> None:
         self.text.setText(text)
-        self.setAccessibleDescription(text)
+        headline = self.headline.text() if self.headline.isVisibleTo(self) else ""
+        self.setAccessibleDescription(f"{headline} {text}".strip())
