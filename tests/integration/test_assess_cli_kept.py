@@ -102,3 +102,22 @@ def test_show_without_kept_answers_says_nothing_of_them(
     assert "Unsaved answers" not in show(folder, capsys, "assess", "show", aid)
     data = json.loads(show(folder, capsys, "--json", "assess", "show", aid))
     assert data["unsaved"] is None
+
+
+def test_case_show_mentions_journal_text_kept_for_the_case_without_printing_it(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fieldkit.services import notes
+
+    with open_session(folder, PASS) as s:
+        case_id = cases.create_case(s, CaseType.INDIVIDUAL_AT_RISK, "Elias Exempel").id
+        draft = notes.add_note(s, case_id, "Första versionen.")
+        notes.keep_unsaved_note(s, case_id, {"text": KEPT_NOTE}, draft_id=draft.id)
+        notes.sign_note(s, draft.id)  # signed meanwhile: the text is still kept
+    text = show(folder, capsys, "case", "show", case_id)
+    assert "Unsaved journal text is kept for this case" in text
+    assert KEPT_NOTE not in text
+    data = json.loads(show(folder, capsys, "--json", "case", "show", case_id))
+    assert data["unsaved_note"]["draft_id"] == draft.id
+    assert data["unsaved_note"]["restorable"] is False
+    assert KEPT_NOTE not in json.dumps(data, ensure_ascii=False)

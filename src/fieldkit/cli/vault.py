@@ -339,13 +339,35 @@ def _note_line(note: Any) -> str:
     )
 
 
+def _kept_note(kept: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """Journal text kept unsaved for the case: what --json says of it and the text line (the
+    text itself is not printed; the journal editor offers it back)."""
+    if kept is None:
+        return None, []
+    data = {
+        "kept_at": kept.kept_at.isoformat() if kept.kept_at else None,
+        "draft_id": kept.draft_id,
+        "draft_changed_at": kept.changed_at.isoformat() if kept.changed_at else None,
+        "restorable": kept.restorable,
+    }
+    when = kept.kept_at.astimezone().strftime("%Y-%m-%d %H:%M") if kept.kept_at else "?"
+    line = _(
+        "Unsaved journal text is kept for this case ({when}); the journal in the app offers it "
+        "back."
+    ).format(when=when)
+    return data, ["", line]
+
+
 def cmd_case_show(args: argparse.Namespace) -> int:
     from fieldkit.services.cases import open_case, unmask_address
+    from fieldkit.services.notes import unsaved_note
 
     with unlocked(args) as session:
         view = open_case(session, args.case_id)
         address = unmask_address(session, view.person.id) if args.unmask else None
+        kept, kept_lines = _kept_note(unsaved_note(session, view.case.id))
     data = view.to_dict()
+    data["unsaved_note"] = kept
     if args.unmask:
         data["person"]["address"] = address
     case, person = view.case, view.person
@@ -367,6 +389,7 @@ def cmd_case_show(args: argparse.Namespace) -> int:
     lines.append("")
     lines.append(_("Journal ({count} entries)").format(count=len(view.notes)))
     lines.extend(_note_line(n) for n in view.notes)
+    lines.extend(kept_lines)
     emit(args, data, "\n".join(lines))
     return ExitCode.OK
 
