@@ -896,7 +896,10 @@ class UnsavedRepository:
     typed when the app locked or closed), kept inside the vault until it is saved, restored or
     discarded. One entry per record in the meta table, ``unsaved.<kind>.<ref>``:
     ``{"case_id": ..., "kept_at": ISO time, "content": {...}}`` (no schema of its own, so it
-    goes wherever the vault goes and nowhere else). An entry that cannot be read is absent."""
+    goes wherever the vault goes and nowhere else). An entry that cannot be read is absent.
+    The content is the caller's; kept work of a draft carries ``"based_on": {"version": ...,
+    "updated_at": ISO time}``, the draft it was written on (absent in entries kept before).
+    Nothing here removes an entry but ``drop`` and a purge of its record or case."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
