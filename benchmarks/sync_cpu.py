@@ -50,17 +50,19 @@ from server_sync import (  # noqa: E402
 from sync_figures import LoadDevice, enroll_devices  # noqa: E402
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every postgres process on the machine (the benchmark is alone on it)."""
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU of the PostgreSQL backends connected to ``database`` (their process title names
+    it) and of the WAL writer: not the backends of anything else running on the machine."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
+            title = stat.with_name("cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
         name = text[text.find("(") + 1 : text.rfind(")")]
-        if name.startswith("postgres"):
+        if name.startswith("postgres") and (f" {database} " in title or "walwriter" in title):
             fields = text.rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
@@ -85,13 +87,13 @@ def commit_flush_ms(url: str, n: int = 200) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
-def measure(server: RunningServer, run: callable, n: int) -> dict[str, float]:  # type: ignore[valid-type]
-    cpu0, pg0, t0 = server.cpu_seconds(), postgres_cpu_seconds(), time.perf_counter()
+def measure(server: RunningServer, database: str, run: callable, n: int) -> dict[str, float]:  # type: ignore[valid-type]
+    cpu0, pg0, t0 = server.cpu_seconds(), postgres_cpu_seconds(database), time.perf_counter()
     lat = run()
     wall = time.perf_counter() - t0
     return {
         "server_cpu_ms": round((server.cpu_seconds() - cpu0) / n * 1000, 2),
-        "postgres_cpu_ms": round((postgres_cpu_seconds() - pg0) / n * 1000, 2),
+        "postgres_cpu_ms": round((postgres_cpu_seconds(database) - pg0) / n * 1000, 2),
         "median_ms": round(statistics.median(lat) * 1000, 2),
         "p95_ms": round(sorted(lat)[int(len(lat) * 0.95) - 1] * 1000, 2),
         "wall_s": round(wall, 2),
@@ -160,11 +162,11 @@ def main() -> int:
                 t.join()
             return lat
 
-        out["sequential"] = measure(server, sequential, args.syncs)
+        out["sequential"] = measure(server, name, sequential, args.syncs)
         out["sequential"]["device_cpu_ms"] = round(client_cpu[0] / args.syncs * 1000, 3)
         if not args.sequential_only:
             n_conc = max(1, args.syncs // len(devices)) * len(devices)
-            out[f"{len(devices)} at once"] = measure(server, concurrent, n_conc)
+            out[f"{len(devices)} at once"] = measure(server, name, concurrent, n_conc)
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)

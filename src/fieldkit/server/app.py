@@ -162,7 +162,9 @@ class FieldkitServer(FastAPI):
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The application on a migrated database (``fieldkit-server init-db`` migrates)."""
     settings = settings or ServerSettings()
-    engine = make_engine(settings.db_url, settings.threads)
+    # FastAPI's routes and the sync requests each run in ``threads`` threads of their own
+    # (see lifespan): a connection for each, and db.POOL_EXTRA more
+    engine = make_engine(settings.db_url, 2 * settings.threads, serving=True)
     check_schema(engine)
     factory = session_factory(engine)
     with factory() as session:
@@ -176,7 +178,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # FastAPI's routes run in this many threads, the sync requests in as many of their own
-        # (syncpath.SyncEndpoints): the pool's extra connections (db.POOL_EXTRA) cover both
+        # (syncpath.SyncEndpoints); the pool has a connection for each thread of both
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         # the released forms are parsed once per process (~0.6 s): before the first request,
         # not in the first push that carries an assessment

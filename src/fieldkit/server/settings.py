@@ -69,7 +69,9 @@ class ServerSettings:
     retention: RetentionRules = field(default_factory=RetentionRules)
     log_requests: bool = True
     # Requests served at once by one process (its worker threads; the endpoints block on the
-    # database). Each holds one database connection for its whole request, so the process's
-    # connection pool is this many plus a few (see db.make_engine): a deployment needs
-    # processes x (threads + 8) connections on PostgreSQL.
+    # database). Each holds one database connection for its whole request, and FastAPI's
+    # routes run in as many threads again, so the process's connection pool is twice this
+    # many plus a few (see db.make_engine and app.create_app): a deployment needs
+    # processes x (2 x threads + 8) connections on PostgreSQL (FastAPI's threads and the sync
+    # requests' own).
     threads: int = field(default_factory=threads_from_env)
