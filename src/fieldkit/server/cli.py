@@ -12,28 +12,45 @@ import datetime as dt
 import io
 import json
 import logging
+import math
 import os
+import ssl
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput
+from fieldkit.errors import N_, ExitCode, FieldkitError, InvalidInput, NotFound
 from fieldkit.i18n import _, render, set_language
 from fieldkit.server import admin
 from fieldkit.server.compaction import CompactionReport
 from fieldkit.server.db import (
+    DatabaseError,
     check_schema,
-    make_engine,
     migrate,
     read_meta,
     session_factory,
 )
+from fieldkit.server.db import make_engine as _make_engine
 from fieldkit.server.identity import LocalIdentityProvider
 from fieldkit.server.settings import ENV_DB, ENV_THREADS, ServerSettings, db_url_from
+
+
+def make_engine(url: str) -> Engine:
+    """``db.make_engine``, with a SQLite file whose folder cannot be made (a typing error in
+    the path, a folder without write access) refused as a clear error, not a traceback."""
+    try:
+        return _make_engine(url)
+    except OSError as exc:
+        raise DatabaseError(
+            N_("The database file cannot be created or opened there ({reason})."),
+            N_("Check the path in the URL and that its folder can be written to."),
+            reason=exc.strerror or type(exc).__name__,
+        ) from None
 
 
 class Env:
@@ -84,7 +101,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     except FieldkitError:
         raise
     except Exception as exc:
-        raise FieldkitError(
+        raise DatabaseError(
             N_("The database could not be migrated ({kind})."),
             N_("Check the URL, that the database server is running, and the credentials."),
             kind=type(exc).__name__,
@@ -106,6 +123,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if bool(args.cert) != bool(args.key):
         raise InvalidInput(N_("--cert and --key go together."))
+    if args.cert:
+        check_tls_files(args.cert, args.key)
     configure_logging()
     options: dict[str, Any] = {
         "host": args.host,
@@ -118,21 +137,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "log_config": None,
     }
     url = db_url_from(args.db)
+    # the database checked before uvicorn starts: a missing or unmigrated one is a clear error
+    engine = make_engine(url)
+    try:
+        check_schema(engine)
+    finally:
+        engine.dispose()
     if args.threads:
         os.environ[ENV_THREADS] = str(args.threads)
     if args.workers > 1:
         # Each worker process builds its own app from the environment (same database, and the
         # token secret is the database's own, so a token from one worker is good at all).
-        engine = make_engine(url)
-        try:
-            check_schema(engine)
-        finally:
-            engine.dispose()
         os.environ[ENV_DB] = url
         uvicorn.run("fieldkit.server.cli:worker_app", factory=True, workers=args.workers, **options)
         return ExitCode.OK
     uvicorn.run(create_app(ServerSettings(db_url=url)), **options)
     return ExitCode.OK
+
+
+def check_tls_files(cert: str, key: str) -> None:
+    """Refuse a certificate and key the server could not start with, before it starts: a
+    missing or unreadable file, something that is not PEM, a key that is not the
+    certificate's, or a key protected by a passphrase (the service cannot ask for one)."""
+
+    def no_passphrase() -> bytes:
+        raise InvalidInput(
+            N_("The TLS key {key} is protected by a passphrase."),
+            N_("Give a key without a passphrase, readable only by the service's account."),
+            key=key,
+        )
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key, password=no_passphrase)
+    except ssl.SSLError as exc:
+        raise InvalidInput(
+            N_("The TLS certificate {cert} and key {key} cannot be used ({reason})."),
+            N_("Give the certificate chain and its own private key, both in PEM format."),
+            cert=cert,
+            key=key,
+            reason=exc.reason or type(exc).__name__,
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(
+            N_("The TLS certificate {cert} or key {key} cannot be read ({reason})."),
+            N_("Check both paths and that the service's account may read the files."),
+            cert=cert,
+            key=key,
+            reason=exc.strerror or type(exc).__name__,
+        ) from None
 
 
 def worker_app() -> Any:
@@ -141,6 +194,16 @@ def worker_app() -> Any:
 
     configure_logging()
     return create_app(ServerSettings())
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a port number, 1-65535") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 1-65535")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -214,7 +277,7 @@ def cmd_user_list(args: argparse.Namespace, env: Env) -> int:
 
 @with_env
 def cmd_enroll_code(args: argparse.Namespace, env: Env) -> int:
-    if args.ttl <= 0 or args.ttl > 24 * 30:
+    if not math.isfinite(args.ttl) or args.ttl <= 0 or args.ttl > 24 * 30:
         raise InvalidInput(N_("--ttl is a number of hours between 0 and 720."))
     with env.transaction() as session:
         user = env.identity.user_by_name(session, args.username)
@@ -366,7 +429,7 @@ def cmd_stats(args: argparse.Namespace, env: Env) -> int:
         raise InvalidInput(N_("--min-count is at least 1."))
     with env.transaction() as session:
         rows = admin.statistics(session, args.min_count)
-    if args.format == "json":
+    if args.format == "json" or args.json:
         print(
             json.dumps({"min_count": args.min_count, "cells": rows}, ensure_ascii=False, indent=2)
         )
@@ -392,12 +455,22 @@ def cmd_docs_publish(args: argparse.Namespace, env: Env) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FieldkitError(
-            N_("The file {path} does not exist."), path=str(path), code="not_found"
-        ) from None
+        raise NotFound(N_("The file {path} does not exist."), path=str(path)) from None
     except UnicodeDecodeError:
         raise InvalidInput(N_("The file {path} is not UTF-8 text."), path=str(path)) from None
+    except OSError as exc:
+        raise InvalidInput(
+            N_("The file {path} cannot be read ({reason})."),
+            N_("Give the path of a Markdown file you may read."),
+            path=str(path),
+            reason=exc.strerror or type(exc).__name__,
+        ) from None
     tags = [t.strip() for chunk in (args.tags or []) for t in chunk.split(",") if t.strip()]
+    if args.slug is not None and admin.slugify(args.slug) != args.slug:
+        raise InvalidInput(
+            N_("--slug is 1-80 lower-case letters, digits and dashes (for example {example})."),
+            example=admin.slugify(args.slug),
+        )
     slug = args.slug or admin.slugify(path.stem)
     with env.transaction() as session:
         doc = admin.publish_document(session, args.title, text, tags, slug)
@@ -417,15 +490,32 @@ def cmd_docs_list(args: argparse.Namespace, env: Env) -> int:
 # --- the parser -------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def common_options(defaults: bool) -> argparse.ArgumentParser:
+    """--db and --json, accepted before the subcommand and after it. Only the top-level
+    parser has their defaults: a subcommand's own default would overwrite what was given
+    before it (``fieldkit-server --db URL team list`` would silently use the default
+    database)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
+        default=None if defaults else argparse.SUPPRESS,
         help="database URL (default: $FIELDKIT_SERVER_DB, else a SQLite file in the data dir)",
     )
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="machine-readable output",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options(defaults=False)
     parser = argparse.ArgumentParser(
-        prog="fieldkit-server", parents=[common], description="The fieldkit central service."
+        prog="fieldkit-server",
+        parents=[common_options(defaults=True)],
+        description="The fieldkit central service.",
     )
     parser.add_argument("--lang", choices=["sv", "en"], help="language of messages")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -440,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("init-db", cmd_init_db, "create or migrate the database schema")
     serve = add("serve", cmd_serve, "run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000)
     serve.add_argument("--cert", help="TLS certificate (PEM) for a direct deployment")
     serve.add_argument("--key", help="TLS private key (PEM)")
     serve.add_argument(
@@ -566,6 +656,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        return ExitCode.FAILURE
+    except BrokenPipeError:
+        # the output's reader went away (`... | head`): nothing more to say, and no traceback
+        # when Python flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.FAILURE
 
 
