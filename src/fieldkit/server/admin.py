@@ -320,7 +320,8 @@ def _concern_level(answers: Any) -> str:
 
 def statistics(session: Session, min_count: int) -> list[dict[str, Any]]:
     """Anonymised counts for the situational picture; a cell under ``min_count`` is suppressed
-    (reported without its number)."""
+    (reported without its number), and so are the cells that would let it be worked out by
+    subtraction (``suppressed_cells``)."""
     live = select(CaseScope).where(CaseScope.tombstoned.is_(False))
     scopes = list(session.scalars(live))
     live_ids = {s.case_id for s in scopes}
@@ -344,9 +345,10 @@ def statistics(session: Session, min_count: int) -> list[dict[str, Any]]:
             concern[rec.case_id or ""] = _concern_level(data.get("answers"))
     for case_id in live_ids:
         cells[("concern_level", concern.get(case_id, "none"))] += 1
+    hidden = suppressed_cells(cells, min_count)
     rows = []
     for (dimension, value), count in sorted(cells.items()):
-        suppressed = count < min_count
+        suppressed = (dimension, value) in hidden
         rows.append(
             {
                 "dimension": dimension,
@@ -356,6 +358,28 @@ def statistics(session: Session, min_count: int) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# Dimensions whose cells each count every live case once: their cells add up to the number of
+# cases, which any of them shown in full gives away.
+PARTITIONS = ("case_type", "team", "concern_level")
+
+
+def suppressed_cells(cells: Counter[tuple[str, str]], min_count: int) -> set[tuple[str, str]]:
+    """The cells reported without their number: those under ``min_count`` (primary), and as
+    many more of the same dimension as it takes (complementary) so that none can be worked
+    out by subtracting the shown cells from the number of cases. A dimension that partitions
+    the cases never has exactly one hidden cell, and its hidden cells add up to at least
+    ``min_count``; the smallest shown cells are hidden first."""
+    hidden = {key for key, count in cells.items() if count < min_count}
+    for dimension in PARTITIONS:
+        own = sorted((count, key) for key, count in cells.items() if key[0] == dimension)
+        secret = [(count, key) for count, key in own if key in hidden]
+        shown = [(count, key) for count, key in own if key not in hidden]
+        while secret and shown and (len(secret) == 1 or sum(c for c, _ in secret) < min_count):
+            secret.append(shown.pop(0))
+            hidden.add(secret[-1][1])
+    return hidden
 
 
 # --- knowledge library ------------------------------------------------------------------
