@@ -6,7 +6,7 @@ import select as io_select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from alembic import command
@@ -227,12 +227,30 @@ class Prepared:
             expanded = compiled.construct_expanded_state(given)
             self._pg = (expanded.statement, dict(expanded.parameters))
         sql, defaults = self._pg
-        raw = connection.connection.driver_connection
-        assert raw is not None
         values = {**defaults, **params}
-        with driver_errors(connection, sql, values), raw.cursor(row_factory=namedtuple_row) as cur:
+        with driver_errors(connection, sql, values):
+            cur = own_cursor(connection)
             cur.execute(sql, values)
             return cur.fetchall()
+
+
+def own_cursor(connection: Connection) -> psycopg.Cursor[Any]:
+    """The psycopg cursor of ``connection``'s database connection for the statements run on
+    it directly (``Prepared``, ``store.Store``): made once per database connection, kept with
+    it by the pool, rows as named tuples. A cursor made per statement cost 17 us of setting
+    up (its adapters and loaders) against 55 us for the whole of a small query; one cursor
+    serves one request's thread at a time, as its connection does."""
+    record = connection.connection
+    raw = record.driver_connection
+    assert raw is not None
+    cur = record.info.get(_OWN_CURSOR)
+    if cur is None or cur.closed or cur.connection is not raw:
+        cur = raw.cursor(row_factory=namedtuple_row)
+        record.info[_OWN_CURSOR] = cur
+    return cast("psycopg.Cursor[Any]", cur)
+
+
+_OWN_CURSOR = "fieldkit_cursor"
 
 
 def _generic_plans(dbapi_connection: Any, _record: Any) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from fieldkit.domain.enums import Role
 from fieldkit.domain.ids import is_id, utcnow
 from fieldkit.protocol import ChangeKind, RecordType
-from fieldkit.server.db import Prepared, driver_errors
+from fieldkit.server.db import Prepared, driver_errors, own_cursor
 from fieldkit.server.identity import Principal
 from fieldkit.server.models import CaseScope, Change, FeedCounter, Record
 from fieldkit.server.scope import SCOPE_COLUMNS, ScopeRow, visible_condition
@@ -443,14 +443,15 @@ class Store:
         raw = connection.connection.driver_connection
         assert raw is not None
         with driver_errors(connection, "; ".join(sql for sql, _ in statements), None):
+            cur = own_cursor(connection)
             if commit:
                 with raw.pipeline():
                     for sql, values in statements:
-                        raw.execute(sql, values)
+                        cur.execute(sql, values)
                     raw.commit()
             else:
                 for sql, values in statements:
-                    raw.execute(sql, values)
+                    cur.execute(sql, values)
         if commit:
             self.session.commit()  # psycopg has committed: this ends the session's side
 
