@@ -202,10 +202,14 @@ INSERT INTO rejections (device_id, mutation_id, name, reason_code, reason, at)
 SELECT device_id, mutation_id, name, reason_code, reason, at
 FROM json_populate_recordset(NULL::rejections, %(rows)s::json)
 """
+# The case ids also as an array: the planner takes a function's rows for a hundred, and for a
+# team's few thousand cases then hashed them against a scan of every case (1.1 ms a push); an
+# array of ids it reads through the key (0.18 ms).
 _PG_LAST_ENTRY = """
 UPDATE case_scope SET last_entry_at = t.at
 FROM json_to_recordset(%(rows)s::json) AS t(case_id text, at timestamptz)
-WHERE case_scope.case_id = t.case_id AND case_scope.last_entry_at < t.at
+WHERE case_scope.case_id = ANY(%(ids)s::text[]) AND case_scope.case_id = t.case_id
+  AND case_scope.last_entry_at < t.at
 """
 _PG_DEVICE = """
 UPDATE devices SET last_mutation_id = %(last_mutation_id)s, last_seen_at = %(last_seen_at)s,
@@ -237,9 +241,8 @@ def _pg_bookkeeping(
         out.append((_PG_REJECTIONS, {"rows": rows_json(logs["rejections"])}))
     if ctx.last_entry:
         entries = sorted(ctx.last_entry.items())  # one lock order for every writer
-        out.append(
-            (_PG_LAST_ENTRY, {"rows": rows_json([{"case_id": c, "at": a} for c, a in entries])})
-        )
+        rows = rows_json([{"case_id": c, "at": a} for c, a in entries])
+        out.append((_PG_LAST_ENTRY, {"rows": rows, "ids": [c for c, _ in entries]}))
     out.append((_PG_DEVICE, {**_device_state(ctx.device, last), "id": ctx.device.id}))
     return out
 
