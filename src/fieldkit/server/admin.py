@@ -211,6 +211,11 @@ class RetentionAction:
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
+    """``day`` that many years later; past the calendar's end (an entry dated near the year
+    9999 by a laptop's clock or a hostile client) it is ``date.max``: never due, rather than
+    a retention run that stops there for every person file."""
+    if day.year + years > dt.MAXYEAR:
+        return dt.date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -247,7 +252,7 @@ def run_retention(
     for person_id, scopes in sorted(by_person.items()):
         last = max(s.last_entry_at for s in scopes).date()
         due = _add_years(last, rules.years_after_last_entry)
-        if due > today or any(s.archived for s in scopes):
+        if due > today or due == dt.date.max or any(s.archived for s in scopes):
             continue
         deadline = dt.date(due.year + 1, 12, 31)
         person_rec = session.get(Record, (RecordType.PERSON.value, person_id))
