@@ -220,3 +220,31 @@ def test_serve_with_cert_and_key_answers_over_tls(tmp_path: Path) -> None:
         proc.wait(timeout=20)
         log.close()
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+def test_names_the_database_would_refuse_are_clear_errors(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long = "x" * 201
+    code, _, err = run(capsys, "team", "add", long, "--db", db_url)
+    assert code == ExitCode.USAGE and "at most 200" in err  # PostgreSQL: a traceback before
+    code, _, err = run(capsys, "team", "add", "Fält\x1b[31mgruppen", "--db", db_url)
+    assert code == ExitCode.USAGE and "control characters" in err
+    code, _, err = run(capsys, "team", "add", "Fält\udcffgruppen", "--db", db_url)  # not UTF-8
+    assert code == ExitCode.USAGE and "UTF-8" in err
+    assert run(capsys, "team", "add", "T", "--db", db_url)[0] == ExitCode.OK
+    code, _, err = run(
+        capsys, "user", "add", "anna", "--team", "T", "--role", "worker",
+        "--display-name", long, "--db", db_url,
+    )  # fmt: skip
+    assert code == ExitCode.USAGE and "--display-name" in err
+    code, _, err = run(
+        capsys, "user", "add", "an\x01na", "--team", "T", "--role", "worker", "--db", db_url
+    )
+    assert code == ExitCode.USAGE and "control characters" in err
+    code, _, err = run(capsys, "enroll-code", "an\udcffna", "--db", db_url)
+    assert code == ExitCode.USAGE and "UTF-8" in err
+    code, out, _ = run(capsys, "team", "list", "--json", "--db", db_url)
+    assert [t["name"] for t in json.loads(out)] == ["T"]
+    code, out, _ = run(capsys, "user", "list", "--json", "--db", db_url)
+    assert json.loads(out) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +41,25 @@ DOC_NAMESPACE = uuid.UUID("6f2a3c1e-3d6b-4b7e-9a57-2a0f5e1c9d10")
 # --- identity ---------------------------------------------------------------------------
 
 
+# The longest names the tables hold (models.Team.name, models.User.display_name).
+MAX_NAME = 200
+
+
+def check_name(value: str, what: str, max_length: int = MAX_NAME) -> None:
+    """A name an administrator typed, refused with a clear message where the database would
+    refuse it with an error of its own (too long for its column on PostgreSQL, while SQLite
+    keeps it) or where it would reach every laptop's screen and the admins' terminals as
+    something else than text (control characters such as a terminal's escape sequences)."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidInput(N_("{what} contains control characters."), what=what)
+    if len(value.strip()) > max_length:
+        raise InvalidInput(
+            N_("{what} is at most {max_length} characters."), what=what, max_length=max_length
+        )
+
+
 def add_team(session: Session, identity: LocalIdentityProvider, name: str) -> Team:
+    check_name(name, "NAME")
     return identity.add_team(session, name)
 
 
@@ -66,6 +85,8 @@ def add_user(
         raise InvalidInput(
             N_("Unknown role {role}: use worker, team_lead or admin."), role=role
         ) from None
+    check_name(username, "USERNAME")
+    check_name(display_name, "--display-name")
     team_row = identity.team_by_name_or_id(session, team) if team else None
     user = identity.add_user(session, username, role_value, team_row, display_name)
     session.flush()
@@ -401,6 +422,9 @@ def publish_document(
     """A new version of the document with this slug (the first, or one that supersedes)."""
     if not title.strip():
         raise InvalidInput(N_("A document needs a title (--title)."))
+    check_name(title, "--title")
+    for tag in tags:
+        check_name(tag, "--tags", 100)
     if not body_markdown.strip():
         raise InvalidInput(N_("The document is empty."))
     doc_id = str(uuid.uuid5(DOC_NAMESPACE, slug))

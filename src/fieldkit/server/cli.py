@@ -645,12 +645,32 @@ def add_compaction_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_encoding(args: argparse.Namespace) -> None:
+    """Refuse an argument that is not text: bytes that are not UTF-8 on the command line
+    (a terminal or a script in another encoding) reach Python as lone surrogates, which no
+    database stores."""
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if not isinstance(item, str):
+                continue
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(
+                    N_("The value of {option} is not UTF-8 text."),
+                    N_("Check the character encoding of the terminal or script (UTF-8)."),
+                    option=name,
+                ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.lang:
         set_language(args.lang)
     try:
+        check_encoding(args)
         return int(args.func(args))
     except FieldkitError as exc:
         print(render(exc), file=sys.stderr)
