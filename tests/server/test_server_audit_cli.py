@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from server_helpers import free_port, migrate_url
+from server_helpers import ServerWorld, free_port, migrate_url
 
 from fieldkit.errors import ExitCode
 from fieldkit.server.cli import main
@@ -248,3 +248,24 @@ def test_names_the_database_would_refuse_are_clear_errors(
     assert [t["name"] for t in json.loads(out)] == ["T"]
     code, out, _ = run(capsys, "user", "list", "--json", "--db", db_url)
     assert json.loads(out) == []
+
+
+def test_device_list_does_not_print_a_devices_escape_sequences(
+    world: ServerWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The device's name and platform come from whoever enrolled it; printed raw, an escape
+    sequence would clear or rewrite the administrator's terminal (which device to revoke)."""
+    team = world.team("T")
+    world.user("anna", "worker", team)
+    code = world.enroll_code("anna")
+    evil = "anna-laptop\x1b[2J\x1b[1A\rroot-laptop\x07"
+    r = world.client.post(
+        "/v1/enroll", json={"code": code, "device_name": evil, "platform": "linux\x1b]0;x\x07"}
+    )
+    assert r.status_code == 200
+    code_, out, _ = run(capsys, "device", "list", "--db", world.db_url)
+    assert code_ == ExitCode.OK
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "anna-laptop\\x1b[2J" in out
+    code_, out, _ = run(capsys, "device", "list", "--json", "--db", world.db_url)
+    assert json.loads(out)[0]["name"] == evil  # the data itself is kept as sent
