@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -269,3 +270,15 @@ def test_device_list_does_not_print_a_devices_escape_sequences(
     assert "anna-laptop\\x1b[2J" in out
     code_, out, _ = run(capsys, "device", "list", "--json", "--db", world.db_url)
     assert json.loads(out)[0]["name"] == evil  # the data itself is kept as sent
+
+
+def test_init_db_on_a_database_of_a_newer_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    migrate_url(url)
+    with sqlite3.connect(tmp_path / "server.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    code, _, err = run(capsys, "init-db", "--db", url)
+    # not "check the URL, that the database server is running, and the credentials"
+    assert code == ExitCode.CONFIG and "newer than this fieldkit-server" in err

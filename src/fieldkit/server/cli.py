@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +33,9 @@ from fieldkit.server import admin
 from fieldkit.server.compaction import CompactionReport
 from fieldkit.server.db import (
     DatabaseError,
+    alembic_config,
     check_schema,
+    current_revision,
     migrate,
     read_meta,
     session_factory,
@@ -109,6 +113,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     url = db_url_from(args.db)
     engine = make_engine(url)
     try:
+        refuse_newer_schema(engine)
         revision = migrate(engine)
     except FieldkitError:
         raise
@@ -126,6 +131,27 @@ def cmd_init_db(args: argparse.Namespace) -> int:
         _("The database is ready (schema {revision}).").format(revision=revision),
     )
     return ExitCode.OK
+
+
+def refuse_newer_schema(engine: Engine) -> None:
+    """A database a newer fieldkit-server has migrated cannot be migrated back by this one:
+    that is a version to upgrade, not a connection to check."""
+    try:
+        current = current_revision(engine)
+    except Exception:  # cannot connect: migrate() reports it
+        return
+    if current is None:
+        return
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(current)
+    except AlembicError:
+        known = None
+    if known is None:
+        raise DatabaseError(
+            N_("The database schema is at {current}, newer than this fieldkit-server knows."),
+            N_("Run the fieldkit-server version that migrated it, or a newer one."),
+            current=current,
+        )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
