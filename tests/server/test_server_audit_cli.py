@@ -282,3 +282,21 @@ def test_init_db_on_a_database_of_a_newer_server(
     code, _, err = run(capsys, "init-db", "--db", url)
     # not "check the URL, that the database server is running, and the credentials"
     assert code == ExitCode.CONFIG and "newer than this fieldkit-server" in err
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """`fieldkit-server user list --json | head -1` and the like: the reader goes away."""
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    migrate_url(url)
+    for i in range(3):
+        assert main(["team", "add", f"Team {i}", "--db", url]) == ExitCode.OK
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit.server.cli", "team", "list", "--json", "--db", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command has written anything
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err

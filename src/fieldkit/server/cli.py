@@ -688,6 +688,8 @@ def check_encoding(args: argparse.Namespace) -> None:
     (a terminal or a script in another encoding) reach Python as lone surrogates, which no
     database stores."""
     for name, value in vars(args).items():
+        if name == "file":  # a path: opened as the file system names it
+            continue
         values = value if isinstance(value, list) else [value]
         for item in values:
             if not isinstance(item, str):
