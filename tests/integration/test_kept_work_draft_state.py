@@ -145,8 +145,10 @@ def a_note_draft(s: Session) -> tuple[str, Any]:
 
 def test_a_notes_draft_changed_here_or_pulled_is_noticed(worker: Session) -> None:
     case_id, draft = a_note_draft(worker)
-    notes.keep_unsaved_note(worker, case_id, note_fields("Min text"), draft_id=draft.id)
-    entry = worker.vault.unsaved.get("note", case_id)
+    notes.keep_unsaved_note(
+        worker, case_id, note_fields("Min text"), draft_id=draft.id, work_id="w1"
+    )
+    entry = worker.vault.unsaved.get("note", f"{case_id}.w1")
     assert entry is not None and entry["content"]["based_on"] == {
         "version": draft.version,
         "updated_at": draft.updated_at.isoformat(),
@@ -172,12 +174,13 @@ def test_a_note_signed_meanwhile_offers_its_text_as_a_new_note(worker: Session) 
     assert kept is not None and not kept.restorable and kept.draft_state == "signed"
     assert kept.signed_at == signed.signed_at
     # she starts a new note with it: the entry becomes a new note's, and saving it removes it
-    reused = notes.reuse_unsaved_note(worker, case_id)
-    assert reused is not None and reused.restorable
+    reused = notes.reuse_unsaved_note(worker, case_id, kept.work_id)
+    assert reused is not None and reused.restorable and reused.work_id == kept.work_id
     assert (reused.draft_id, reused.link, reused.text) == (None, None, "Min text")
-    assert worker.vault.unsaved.get("note", case_id) is not None
-    notes.add_note(worker, case_id, "Min text", clears_kept=True)
-    assert worker.vault.unsaved.get("note", case_id) is None
+    assert len(notes.unsaved_notes(worker, case_id)) == 1
+    notes.add_note(worker, case_id, "Min text", clears_kept=True, work_id=kept.work_id)
+    assert notes.unsaved_notes(worker, case_id) == []
+    assert worker.vault.unsaved.beside("note", case_id) == []
 
 
 def test_a_note_kept_for_someone_elses_draft_does_not_replace_what_was_kept(

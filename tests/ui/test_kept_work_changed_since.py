@@ -31,7 +31,9 @@ def pull(s: Any, record_type: Any, record: Any, version: int) -> None:
 
 
 def kept_entry(profile: Profile, kind: str, ref: str) -> Any:
-    return profile.read(lambda s: s.vault.unsaved.get(kind, ref))
+    """The oldest entry kept for ``ref`` (each piece of work has its own), or None."""
+    found = profile.read(lambda s: s.vault.unsaved.beside(kind, ref))
+    return found[0][1] if found else None
 
 
 def seed_assessment(profile: Profile, *, submitted: bool) -> tuple[str, str, dt.datetime]:
@@ -225,12 +227,12 @@ def test_text_for_a_note_signed_meanwhile_starts_a_new_note(
         return (
             s.vault.notes.get(new_id).text,
             s.vault.notes.get(draft_id).text,
-            s.vault.unsaved.get("note", case_id),
+            s.vault.unsaved.beside("note", case_id),
         )
 
     new_text, signed_text, entry = worker_profile.read(check)
     assert new_text == MINE and signed_text == signed.text  # the signed entry is untouched
-    assert entry is None  # saved as a new note: nothing kept beside it
+    assert entry == []  # saved as a new note: nothing kept beside it
 
 
 def test_the_warnings_speak_swedish(qtbot: Any, worker_profile: Profile) -> None:

@@ -19,7 +19,9 @@ PASTED = OPENING + "ord " * (MAX_TEXT // 4)  # longer than an entry may be
 
 
 def kept(profile: Profile, case_id: str) -> dict[str, Any] | None:
-    return profile.read(lambda s: s.vault.unsaved.get("note", case_id))
+    """The oldest entry kept for the case's journal editor, or None."""
+    found = profile.read(lambda s: s.vault.unsaved.beside("note", case_id))
+    return found[0][1] if found else None
 
 
 def texts(profile: Profile, case_id: str) -> list[str]:

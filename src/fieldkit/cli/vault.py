@@ -339,35 +339,47 @@ def _note_line(note: Any) -> str:
     )
 
 
-def _kept_note(kept: Any) -> tuple[dict[str, Any] | None, list[str]]:
-    """Journal text kept unsaved for the case: what --json says of it and the text line (the
-    text itself is not printed; the journal editor offers it back)."""
-    if kept is None:
-        return None, []
-    data = {
-        "kept_at": kept.kept_at.isoformat() if kept.kept_at else None,
-        "draft_id": kept.draft_id,
-        "draft_changed_at": kept.changed_at.isoformat() if kept.changed_at else None,
-        "restorable": kept.restorable,
-    }
-    when = kept.kept_at.astimezone().strftime("%Y-%m-%d %H:%M") if kept.kept_at else "?"
-    line = _(
-        "Unsaved journal text is kept for this case ({when}); the journal in the app offers it "
-        "back."
-    ).format(when=when)
+def _kept_notes(found: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Journal text kept unsaved for the case, each piece of work on its own, oldest first:
+    what --json says of them and the text line (the text itself is not printed; the journal
+    editor offers it back)."""
+    if not found:
+        return [], []
+    data = [
+        {
+            "kept_at": kept.kept_at.isoformat() if kept.kept_at else None,
+            "draft_id": kept.draft_id,
+            "draft_changed_at": kept.changed_at.isoformat() if kept.changed_at else None,
+            "restorable": kept.restorable,
+        }
+        for kept in found
+    ]
+    oldest = found[0].kept_at
+    when = oldest.astimezone().strftime("%Y-%m-%d %H:%M") if oldest else "?"
+    if len(found) == 1:
+        line = _(
+            "Unsaved journal text is kept for this case ({when}); the journal in the app offers "
+            "it back."
+        ).format(when=when)
+    else:
+        line = _(
+            "{count} unsaved journal texts are kept for this case (the oldest {when}); the "
+            "journal in the app offers them back, one at a time."
+        ).format(count=len(found), when=when)
     return data, ["", line]
 
 
 def cmd_case_show(args: argparse.Namespace) -> int:
     from fieldkit.services.cases import open_case, unmask_address
-    from fieldkit.services.notes import unsaved_note
+    from fieldkit.services.notes import unsaved_notes
 
     with unlocked(args) as session:
         view = open_case(session, args.case_id)
         address = unmask_address(session, view.person.id) if args.unmask else None
-        kept, kept_lines = _kept_note(unsaved_note(session, view.case.id))
+        kept, kept_lines = _kept_notes(unsaved_notes(session, view.case.id))
     data = view.to_dict()
-    data["unsaved_note"] = kept
+    data["unsaved_note"] = kept[0] if kept else None  # the oldest, as before
+    data["unsaved_notes"] = kept
     if args.unmask:
         data["person"]["address"] = address
     case, person = view.case, view.person

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from fieldkit.domain import journal
 from fieldkit.domain.codec import to_dict
 from fieldkit.domain.enums import AuditAction, ContactType, LinkKind
-from fieldkit.domain.ids import utcnow
+from fieldkit.domain.ids import new_id, utcnow
 from fieldkit.domain.records import JournalEntry
 from fieldkit.errors import N_, InvalidInput, Refused
 from fieldkit.protocol.messages import MutationName
@@ -69,11 +70,15 @@ def add_note(
     event_time: dt.datetime | str | None = None,
     sign: bool = False,
     clears_kept: bool = False,
+    work_id: str | None = None,
 ) -> JournalEntry:
     """A new journal entry (a draft, or signed at once with ``sign=True``). With
-    ``clears_kept`` (the editor saving what it kept), the text kept for a new note of the case
-    is removed in the same transaction."""
+    ``clears_kept`` (the editor saving what it holds), what was kept of the editor's piece of
+    work ``work_id`` is removed in the same transaction (without ``work_id``: the one entry an
+    earlier fieldkit kept for a new note of the case)."""
     case = require_case(session, case_id)
+    if work_id is not None:
+        _ref(case.id, work_id)  # a bad name is refused before anything is written
     journal.check_text(text)
     kind = coerce_enum(ContactType, contact_type, N_("contact type"))
     when = parse_datetime(event_time, N_("event time"))
@@ -99,7 +104,7 @@ def add_note(
         if sign:
             entry = _sign_in_transaction(session, entry)
         if clears_kept:
-            _drop_kept(session, case.id, None)
+            _drop_kept(session, case.id, None, work_id)
     log.info("journal entry written (signed=%s)", sign)
     return entry
 
@@ -113,13 +118,22 @@ def _check_author(session: Session, entry: JournalEntry) -> None:
 
 
 def update_draft(
-    session: Session, note_id: str, *, clears_kept: bool = False, **changes: Any
+    session: Session,
+    note_id: str,
+    *,
+    clears_kept: bool = False,
+    work_id: str | None = None,
+    **changes: Any,
 ) -> JournalEntry:
     """Edit a draft (text, event time, contact type, place, present). Signed entries refuse.
-    With ``clears_kept`` (the editor saving what it holds), the text kept for this draft is
-    removed in the same transaction; any other edit leaves it, to be offered back with a
-    notice that the draft changed since."""
+    With ``clears_kept`` (the editor saving what it holds), what was kept of the editor's
+    piece of work ``work_id`` is removed in the same transaction (without ``work_id``: the one
+    entry an earlier fieldkit kept, when it was about this draft); any other edit, and other
+    work kept about the same draft, stay, to be offered back with a notice that the draft
+    changed since."""
     entry = require_note(session, note_id)
+    if work_id is not None:
+        _ref(entry.case_id, work_id)
     if "contact_type" in changes:
         changes["contact_type"] = coerce_enum(
             ContactType, changes["contact_type"], N_("contact type")
@@ -140,7 +154,7 @@ def update_draft(
             {"note_id": entry.id, "changes": encode_changes(changes)},
         )
         if clears_kept:
-            _drop_kept(session, entry.case_id, entry.id)  # the editor's own text is saved
+            _drop_kept(session, entry.case_id, entry.id, work_id)  # the editor's text is saved
     return updated
 
 
@@ -162,12 +176,15 @@ def add_linked_note(
     *,
     sign: bool = False,
     clears_kept: bool = False,
+    work_id: str | None = None,
     **fields: Any,
 ) -> JournalEntry:
     """A correction, supplement or the person's own view, linked to a signed entry of the same
-    case. The original stays as it was. ``clears_kept`` as for ``add_note``."""
+    case. The original stays as it was. ``clears_kept`` and ``work_id`` as for ``add_note``."""
     link = coerce_enum(LinkKind, kind, N_("link kind"))
     original = require_note(session, note_id)
+    if work_id is not None:
+        _ref(original.case_id, work_id)
     me = session.identity
     if "contact_type" in fields:
         fields["contact_type"] = coerce_enum(
@@ -196,7 +213,7 @@ def add_linked_note(
         if sign:
             entry = _sign_in_transaction(session, entry)
         if clears_kept:
-            _drop_kept(session, entry.case_id, None)
+            _drop_kept(session, entry.case_id, None, work_id)
     log.info("linked journal entry %s written (%s)", entry.id, link)
     return entry
 
@@ -226,6 +243,31 @@ def links_to(notes: Iterable[JournalEntry], note_id: str) -> list[JournalEntry]:
 
 UNSAVED = "note"  # the kind of a kept entry (fieldkit.storage.repos.UnsavedRepository)
 MAX_KEPT_TEXT = 1_000_000  # characters of kept text (a pasted text over MAX_TEXT still fits)
+_WORK_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+
+def new_work_id() -> str:
+    """A name for one piece of work in the journal editor (a note being written, from the
+    moment the editor starts it): what is kept of it is kept under it, beside anything else
+    kept for the case, and only this piece of work replaces it."""
+    return new_id()
+
+
+def _ref(case_id: str, work_id: str) -> str:
+    """Where a piece of work is kept: ``<case>.<work>``; ``""`` names the one entry per case
+    that fieldkit kept before pieces of work had names (``<case>``)."""
+    if work_id == "":
+        return case_id
+    if not isinstance(work_id, str) or not _WORK_ID.fullmatch(work_id):
+        raise ValueError("a piece of work is named by letters, digits, '-' and '_' only")
+    return f"{case_id}.{work_id}"
+
+
+def _work_of(case_id: str, ref: str) -> str | None:
+    if ref == case_id:
+        return ""
+    work = ref[len(case_id) + 1 :] if ref.startswith(f"{case_id}.") else ""
+    return work if _WORK_ID.fullmatch(work) else None
 
 
 @dataclass(frozen=True)
@@ -234,6 +276,8 @@ class UnsavedNote:
     locked or closed first), kept inside the vault until it is saved, restored or discarded
     (only ever by the author's explicit choice): the draft it changes (None: a note never
     saved), or the signed entry a new linked entry is about, and the fields as typed.
+    ``work_id`` names the piece of work (``""``: kept by an earlier fieldkit, one per case);
+    several pieces of work can be kept for a case, each offered on its own.
 
     ``changed_at`` is set when the draft changed since the text was written (saved here, or a
     newer version from another device): restoring replaces those changes. ``restorable`` is
@@ -255,15 +299,22 @@ class UnsavedNote:
     restorable: bool = True
     draft_state: str = "draft"  # "draft", "signed", "gone" (no longer on this laptop), "other"
     signed_at: dt.datetime | None = None
+    work_id: str = ""
 
     @property
     def draft_changed(self) -> bool:
         return self.changed_at is not None
 
 
-def _drop_kept(session: Session, case_id: str, draft_id: str | None) -> None:
-    """Inside the caller's transaction: the case's kept text goes when it was about this draft
-    (or, with None, about a note not saved before)."""
+def _drop_kept(session: Session, case_id: str, draft_id: str | None, work_id: str | None) -> None:
+    """Inside the caller's transaction: the editor saved what it holds. With ``work_id``, what
+    was kept of that piece of work goes (and nothing else: other work kept for the case stays,
+    to be offered). Without (a caller that does not say which work it holds), only the one
+    entry kept by an earlier fieldkit goes, when it was about this draft (or, with None, about
+    a note not saved before)."""
+    if work_id is not None:
+        session.vault.unsaved.drop(UNSAVED, _ref(case_id, work_id))
+        return
     entry = session.vault.unsaved.get(UNSAVED, case_id)
     if entry is not None and entry["content"].get("draft_id") == draft_id:
         session.vault.unsaved.drop(UNSAVED, case_id)
@@ -310,33 +361,37 @@ def keep_unsaved_note(
     draft_id: str | None = None,
     link: tuple[str, str] | None = None,
     written_on: JournalEntry | None = None,
+    work_id: str | None = None,
 ) -> bool:
     """Keep what the case's journal editor holds (``text``, ``contact_type``, ``place``,
-    ``present``) inside the vault, replacing what was kept before, until it is saved, restored
-    or discarded. For a draft, ``written_on`` is the draft as the editor loaded or last saved
-    it (default: as stored now): its version and time of change are kept with the text, so
-    that offering it back can say when the draft changed since. Text typed into the author's
-    draft is kept even when the draft was signed meanwhile (it is then offered to read and
-    copy). Nothing is kept for someone else's draft, text equal to the stored draft, or a new
-    note without text (and what was kept before for the same draft or new note goes: the
-    editor's text replaces it). True when kept."""
+    ``present``) inside the vault until it is saved, restored or discarded. ``work_id`` names
+    the piece of work (``new_work_id``; None: a new one): keeping it again replaces what was
+    kept of it, and nothing else; text kept of other work for the case stays beside it. For a
+    draft, ``written_on`` is the draft as the editor loaded or last saved it (default: as
+    stored now): its version and time of change are kept with the text, so that offering it
+    back can say when the draft changed since. Text typed into the author's draft is kept even
+    when the draft was signed meanwhile (it is then offered to read and copy). Nothing is kept
+    for someone else's draft, text equal to the stored draft, or a new note without text (and
+    what was kept before of the same piece of work goes: the editor's text replaces it). True
+    when kept."""
     case = require_case(session, case_id)
     kept = _kept_fields(fields)
+    ref = _ref(case.id, work_id if work_id is not None else new_work_id())
     based: dict[str, Any] | None = None
     if draft_id is not None:
         note = session.vault.notes.get(draft_id)
         if note is not None and not _mine(session, case.id, note):
             return False
         if note is not None and _same_as_draft(note, kept):
-            with write(session):
-                _drop_kept(session, case.id, draft_id)
+            with write(session) as vault:
+                vault.unsaved.drop(UNSAVED, ref)
             return False
         if note is not None:
             base = written_on if written_on is not None and written_on.id == note.id else note
             based = kept_work.based_on(base)
     elif not kept["text"].strip():
-        with write(session):
-            _drop_kept(session, case.id, None)
+        with write(session) as vault:
+            vault.unsaved.drop(UNSAVED, ref)
         return False
     with write(session) as vault:
         content = {
@@ -346,18 +401,14 @@ def keep_unsaved_note(
         }
         if based is not None:
             content["based_on"] = based
-        vault.unsaved.keep(UNSAVED, case.id, case.id, content)
+        vault.unsaved.keep(UNSAVED, ref, case.id, content)
     log.info("unsaved journal text kept in the vault")
     return True
 
 
-def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
-    """What is kept for the case's journal editor: restorable while its draft can be changed,
-    otherwise to read and copy; with when the draft changed since."""
-    case = require_case(session, case_id)
-    entry = session.vault.unsaved.get(UNSAVED, case.id)
-    if entry is None:
-        return None
+def _unsaved(
+    session: Session, case_id: str, work_id: str, entry: dict[str, Any]
+) -> UnsavedNote | None:
     content = entry["content"]
     try:
         fields = _kept_fields(content)
@@ -372,7 +423,7 @@ def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
         link = None
         if note is None:
             restorable, state = False, "gone"
-        elif not _mine(session, case.id, note):
+        elif not _mine(session, case_id, note):
             restorable, state = False, "other"
         elif _same_as_draft(note, fields):
             return None  # nothing there that the entry does not hold
@@ -390,7 +441,7 @@ def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
         if session.vault.notes.get(link[1]) is None:
             link = None  # the original is gone: what was written is still offered, unlinked
     return UnsavedNote(
-        case.id,
+        case_id,
         str(draft_id) if draft_id is not None else None,
         (link[0], link[1]) if link else None,
         fields["text"],
@@ -404,23 +455,50 @@ def unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
         restorable=restorable,
         draft_state=state,
         signed_at=signed_at,
+        work_id=work_id,
     )
 
 
-def discard_unsaved_note(session: Session, case_id: str) -> None:
-    """The author chose not to restore the kept text: it is removed from the vault."""
+def unsaved_notes(session: Session, case_id: str) -> list[UnsavedNote]:
+    """Everything kept for the case's journal editor, oldest first, each piece of work on its
+    own: restorable while its draft can be changed, otherwise to read and copy; with when the
+    draft changed since."""
+    case = require_case(session, case_id)
+    found = []
+    for ref, entry in session.vault.unsaved.beside(UNSAVED, case.id):
+        work_id = _work_of(case.id, ref)
+        kept = _unsaved(session, case.id, work_id, entry) if work_id is not None else None
+        if kept is not None:
+            found.append(kept)
+    return found
+
+
+def unsaved_note(session: Session, case_id: str, work_id: str | None = None) -> UnsavedNote | None:
+    """What is kept of one piece of work (``work_id``) of the case's journal editor, or, with
+    None, the oldest of what is kept for the case (``unsaved_notes`` has them all)."""
+    if work_id is None:
+        return next(iter(unsaved_notes(session, case_id)), None)
+    case = require_case(session, case_id)
+    entry = session.vault.unsaved.get(UNSAVED, _ref(case.id, work_id))
+    return _unsaved(session, case.id, work_id, entry) if entry is not None else None
+
+
+def discard_unsaved_note(session: Session, case_id: str, work_id: str) -> None:
+    """The author chose not to restore the text kept of this piece of work: it is removed from
+    the vault (what is kept of other work for the case stays)."""
     case = require_case(session, case_id)
     with write(session) as vault:
-        vault.unsaved.drop(UNSAVED, case.id)
+        vault.unsaved.drop(UNSAVED, _ref(case.id, work_id))
     log.info("unsaved journal text discarded")
 
 
-def reuse_unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
+def reuse_unsaved_note(session: Session, case_id: str, work_id: str) -> UnsavedNote | None:
     """Kept text whose draft can no longer be changed (signed meanwhile, or gone) becomes the
-    text kept for a new note of the case, to be restored into the editor as one: nothing is
-    lost on the way (saving the new note then removes it, as for any new note). The entry as
-    it is, when it can still be restored into its own draft; None when nothing is kept."""
-    found = unsaved_note(session, case_id)
+    text kept for a new note of the case (the same piece of work), to be restored into the
+    editor as one: nothing is lost on the way (saving the new note then removes it, as for any
+    new note). The entry as it is, when it can still be restored into its own draft; None when
+    nothing is kept of that work."""
+    found = unsaved_note(session, case_id, work_id)
     if found is None or found.restorable:
         return found
     fields = {
@@ -431,7 +509,10 @@ def reuse_unsaved_note(session: Session, case_id: str) -> UnsavedNote | None:
     }
     with write(session) as vault:
         vault.unsaved.keep(
-            UNSAVED, found.case_id, found.case_id, {**fields, "draft_id": None, "link": None}
+            UNSAVED,
+            _ref(found.case_id, work_id),
+            found.case_id,
+            {**fields, "draft_id": None, "link": None},
         )
     log.info("unsaved journal text kept for a new note")
-    return unsaved_note(session, case_id)
+    return unsaved_note(session, case_id, work_id)

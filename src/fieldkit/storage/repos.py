@@ -899,7 +899,12 @@ class UnsavedRepository:
     goes wherever the vault goes and nowhere else). An entry that cannot be read is absent.
     The content is the caller's; kept work of a draft carries ``"based_on": {"version": ...,
     "updated_at": ISO time}``, the draft it was written on (absent in entries kept before).
-    Nothing here removes an entry but ``drop`` and a purge of its record or case."""
+    Nothing here removes an entry but ``drop`` and a purge of its record or case.
+
+    Several pieces of work kept for one record sit side by side (``beside``): the record's own
+    key ``<ref>`` (the one entry per record kept before) and ``<ref>.<work>``, one per piece of
+    work, so that keeping one never replaces another. ``first_kept_at`` (kept through updates
+    of the same entry) orders them, oldest first."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -909,10 +914,40 @@ class UnsavedRepository:
         return f"{UNSAVED_PREFIX}{kind}.{ref}"
 
     def keep(self, kind: str, ref: str, case_id: str, content: dict[str, Any]) -> None:
+        now = utcnow().isoformat()
+        before = self.get(kind, ref)
+        first = before.get("first_kept_at") or before.get("kept_at") if before else None
         MetaRepository(self.vault).set(
             self.key(kind, ref),
-            {"case_id": case_id, "kept_at": utcnow().isoformat(), "content": content},
+            {
+                "case_id": case_id,
+                "kept_at": now,
+                "first_kept_at": first if isinstance(first, str) else now,
+                "content": content,
+            },
         )
+
+    def beside(self, kind: str, ref: str) -> list[tuple[str, dict[str, Any]]]:
+        """(ref, entry) of every readable entry kept for ``ref``: under ``ref`` itself and
+        under ``ref.<work>``; oldest first (first kept), then by key."""
+        own = f"{self.key(kind, ref)}."
+        rows = self.vault.query(
+            "SELECT key, value FROM meta WHERE key = ? OR substr(key, 1, ?) = ?",
+            (self.key(kind, ref), len(own), own),
+        )
+        found: list[tuple[str, str, dict[str, Any]]] = []
+        for key, value in rows:
+            try:
+                entry = json.loads(value)
+            except ValueError:
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("content"), dict):
+                continue
+            first = entry.get("first_kept_at") or entry.get("kept_at")
+            found.append((str(first) if isinstance(first, str) else "", key, entry))
+        found.sort(key=lambda f: (f[0], f[1]))
+        start = len(UNSAVED_PREFIX) + len(kind) + 1
+        return [(key[start:], entry) for _first, key, entry in found]
 
     def get(self, kind: str, ref: str) -> dict[str, Any] | None:
         """The entry (``case_id``, ``kept_at``, ``content``), or None."""
@@ -1072,16 +1107,17 @@ def purge_record(vault: Vault, record_type: RecordType, record_id: str) -> bool:
         vault.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
     for (case_id,) in note_case:
         # text kept for the case's journal editor about an entry that went (a draft of it, or
-        # a new entry linked to it) goes too
-        kept = UnsavedRepository(vault).get("note", case_id)
-        content = kept["content"] if kept is not None else {}
-        link = content.get("link")
-        about = [content.get("draft_id"), link[-1] if isinstance(link, list) and link else None]
-        if any(
-            isinstance(ref, str) and not vault.query("SELECT 1 FROM notes WHERE id = ?", (ref,))
-            for ref in about
-        ):
-            UnsavedRepository(vault).drop("note", case_id)
+        # a new entry linked to it) goes too: each piece of work kept for the case on its own
+        for ref, kept in UnsavedRepository(vault).beside("note", case_id):
+            content = kept["content"]
+            link = content.get("link")
+            about = [content.get("draft_id"), link[-1] if isinstance(link, list) and link else None]
+            if any(
+                isinstance(gone, str)
+                and not vault.query("SELECT 1 FROM notes WHERE id = ?", (gone,))
+                for gone in about
+            ):
+                UnsavedRepository(vault).drop("note", ref)
     return True
 
 

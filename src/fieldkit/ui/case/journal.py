@@ -7,7 +7,8 @@ corrections, supplements and the person's own view are new entries linked to the
 
 What the editor holds and cannot save (a save that fails, or the app locking or closing, or
 another case opening first) is kept inside the vault, and offered back — restore or discard —
-when the case's journal is shown again: with a warning and the text to compare when the draft
+when the case's journal is shown again (each piece of work on its own, oldest first: keeping one
+never replaces another): with a warning and the text to compare when the draft
 changed since it was written (saved here, or a newer version from another device), and, when
 the draft can no longer be changed (signed meanwhile), read-only to copy or to start a new note
 with, going only when she discards it."""
@@ -52,7 +53,17 @@ def _value(v: Any) -> str:
     return str(getattr(v, "value", v) or "")
 
 
-def _create_draft(session: Any, case_id: str, fields: dict[str, Any], link: Any) -> Any:
+def _new_work() -> str:
+    """A name for a new piece of work in the editor (``notes.new_work_id``'s kind, made here:
+    it needs no vault, and the editor needs it before anything reaches the worker)."""
+    from fieldkit.domain.ids import new_id
+
+    return new_id()
+
+
+def _create_draft(
+    session: Any, case_id: str, fields: dict[str, Any], link: Any, work_id: str
+) -> Any:
     from fieldkit.services import notes
 
     try:
@@ -67,26 +78,38 @@ def _create_draft(session: Any, case_id: str, fields: dict[str, Any], link: Any)
                 place=fields["place"],
                 present=fields["present"],
                 clears_kept=True,
+                work_id=work_id,
             )
-        return notes.add_note(session, case_id, **fields, clears_kept=True)
+        return notes.add_note(session, case_id, **fields, clears_kept=True, work_id=work_id)
     except Exception:
-        # not saved: what she wrote is kept inside the vault (the save's error is reported)
+        # not saved: what she wrote is kept inside the vault (the save's error is reported),
+        # as this piece of work: beside anything else kept for the case, never over it
         with contextlib.suppress(Exception):
-            notes.keep_unsaved_note(session, case_id, fields, link=link)
+            notes.keep_unsaved_note(session, case_id, fields, link=link, work_id=work_id)
         raise
 
 
 def _update_draft(
-    session: Any, case_id: str, note_id: str, fields: dict[str, Any], written_on: Any = None
+    session: Any,
+    case_id: str,
+    note_id: str,
+    fields: dict[str, Any],
+    written_on: Any,
+    work_id: str,
 ) -> Any:
     from fieldkit.services import notes
 
     try:
-        return notes.update_draft(session, note_id, clears_kept=True, **fields)
+        return notes.update_draft(session, note_id, clears_kept=True, work_id=work_id, **fields)
     except Exception:
         with contextlib.suppress(Exception):
             notes.keep_unsaved_note(
-                session, case_id, fields, draft_id=note_id, written_on=written_on
+                session,
+                case_id,
+                fields,
+                draft_id=note_id,
+                written_on=written_on,
+                work_id=work_id,
             )
         raise
 
@@ -97,31 +120,38 @@ def _keep(
     fields: dict[str, Any],
     draft_id: str | None,
     link: Any,
-    written_on: Any = None,
+    written_on: Any,
+    work_id: str,
 ) -> bool:
     from fieldkit.services import notes
 
     return notes.keep_unsaved_note(
-        session, case_id, fields, draft_id=draft_id, link=link, written_on=written_on
+        session,
+        case_id,
+        fields,
+        draft_id=draft_id,
+        link=link,
+        written_on=written_on,
+        work_id=work_id,
     )
 
 
-def _reuse(session: Any, case_id: str) -> Any:
+def _reuse(session: Any, case_id: str, work_id: str) -> Any:
     from fieldkit.services import notes
 
-    return notes.reuse_unsaved_note(session, case_id)
+    return notes.reuse_unsaved_note(session, case_id, work_id)
 
 
-def _kept(session: Any, case_id: str) -> Any:
+def _kept(session: Any, case_id: str) -> list[Any]:
     from fieldkit.services import notes
 
-    return notes.unsaved_note(session, case_id)
+    return notes.unsaved_notes(session, case_id)
 
 
-def _discard(session: Any, case_id: str) -> None:
+def _discard(session: Any, case_id: str, work_id: str) -> None:
     from fieldkit.services import notes
 
-    notes.discard_unsaved_note(session, case_id)
+    notes.discard_unsaved_note(session, case_id, work_id)
 
 
 def _sign(session: Any, note_id: str) -> Any:
@@ -163,11 +193,13 @@ class JournalTab(QWidget):
         self.draft_id: str | None = None
         self.draft_base: Any = None  # the draft as last saved or loaded (what she writes on)
         self.link: tuple[str, str] | None = None  # (kind, original id) for a linked entry
+        self.work_id = _new_work()  # names this piece of work where it is kept in the vault
         self._saving = False
         self._dirty = False
         self._after_save: list[Callable[[], None]] = []
         self.saved_count = 0
         self.kept: Any = None  # the text kept in the vault, while it is offered back
+        self.kept_count = 0  # pieces of work kept for the case when the offer was made
         self._items: dict[str, QListWidgetItem] = {}
         self._by_id: dict[str, Any] = {}
         self._links: dict[str, list[Any]] = {}
@@ -507,6 +539,7 @@ class JournalTab(QWidget):
                 self.case_id,
                 fields,
                 self.link,
+                self.work_id,
                 on_done=self._saved,
                 on_error=self._save_failed,
             )
@@ -517,6 +550,7 @@ class JournalTab(QWidget):
                 self.draft_id,
                 fields,
                 self.draft_base,
+                self.work_id,
                 on_done=self._saved,
                 on_error=self._save_failed,
             )
@@ -596,6 +630,7 @@ class JournalTab(QWidget):
             self.draft_id,
             self.link,
             self.draft_base,
+            self.work_id,
             on_error=lambda _exc: None,  # the save queued after reports the problem
         )
 
@@ -608,18 +643,27 @@ class JournalTab(QWidget):
     def offering(self) -> bool:
         return self.offer.offering
 
-    def _offer(self, kept: Any) -> None:
-        """Offer the kept text back, unless she has started writing meanwhile (then it is
-        offered the next time the case opens)."""
+    def _offer_waiting(self) -> None:
+        """The editor is free again (a note signed or begun, kept text discarded): what else
+        is kept for the case is offered now."""
+        if self.case_id is not None and self.ctx.is_unlocked and not self.offering:
+            self.ctx.call(_kept, self.case_id, on_done=self._offer)
+
+    def _offer(self, found: Any) -> None:
+        """Offer the kept text back, the oldest piece of work first and one at a time, unless
+        she has started writing meanwhile (then it stays kept, beside what she writes, and is
+        offered once the editor is free again or the next time the case opens)."""
+        pending = [k for k in (found or ()) if k.case_id == self.case_id]
         if (
-            kept is None
-            or kept.case_id != self.case_id
+            not pending
+            or self.offering
             or self._dirty
             or self.draft_id is not None
             or self.text.toPlainText().strip()
         ):
             return
-        self.kept = kept
+        kept = pending[0]
+        self.kept, self.kept_count = kept, len(pending)
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
         restore_label, details, headline = "", "", ""
         if not kept.restorable:
@@ -664,12 +708,20 @@ class JournalTab(QWidget):
                 "locked or closed first, or the note could not be saved. It has been kept in the "
                 "encrypted vault. Restore it to go on where you left off, or discard it."
             ).format(when=when)
+        more = ""
+        if len(pending) > 1:
+            more = _(
+                "{count} unsaved texts are kept for this case. This is the oldest; the others "
+                "are offered after it, one at a time."
+            ).format(count=len(pending))
+            details = details or kept.text  # which of them this is: the text tells
         self.offer.offer(
             text,
             _("Discard it…"),
             details=details,
             restore_label=restore_label,
             headline=headline,
+            more=more,
         )
         self._set_editing(False)
 
@@ -684,7 +736,7 @@ class JournalTab(QWidget):
         if self.offering:
             self.offer.withdraw()
             self._set_editing(True)
-        self.kept = None
+        self.kept, self.kept_count = None, 0
 
     def restore_unsaved(self) -> None:
         """Put the kept text back in the editor, unsaved: it is saved as if just typed. Text
@@ -699,6 +751,7 @@ class JournalTab(QWidget):
             self.ctx.call(
                 _reuse,
                 case_id,
+                kept.work_id,
                 on_done=lambda found: self._reused(case_id, found),
                 on_error=self._discard_failed,
             )
@@ -706,6 +759,7 @@ class JournalTab(QWidget):
         self._hide_offer()
         self._clear_editor()
         self._loading_editor = True
+        self.work_id = kept.work_id  # the same piece of work: kept again, it replaces itself
         self.draft_id = kept.draft_id
         self.draft_base = None  # the draft as stored now: she chose to replace it
         self.link = kept.link
@@ -751,6 +805,7 @@ class JournalTab(QWidget):
         self.ctx.call(
             _discard,
             case_id,
+            self.kept.work_id,
             on_done=lambda _r: self._discarded(case_id),
             on_error=self._discard_failed,
         )
@@ -761,6 +816,7 @@ class JournalTab(QWidget):
         self._hide_offer()
         self.save_state.setText(_("The kept text was discarded."))
         self.text.setFocus()
+        self._offer_waiting()
 
     def _discard_failed(self, exc: BaseException) -> None:
         from fieldkit.errors import FieldkitError
@@ -795,11 +851,13 @@ class JournalTab(QWidget):
         self._clear_editor()
         self.save_state.setText(_("Signed {when}").format(when=fmt_datetime(note.signed_at)))
         self.ctx.notify(NOTES)
+        self._offer_waiting()
 
     # -- starting notes ------------------------------------------------------------------
     def _clear_editor(self) -> None:
         self._timer.stop()
         self._loading_editor = True
+        self.work_id = _new_work()  # a new piece of work: kept beside, never over, another
         self.draft_id = None
         self.draft_base = None
         self.link = None
@@ -822,6 +880,7 @@ class JournalTab(QWidget):
     def _fresh(self) -> None:
         self._clear_editor()
         self.text.setFocus()
+        self._offer_waiting()
 
     def start_linked(self, kind: str) -> None:
         original = self.selected_note()

@@ -54,6 +54,9 @@ class KeptOffer(QFrame):
         self.headline.hide()
         self.text = QLabel("", self)
         self.text.setWordWrap(True)
+        self.more = QLabel("", self)  # how many more are kept, to be offered after this one
+        self.more.setWordWrap(True)
+        self.more.hide()
         self.details = QPlainTextEdit(self)
         self.details.setReadOnly(True)
         self.details.setTabChangesFocus(True)  # Tab moves on, as in the rest of the notice
@@ -82,6 +85,7 @@ class KeptOffer(QFrame):
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.text)
+        layout.addWidget(self.more)
         layout.addWidget(self.details)
         layout.addLayout(buttons)
         self.asked = False
@@ -101,12 +105,16 @@ class KeptOffer(QFrame):
         restorable: bool = True,
         restore_label: str = "",
         headline: str = "",
+        more: str = "",
     ) -> None:
-        """Show ``text`` (under ``headline`` in bold, when given) with Discard, and Restore
-        (labelled ``restore_label`` when given) unless not ``restorable``; with ``details``
-        the kept work read-only and Copy, focused first, otherwise Restore."""
+        """Show ``text`` (under ``headline`` in bold, when given; ``more`` below it: what else
+        is kept, to be offered after) with Discard, and Restore (labelled ``restore_label``
+        when given) unless not ``restorable``; with ``details`` the kept work read-only and
+        Copy, focused first, otherwise Restore."""
         self.headline.setText(headline)
         self.headline.setVisible(bool(headline))
+        self.more.setText(more)
+        self.more.setVisible(bool(more))
         self._say(text)
         self.discard.setText(discard_label)
         self.restorable = restorable
@@ -159,4 +167,5 @@ class KeptOffer(QFrame):
     def _say(self, text: str) -> None:
         self.text.setText(text)
         headline = self.headline.text() if self.headline.isVisibleTo(self) else ""
-        self.setAccessibleDescription(f"{headline} {text}".strip())
+        more = self.more.text() if self.more.isVisibleTo(self) else ""
+        self.setAccessibleDescription(" ".join(p for p in (headline, text, more) if p))
