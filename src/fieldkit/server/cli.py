@@ -163,7 +163,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InvalidInput(N_("--cert and --key go together."))
     if args.cert:
         check_tls_files(args.cert, args.key)
-    configure_logging()
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -181,6 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_schema(engine)
     finally:
         engine.dispose()
+    configure_logging()  # only once it is going to serve: a refusal above leaves logging as it was
     if args.threads:
         os.environ[ENV_THREADS] = str(args.threads)
     if args.workers > 1:
