@@ -49,7 +49,18 @@ def kept_as_before(s: Session, case_id: str, text: str, draft_id: str | None = N
 
 
 def kept_texts(s: Session, case_id: str) -> list[str]:
+    """The texts offered back for the case, in order."""
     return [k.text for k in notes.unsaved_notes(s, case_id)]
+
+
+def stored_texts(s: Session, case_id: str) -> list[str]:
+    """The texts kept for the case in the vault's meta table, as stored (oldest first)."""
+    entries = [
+        (e.get("first_kept_at") or e["kept_at"], key, e["content"]["text"])
+        for key, e in s.vault.meta.items("unsaved.note.")
+        if key == f"unsaved.note.{case_id}" or key.startswith(f"unsaved.note.{case_id}.")
+    ]
+    return [text for _when, _key, text in sorted(entries)]
 
 
 def test_new_work_is_kept_beside_text_kept_by_the_previous_release(worker: Session) -> None:
@@ -82,6 +93,7 @@ def test_pieces_of_work_without_a_name_are_each_kept(worker: Session) -> None:
     case_id = a_case(worker)
     notes.keep_unsaved_note(worker, case_id, fields(OLDER))
     notes.keep_unsaved_note(worker, case_id, fields(NEWER))
+    assert stored_texts(worker, case_id) == [OLDER, NEWER]
     assert kept_texts(worker, case_id) == [OLDER, NEWER]
 
 
@@ -146,6 +158,7 @@ def test_a_process_killed_after_each_keep_loses_neither(folder: Path) -> None:
     keep_and_die(folder, case_id, OLDER)
     keep_and_die(folder, case_id, NEWER)  # before the older text was ever offered
     with open_session(folder, PASS) as s:
+        assert stored_texts(s, case_id) == [OLDER, NEWER]
         assert kept_texts(s, case_id) == [OLDER, NEWER]
 
 

@@ -45,10 +45,17 @@ def kept_as_before(profile: Profile, case_id: str, text: str) -> None:
 
 
 def kept_texts(profile: Profile, case_id: str) -> list[str]:
-    """The texts kept for the case in the vault, as stored (oldest first)."""
-    return profile.read(
-        lambda s: [e["content"]["text"] for _ref, e in s.vault.unsaved.beside("note", case_id)]
-    )
+    """The texts kept for the case in the vault's meta table, as stored (oldest first)."""
+
+    def read(s: Any) -> list[str]:
+        entries = [
+            (e.get("first_kept_at") or e["kept_at"], key, e["content"]["text"])
+            for key, e in s.vault.meta.items("unsaved.note.")
+            if key == f"unsaved.note.{case_id}" or key.startswith(f"unsaved.note.{case_id}.")
+        ]
+        return [text for _when, _key, text in sorted(entries)]
+
+    return profile.read(read)
 
 
 def type_as_it_opens(journal: Any, text: str) -> None:
