@@ -525,7 +525,10 @@ def keep_unsaved(
     written_on: Assessment | None = None,
 ) -> bool:
     """Keep answers the editor could not save, inside the vault (one entry per assessment,
-    replacing the one before), until they are saved, restored or discarded. They need not fit
+    replacing the one before: the editor offers kept answers in the same step that opens the
+    assessment and allows no edit before she restores or discards them, so what replaces them
+    is always the same work, restored and continued; the journal, whose offer comes later,
+    keeps each piece of work apart), until they are saved, restored or discarded. They need not fit
     the form (that is often why they were not saved) but must be plain JSON within the size
     bound. ``written_on`` is the draft as the editor loaded it (default: as stored now); its
     version and time of change are kept with the answers, so that offering them back can say
