@@ -199,7 +199,6 @@ class JournalTab(QWidget):
         self._after_save: list[Callable[[], None]] = []
         self.saved_count = 0
         self.kept: Any = None  # the text kept in the vault, while it is offered back
-        self.kept_count = 0  # pieces of work kept for the case when the offer was made
         self._items: dict[str, QListWidgetItem] = {}
         self._by_id: dict[str, Any] = {}
         self._links: dict[str, list[Any]] = {}
@@ -663,7 +662,7 @@ class JournalTab(QWidget):
         ):
             return
         kept = pending[0]
-        self.kept, self.kept_count = kept, len(pending)
+        self.kept = kept
         when = fmt_datetime(kept.kept_at) if kept.kept_at else "?"
         restore_label, details, headline = "", "", ""
         if not kept.restorable:
@@ -736,7 +735,7 @@ class JournalTab(QWidget):
         if self.offering:
             self.offer.withdraw()
             self._set_editing(True)
-        self.kept, self.kept_count = None, 0
+        self.kept = None
 
     def restore_unsaved(self) -> None:
         """Put the kept text back in the editor, unsaved: it is saved as if just typed. Text
