@@ -157,8 +157,8 @@ def parse_record_encoded(cls: type[T], value: Any, what: str) -> tuple[T, dict[s
         raise Rejected("invalid_args", f"'{what}.id' must be a UUID.")
     try:
         record: T = _adapter(cls).validate_python(value)  # type: ignore[arg-type]
-        encoded = to_dict(record)  # refuses naive datetimes
-    except (ValidationError, ValueError, TypeError) as exc:
+        encoded = to_dict(record)  # refuses naive datetimes, and times with no UTC equivalent
+    except (ValidationError, ValueError, TypeError, OverflowError) as exc:
         raise Rejected(
             "invalid_args", f"'{what}' is not a valid {cls.__name__}: {_brief(exc)}"
         ) from None
@@ -203,6 +203,10 @@ def datetime_arg(args: dict[str, Any], name: str) -> dt.datetime:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise Rejected("invalid_args", f"'{name}' must be an ISO 8601 time with a time zone.")
+    try:
+        parsed.astimezone(dt.UTC)  # 9999-12-31T23:59-14:00 has none: it is past year 9999
+    except OverflowError:
+        raise Rejected("invalid_args", f"'{name}' is out of range.") from None
     return parsed
 
 
@@ -249,6 +253,17 @@ def ensure_new(ctx: Context, record_type: RecordType, record_id: str) -> None:
         raise Rejected("id_in_use", f"A {record_type.value} with this id already exists.")
 
 
+def own_or_new(ctx: Context, record_type: RecordType, record_id: str) -> Any:
+    """For a mutation that creates the record or changes it (by its client-made id): the
+    record to change, or None to create it. An id the caller may not see is answered as
+    creating a record with an id in use is (``id_in_use``, the one answer that tells an id
+    exists, docs/server.md), never as "not found", which a fresh id would not get."""
+    rec = ctx.store.get(record_type, record_id)
+    if rec is not None and (rec.case_id is None or ctx.may_see(rec.case_id) is None):
+        raise Rejected("id_in_use", f"A {record_type.value} with this id already exists.")
+    return rec
+
+
 def team_members(ctx: Context, user_ids: list[str]) -> list[User]:
     users = []
     for uid in user_ids:
@@ -269,6 +284,10 @@ def now_iso() -> str:
 
 
 def touch_case(ctx: Context, scope: ScopeRow, when: dt.datetime) -> None:
+    """The case's latest entry, which retention counts from, moves to ``when``; never past
+    the time it reaches the server (an entry dated in the future, by a laptop's wrong clock or
+    on purpose, would otherwise keep its file from ever being due)."""
+    when = min(when, utcnow())
     if when > ctx.last_entry.get(scope.case_id, when - dt.timedelta(seconds=1)):
         ctx.last_entry[scope.case_id] = when
 
@@ -566,10 +585,10 @@ def note_sign(ctx: Context, args: dict[str, Any]) -> Outcome:
     note = parse_record(JournalEntry, args.get("note"), "note")
     if note.state is not NoteState.SIGNED:
         raise Rejected("invalid_args", "note.sign carries the signed entry.")
-    existing = ctx.store.get(RecordType.NOTE, note.id)
-    if existing is None:
+    rec = ctx.store.get(RecordType.NOTE, note.id)
+    if rec is None or rec.case_id is None or ctx.may_see(rec.case_id) is None:
+        # a new signed entry; or another's, answered exactly as creating it would be
         return note_create(ctx, args)
-    rec = visible_record(ctx, RecordType.NOTE, note.id)
     scope, _case = visible_case(ctx, rec.case_id)
     current = parse_record(JournalEntry, record_data(rec), "note")
     if rec.sealed or current.state is NoteState.SIGNED:
@@ -604,11 +623,10 @@ def assessment_save_draft(ctx: Context, args: dict[str, Any]) -> Outcome:
     if a.status is not AssessmentStatus.DRAFT:
         raise Rejected("invalid_args", "assessment.save_draft carries a draft.")
     check_answers(a, complete=False)
-    rec = ctx.store.get(RecordType.ASSESSMENT, a.id)
+    rec = own_or_new(ctx, RecordType.ASSESSMENT, a.id)
     if rec is None:
         rec = ctx.store.insert(RecordType.ASSESSMENT, stamp(a, ctx), case_id=a.case_id)
     else:
-        rec = visible_record(ctx, RecordType.ASSESSMENT, a.id)
         current = parse_record(Assessment, record_data(rec), "assessment")
         if rec.sealed or current.status is not AssessmentStatus.DRAFT:
             raise Rejected(
@@ -641,9 +659,8 @@ def assessment_submit(ctx: Context, args: dict[str, Any]) -> Outcome:
     if a.content_hash != assessment_rules.content_hash(a):
         raise Rejected("bad_hash", "The submitted assessment's content hash does not match it.")
     check_answers(a, complete=True)
-    rec = ctx.store.get(RecordType.ASSESSMENT, a.id)
+    rec = own_or_new(ctx, RecordType.ASSESSMENT, a.id)
     if rec is not None:
-        rec = visible_record(ctx, RecordType.ASSESSMENT, a.id)
         current = parse_record(Assessment, record_data(rec), "assessment")
         if rec.sealed or current.status is not AssessmentStatus.DRAFT:
             # A second submit: the server's version stands; the device keeps a conflicted copy.
