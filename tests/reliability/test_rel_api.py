@@ -195,11 +195,12 @@ def test_brute_force_on_the_token_endpoint_meets_429(world: ServerWorld) -> None
     assert all(s == 429 for s in statuses[first_refusal:])
     assert answers[-1].json()["error"]["code"] == "rate_limited"
     assert answers[-1].json()["error"]["detail"]["retry_after"] > 0
-    # the address that guessed waits out the window, even with a right secret
+    # a right secret is never refused by the limit (the secret is checked first): the other
+    # laptops behind the same address go on syncing
     right = world.client.post(
         "/v1/auth/token", json={"device_id": anna.device_id, "device_secret": anna.secret}
     )
-    assert right.status_code == 429
+    assert right.status_code == 200
 
 
 def test_a_revoked_device_is_refused_everywhere(world: ServerWorld, record: Counters) -> None:

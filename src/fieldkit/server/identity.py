@@ -31,6 +31,7 @@ from fieldkit.protocol import ErrorCode, UserInfo
 from fieldkit.server.db import Prepared
 from fieldkit.server.errors import ApiError, device_revoked, unauthorized
 from fieldkit.server.models import Device, EnrollAttempt, EnrollCode, Team, User
+from fieldkit.server.ratelimit import client_source
 from fieldkit.server.settings import ServerSettings
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -234,7 +235,11 @@ class LocalIdentityProvider:
     def user_by_name(self, session: Session, username: str) -> User:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise NotFound(N_("No user named {username}."), username=username)
+            raise NotFound(
+                N_("No user named {username}."),
+                N_("List the users with `fieldkit-server user list`."),
+                username=username,
+            )
         return user
 
     def create_enroll_code(
@@ -259,7 +264,11 @@ class LocalIdentityProvider:
     def revoke_device(self, session: Session, device_id: str) -> Device:
         device = session.get(Device, device_id)
         if device is None:
-            raise NotFound(N_("No device with id {device_id}."), device_id=device_id)
+            raise NotFound(
+                N_("No device with id {device_id}."),
+                N_("List the devices and their ids with `fieldkit-server device list`."),
+                device_id=device_id,
+            )
         if device.revoked_at is None:
             device.revoked_at = utcnow()
         return device
@@ -268,14 +277,32 @@ class LocalIdentityProvider:
     def _code_hash(self, raw: str) -> str:
         return hmac.new(self._code_key, raw.encode("ascii"), hashlib.sha256).hexdigest()
 
-    def _check_rate(self, session: Session, client_ip: str, now: dt.datetime) -> None:
+    def _check_rate(self, session: Session, source: str, now: dt.datetime) -> None:
+        """Refuse (429) an enrolment from a source that has failed too often, or while the
+        whole service is being guessed at; checked before the code is, so a guesser learns
+        nothing from an answer over the limit (the code is short: a right one must wait too).
+
+        ``source`` is ``ratelimit.client_source``'s: an IPv4 address or an IPv6 /64, so one
+        client cannot rotate addresses past its own limit. The numbers (ServerSettings, per
+        ``enroll_window_seconds`` = 15 minutes; docs/server.md, "Identity"):
+
+        - per source, 10 failures: a laptop's user who mistypes, or a municipality's NAT
+          where a few people mistype at once, stays far below it; a guesser gets 960 guesses
+          a day from one address.
+        - in all, 5,000 failures (``enroll_failures_global``): a ceiling on guessing however
+          many addresses it comes from, at 480,000 guesses a day. A code is 10 Crockford
+          characters, 50 bits (1.1e15 values); with 1,000 codes valid at once (more than a
+          whole municipality's rollout) a guess hits with p = 9e-13, a day at the ceiling
+          with 4e-7, a year with 1.6e-4. Reaching it takes 500 sources each at its own
+          limit: one misbehaving client, one NAT or one IPv6 network cannot lock the others
+          out (it locked everyone out at 200, 20 addresses' worth, before)."""
         since = now - dt.timedelta(seconds=self._settings.enroll_window_seconds)
         failed = (
             select(func.count())
             .select_from(EnrollAttempt)
             .where(EnrollAttempt.at >= since, EnrollAttempt.success.is_(False))
         )
-        per_ip = session.scalar(failed.where(EnrollAttempt.client_ip == client_ip)) or 0
+        per_ip = session.scalar(failed.where(EnrollAttempt.client_ip == source)) or 0
         overall = session.scalar(failed) or 0
         if (
             per_ip >= self._settings.enroll_failures_per_ip
@@ -292,6 +319,7 @@ class LocalIdentityProvider:
         self, code: str, device_name: str, platform: str, client_ip: str
     ) -> tuple[Device, str, UserInfo]:
         now = utcnow()
+        client_ip = client_source(client_ip)  # what the attempts are counted against
         with self._factory() as session:
             with session.begin():
                 self._check_rate(session, client_ip, now)

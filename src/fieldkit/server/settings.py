@@ -57,8 +57,10 @@ class ServerSettings:
     access_token_ttl_seconds: int = 15 * 60
     enroll_code_ttl_hours: float = 24.0
     max_body_bytes: int = 2 * 1024 * 1024
-    enroll_failures_per_ip: int = 10  # per enroll_window_seconds
-    enroll_failures_global: int = 200
+    # Failed enrolments per source (an IPv4 address or an IPv6 /64) and in all, per
+    # enroll_window_seconds: the numbers are explained in identity._check_rate.
+    enroll_failures_per_ip: int = 10
+    enroll_failures_global: int = 5000
     enroll_window_seconds: int = 15 * 60
     # Failed token requests (wrong device secret) per client address within
     # token_window_seconds before /v1/auth/token answers 429. Counted per server process. Not
