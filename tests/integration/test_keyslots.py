@@ -390,6 +390,42 @@ def test_insecure_backend_refused_unless_allowed(
         slots.unlock(PASS, POLICY)
 
 
+class _BusHiccup(Exception):
+    """What a D-Bus call of secretstorage raises when the bus is busy (not a KeyringError)."""
+
+
+def _failing(real: Any, times: int) -> Any:
+    calls = {"n": 0}
+
+    def call(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise _BusHiccup("org.freedesktop.DBus.Error.NoReply")
+        return real(*args)
+
+    return call
+
+
+def test_one_keyring_hiccup_is_asked_again_and_the_secret_kept(
+    slots: KeySlots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = keyring.get_keyring()
+    monkeypatch.setattr(backend, "set_password", _failing(backend.set_password, 1))
+    key = slots.create(PASS, POLICY, argon2_params=FAST)
+    monkeypatch.setattr(backend, "get_password", _failing(backend.get_password, 1))
+    assert slots.unlock(PASS, POLICY).current == key
+
+
+def test_a_keyring_that_fails_twice_is_unavailable_and_nothing_is_half_made(
+    slots: KeySlots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = keyring.get_keyring()
+    monkeypatch.setattr(backend, "set_password", _failing(backend.set_password, 2))
+    with pytest.raises(KeyringUnavailable):
+        slots.create(PASS, POLICY, argon2_params=FAST)
+    assert not slots.exists()
+
+
 @pytest.mark.parametrize("backend", [fail.Keyring, null.Keyring])
 def test_unusable_backends_refused_even_when_insecure_allowed(
     data_dir: Path, backend: type[KeyringBackend], restore_keyring: None

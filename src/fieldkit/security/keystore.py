@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import keyring
 import keyring.errors
@@ -68,6 +70,9 @@ def active_backend() -> ActiveBackend:
     return ActiveBackend(chosen, name, classify(name))
 
 
+_R = TypeVar("_R")
+
+
 class KeyringFailure(Exception):
     """The backend raised (locked, D-Bus gone, permission...). Internal: callers translate it."""
 
@@ -77,25 +82,43 @@ def store_secret(active: ActiveBackend, profile_id: str, secret: bytearray) -> N
     if active.backend is None:
         raise KeyringFailure("no backend")
     encoded = base64.b64encode(bytes(secret)).decode("ascii")
-    try:
-        active.backend.set_password(SERVICE, username_for(profile_id), encoded)
-        back = active.backend.get_password(SERVICE, username_for(profile_id))
-    except (keyring.errors.KeyringError, NotImplementedError, OSError) as exc:
-        raise KeyringFailure(type(exc).__name__) from exc
-    except Exception as exc:  # e.g. secretstorage/jeepney D-Bus errors not wrapped by keyring
-        raise KeyringFailure(type(exc).__name__) from exc
+    backend = active.backend
+
+    def store() -> str | None:
+        backend.set_password(SERVICE, username_for(profile_id), encoded)
+        return backend.get_password(SERVICE, username_for(profile_id))
+
+    back = _once_more(store)
     if back != encoded:
         raise KeyringFailure("not stored")
+
+
+RETRY_AFTER_SECONDS = 0.5
+
+
+def _once_more(call: Callable[[], _R]) -> _R:
+    """``call``, and once more after a moment if the keyring failed: a call over D-Bus can fail
+    once while the keyring daemon starts or the bus is busy (seen under load: the store of a
+    new profile's secret failed and the same call a moment later worked). Both calls store
+    or read the same entry, so the second is safe; a second failure is the keyring's answer."""
+    try:
+        return call()
+    except NotImplementedError as exc:  # a backend that cannot: no point in asking again
+        raise KeyringFailure(type(exc).__name__) from exc
+    except Exception:  # keyring's, OSError, or secretstorage/jeepney D-Bus errors
+        time.sleep(RETRY_AFTER_SECONDS)
+    try:
+        return call()
+    except Exception as exc:
+        raise KeyringFailure(type(exc).__name__) from exc
 
 
 def load_secret(active: ActiveBackend, profile_id: str) -> bytearray | None:
     """The 32-byte device secret, or None when there is no (valid) entry."""
     if active.backend is None:
         raise KeyringFailure("no backend")
-    try:
-        encoded = active.backend.get_password(SERVICE, username_for(profile_id))
-    except Exception as exc:
-        raise KeyringFailure(type(exc).__name__) from exc
+    backend = active.backend
+    encoded = _once_more(lambda: backend.get_password(SERVICE, username_for(profile_id)))
     if encoded is None:
         return None
     try:
