@@ -234,6 +234,11 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"
     CONFLICT = "conflict"
     INTERNAL = "internal_error"
+    # the HTTP method is not one the path answers (its Allow header and detail["allow"] name
+    # those). Added later: the client never sends a wrong method, and a code it does not
+    # handle by name is a plain refusal (sync.transport); an older client reads the answer as
+    # not a fieldkit one
+    METHOD_NOT_ALLOWED = "method_not_allowed"
 
 
 class ErrorBody(Model):

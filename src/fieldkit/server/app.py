@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import get_route_path
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from fieldkit.protocol import (
     DEFAULT_PULL_LIMIT,
@@ -41,7 +41,7 @@ from fieldkit.server.errors import ApiError, error_headers, unauthorized
 from fieldkit.server.forms import released_forms
 from fieldkit.server.http import AccessLog, BodyLimit, CatchAll
 from fieldkit.server.identity import IdentityProvider, LocalIdentityProvider, Principal
-from fieldkit.server.ratelimit import FailureLimiter
+from fieldkit.server.ratelimit import FailureLimiter, client_source
 from fieldkit.server.settings import ServerSettings
 from fieldkit.server.syncpath import SyncEndpoints, pull_answer, push_answer
 
@@ -143,6 +143,17 @@ async def bearer_token(
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
+def _without_body(send: Send) -> Send:
+    """``send`` with every body chunk emptied (the answer to a HEAD)."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_head
+
+
 class FieldkitServer(FastAPI):
     """The FastAPI application with the sync requests answered in front of its routing
     (``syncpath``): the routes stay declared here for the OpenAPI document."""
@@ -150,6 +161,11 @@ class FieldkitServer(FastAPI):
     sync_endpoints: SyncEndpoints | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            # HEAD is GET without the body (RFC 9110 9.3.2): the same status and headers,
+            # Content-Length included; on a route without GET, the 405 of GET
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
         if scope["type"] == "http" and self.sync_endpoints is not None:
             handler = self.sync_endpoints.handler(scope["method"], get_route_path(scope))
             if handler is not None:
@@ -164,7 +180,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
     # FastAPI's routes and the sync requests each run in ``threads`` threads of their own
     # (see lifespan): a connection for each, and db.POOL_EXTRA more
-    engine = make_engine(settings.db_url, 2 * settings.threads, serving=True)
+    engine = make_engine(settings.db_url, 2 * settings.threads, serving=True, create=False)
     check_schema(engine)
     factory = session_factory(engine)
     with factory() as session:
@@ -216,6 +232,33 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it could not parse at all (bytes that are not UTF-8,
+            # JSON nested past the parser's depth): a malformed request like any other, the
+            # 422 every route declares and the sync requests answer (syncpath), not an
+            # undeclared 400
+            err = ApiError(
+                422,
+                ErrorCode.VALIDATION,
+                "The request is malformed.",
+                {"errors": [{"loc": ["body"], "type": "json_invalid"}]},
+            )
+            return JSONResponse(err.body(), status_code=422)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # HEAD is answered wherever GET is (FieldkitServer.__call__)
+            allowed = [m.strip() for m in headers.get("allow", headers.get("Allow", "")).split(",")]
+            headers.pop("allow", None)
+            if "GET" in allowed and "HEAD" not in allowed:
+                allowed.append("HEAD")
+            headers["Allow"] = ", ".join(m for m in allowed if m)
+            err = ApiError(
+                405,
+                ErrorCode.METHOD_NOT_ALLOWED,
+                "This method is not allowed here.",
+                {"allow": [m for m in allowed if m]},
+            )
+            return JSONResponse(err.body(), status_code=405, headers=headers)
         code = {
             401: ErrorCode.UNAUTHORIZED,
             403: ErrorCode.FORBIDDEN,
@@ -224,10 +267,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             429: ErrorCode.RATE_LIMITED,
         }.get(exc.status_code, ErrorCode.VALIDATION)
         message = "Not found." if exc.status_code == 404 else "The request was refused."
-        if exc.status_code == 400:
-            message = "The request is malformed."
         err = ApiError(exc.status_code, code, message)
-        return JSONResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(err.body(), status_code=exc.status_code, headers=headers or None)
 
     @app.get(
         "/v1/health",
@@ -265,19 +306,26 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         responses={
             **COMMON_ERRORS,
             **AUTH_ERRORS,
-            429: _err("rate_limited: too many failed attempts"),
+            429: _err(
+                "rate_limited: a wrong secret from an address with too many failed attempts "
+                "(a right secret is never refused); Retry-After says when"
+            ),
         },
     )
     def token(body: TokenRequest, request: Request) -> TokenResponse:
         request.scope.setdefault("state", {})["device_id"] = body.device_id[:64]
         client_ip = request.client.host if request.client else "unknown"
-        keys = (f"ip:{client_ip}",)
-        token_failures.check(keys)
+        # The secret is checked first, whatever the address's count (ratelimit's docstring: a
+        # device secret is 256 random bits under a plain SHA-256, cheap to check and hopeless
+        # to guess): a right one is never refused because others behind the same address
+        # failed. A wrong one is counted, and answered 429 once the address is over its limit.
         try:
             access, ttl, user = identity.issue_token(body.device_id, body.device_secret)
         except ApiError as exc:
             if exc.status == 401:
-                token_failures.record(keys)
+                refusal = token_failures.fail((f"ip:{client_source(client_ip)}",))
+                if refusal is not None:
+                    raise refusal from None
             raise
         return TokenResponse(access_token=access, expires_in=ttl, user=user)
 
