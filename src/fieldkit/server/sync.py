@@ -41,9 +41,10 @@ log = logging.getLogger("fieldkit.server.sync")
 class IncomingMutation(BaseModel):
     """``protocol.Mutation`` as the server reads it: the name is any text, so that a name this
     server does not know is answered by a per-mutation rejection instead of refusing the whole
-    batch (which would block the device's queue)."""
+    batch (which would block the device's queue). Strict: a number sent as text, or a time
+    sent as a number, is a malformed request (422), not converted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: int = Field(gt=0, le=2**62, description="per-device, strictly increasing")
     name: str = Field(max_length=64, description="a MutationName")
     args: dict[str, Any]
@@ -53,7 +54,7 @@ class IncomingMutation(BaseModel):
 
 
 class IncomingPush(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     protocol: int = PROTOCOL_VERSION
     mutations: list[IncomingMutation] = Field(max_length=MAX_BATCH_MUTATIONS)
 
