@@ -183,7 +183,9 @@ def test_messages_in_swedish(world: ServerWorld, capsys) -> None:  # type: ignor
     try:
         code = main(["--lang", "sv", "enroll-code", "ghost", "--db", world.db_url])
         _, err = capsys.readouterr()
-        assert code == ExitCode.NOT_FOUND and err.strip() == "Ingen användare heter ghost."
+        assert code == ExitCode.NOT_FOUND and err.strip() == (
+            "Ingen användare heter ghost. Lista användarna med `fieldkit-server user list`."
+        )
         main(["--lang", "sv", "team", "list", "--db", world.db_url])
         assert capsys.readouterr()[0].strip() == "(inga)"
     finally:

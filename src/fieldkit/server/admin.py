@@ -96,6 +96,27 @@ def add_user(
     return user
 
 
+def set_user_active(
+    session: Session, identity: LocalIdentityProvider, username: str, active: bool
+) -> tuple[User, bool]:
+    """Deactivate or activate a user; returns the user and whether anything changed. A
+    deactivated user's devices are refused from their next request (every request and token
+    reads the flag: ``identity.LocalIdentityProvider._checked`` and ``issue_token``), no
+    enrolment code is made for them, and their devices stay enrolled (not revoked, nothing
+    wiped), so activating the user again lets the same laptops sync on. The change reaches
+    the other devices' user directory through the feed, as a new version of the user."""
+    user = identity.user_by_name(session, username)
+    if bool(user.active) == active:
+        return user, False
+    user.active = active
+    user.version += 1
+    session.flush()
+    store = Store(session)
+    store.emit(ChangeKind.UPSERT, RecordType.USER.value, user.id, team_id=user.team_id)
+    store.flush_changes()
+    return user, True
+
+
 def list_users(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(User, Team.name).outerjoin(Team, Team.id == User.team_id).order_by(User.username)

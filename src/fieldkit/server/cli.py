@@ -45,11 +45,13 @@ from fieldkit.server.identity import LocalIdentityProvider
 from fieldkit.server.settings import ENV_DB, ENV_THREADS, ServerSettings, db_url_from
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, create: bool = False) -> Engine:
     """``db.make_engine``, with a SQLite file whose folder cannot be made (a typing error in
-    the path, a folder without write access) refused as a clear error, not a traceback."""
+    the path, a folder without write access) refused as a clear error, not a traceback. Only
+    ``init-db`` creates a SQLite database (``create``); every other command, ``serve``
+    included, refuses a path where there is none (a mistyped one) and names init-db."""
     try:
-        return _make_engine(url)
+        return _make_engine(url, create=create)
     except OSError as exc:
         raise DatabaseError(
             N_("The database file cannot be created or opened there ({reason})."),
@@ -111,7 +113,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 def cmd_init_db(args: argparse.Namespace) -> int:
     url = db_url_from(args.db)
-    engine = make_engine(url)
+    engine = make_engine(url, create=True)
     try:
         refuse_newer_schema(engine)
         revision = migrate(engine)
@@ -311,6 +313,33 @@ def cmd_user_list(args: argparse.Namespace, env: Env) -> int:
         rows = admin.list_users(session)
     emit(args, rows, table(rows, ["username", "display_name", "role", "team", "active", "id"]))
     return ExitCode.OK
+
+
+def cmd_user_set_active(active: bool) -> Callable[[argparse.Namespace], int]:
+    @with_env
+    def run(args: argparse.Namespace, env: Env) -> int:
+        with env.transaction() as session:
+            user, changed = admin.set_user_active(session, env.identity, args.username, active)
+            data = {"username": user.username, "id": user.id, "active": user.active}
+        if active:
+            text = (
+                _("User {username} is activated; their devices can sync again.")
+                if changed
+                else _("User {username} is already active.")
+            )
+        else:
+            text = (
+                _(
+                    "User {username} is deactivated; their devices are refused from their "
+                    "next request (not wiped: `user activate` lets them sync again)."
+                )
+                if changed
+                else _("User {username} is already deactivated.")
+            )
+        emit(args, {**data, "changed": changed}, text.format(**data))
+        return ExitCode.OK
+
+    return run
 
 
 @with_env
@@ -599,6 +628,15 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--role", required=True, choices=["worker", "team_lead", "admin"])
     user_add.add_argument("--display-name")
     add("list", cmd_user_list, "list users", user)
+    add(
+        "deactivate",
+        cmd_user_set_active(False),
+        "deactivate a user: their devices are refused from their next request",
+        user,
+    ).add_argument("username")
+    add(
+        "activate", cmd_user_set_active(True), "activate a deactivated user again", user
+    ).add_argument("username")
 
     code = add("enroll-code", cmd_enroll_code, "create a one-time enrolment code for a user")
     code.add_argument("username")

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
 from psycopg.rows import namedtuple_row
 from sqlalchemy import BindParameter, Connection, Engine, Select, create_engine, event, select
 from sqlalchemy.engine import make_url
@@ -42,7 +43,9 @@ def normalise_url(url: str) -> str:
 POOL_EXTRA = 8  # connections beyond the worker threads (sessions closing on the event loop)
 
 
-def make_engine(url: str, threads: int = 32, *, serving: bool = False) -> Engine:
+def make_engine(
+    url: str, threads: int = 32, *, serving: bool = False, create: bool = True
+) -> Engine:
     """An engine for ``url``; on PostgreSQL its pool holds a connection for each of the
     ``threads`` requests a process serves at once, and a few more.
 
@@ -54,7 +57,12 @@ def make_engine(url: str, threads: int = 32, *, serving: bool = False) -> Engine
     look cheaper): 0.32 ms of planning against 0.10 ms of execution, a quarter of the
     database's CPU in a storm of syncs. The generic plans were checked on the city-sized feed
     (2.6 M changes): the same walk of the feed's key, as fast or faster at every cursor
-    (docs/server.md, "Plans")."""
+    (docs/server.md, "Plans").
+
+    ``create``: a SQLite file that does not exist yet is made, and its folder (what
+    ``init-db`` wants). Without it such a file is refused (``DatabaseError``) and nothing is
+    made: a command that only reads or serves a database, given a mistyped path, says so
+    instead of leaving an empty database there."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -65,7 +73,18 @@ def make_engine(url: str, threads: int = 32, *, serving: bool = False) -> Engine
         ) from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            elif not path.is_file():
+                raise DatabaseError(
+                    N_("The database {path} does not exist."),
+                    N_(
+                        "Check the path in --db or FIELDKIT_SERVER_DB; to create a new "
+                        "database there, run `fieldkit-server init-db`."
+                    ),
+                    path=str(path),
+                )
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -168,6 +187,17 @@ def check_schema(engine: Engine) -> None:
             N_("Run `fieldkit-server init-db` first."),
         )
     if current != head_revision():
+        try:
+            known = ScriptDirectory.from_config(alembic_config()).get_revision(current)
+        except AlembicError:
+            known = None
+        if known is None:
+            # a later fieldkit-server migrated it: this one's init-db cannot take it back
+            raise DatabaseError(
+                N_("The database schema is at {current}, newer than this fieldkit-server knows."),
+                N_("Run the fieldkit-server version that migrated it, or a newer one."),
+                current=current,
+            )
         raise DatabaseError(
             N_("The database schema is at {current}, this server needs {head}."),
             N_("Run `fieldkit-server init-db` to migrate."),
