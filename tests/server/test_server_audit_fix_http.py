@@ -81,3 +81,21 @@ def test_the_client_takes_an_error_code_it_does_not_name_as_a_refusal(
     with Transport("http://127.0.0.1:9", allow_http_loopback=True) as transport:
         error = transport._error_for(answer, "/v1/enroll")
     assert isinstance(error, ProtocolRefused)
+
+
+def test_head_over_a_real_server(world: ServerWorld) -> None:
+    """Under uvicorn, on the same connection: HEAD answers headers only, and the keep-alive
+    connection goes on serving (a body sent after a HEAD would corrupt the next answer)."""
+    import httpx
+    from server_helpers import serve_on_loopback
+
+    dev = world.device("anna", "worker", world.team("T"))
+    with serve_on_loopback(world.app) as base, httpx.Client(base_url=base) as client:
+        for path, headers in [("/v1/health", {}), ("/v1/sync/pull", dev.headers)]:
+            head = client.head(path, headers=headers)
+            assert head.status_code == 200 and head.content == b""
+            got = client.get(path, headers=headers)
+            assert got.status_code == 200 and got.json()
+            assert head.headers["content-length"] == got.headers["content-length"]
+        assert client.head("/v1/enroll").status_code == 405
+        assert client.post("/v1/enroll", json={"code": "ABCDE-FGHJK"}).status_code == 401
