@@ -22,8 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,11 +31,11 @@ from fieldkit.server import admin
 from fieldkit.server.compaction import CompactionReport
 from fieldkit.server.db import (
     DatabaseError,
-    alembic_config,
     check_schema,
     current_revision,
     migrate,
     read_meta,
+    refuse_newer,
     session_factory,
 )
 from fieldkit.server.db import make_engine as _make_engine
@@ -142,18 +140,8 @@ def refuse_newer_schema(engine: Engine) -> None:
         current = current_revision(engine)
     except Exception:  # cannot connect: migrate() reports it
         return
-    if current is None:
-        return
-    try:
-        known = ScriptDirectory.from_config(alembic_config()).get_revision(current)
-    except AlembicError:
-        known = None
-    if known is None:
-        raise DatabaseError(
-            N_("The database schema is at {current}, newer than this fieldkit-server knows."),
-            N_("Run the fieldkit-server version that migrated it, or a newer one."),
-            current=current,
-        )
+    if current is not None:
+        refuse_newer(current)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

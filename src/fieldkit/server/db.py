@@ -171,6 +171,21 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def refuse_newer(current: str) -> None:
+    """A schema revision this server does not know was made by a later fieldkit-server: its
+    init-db cannot take it back, so the answer is that version, not a migration."""
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(current)
+    except AlembicError:
+        known = None
+    if known is None:
+        raise DatabaseError(
+            N_("The database schema is at {current}, newer than this fieldkit-server knows."),
+            N_("Run the fieldkit-server version that migrated it, or a newer one."),
+            current=current,
+        )
+
+
 def check_schema(engine: Engine) -> None:
     """Refuse to serve an unmigrated or newer database, with what to do about it."""
     try:
@@ -187,17 +202,7 @@ def check_schema(engine: Engine) -> None:
             N_("Run `fieldkit-server init-db` first."),
         )
     if current != head_revision():
-        try:
-            known = ScriptDirectory.from_config(alembic_config()).get_revision(current)
-        except AlembicError:
-            known = None
-        if known is None:
-            # a later fieldkit-server migrated it: this one's init-db cannot take it back
-            raise DatabaseError(
-                N_("The database schema is at {current}, newer than this fieldkit-server knows."),
-                N_("Run the fieldkit-server version that migrated it, or a newer one."),
-                current=current,
-            )
+        refuse_newer(current)
         raise DatabaseError(
             N_("The database schema is at {current}, this server needs {head}."),
             N_("Run `fieldkit-server init-db` to migrate."),
