@@ -27,6 +27,18 @@ def missing_component(what: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _interface_language_restored() -> Iterator[None]:
+    """A test that switches the interface language (a CLI run with ``--lang sv``,
+    ``set_language``) does not leave the next tests speaking it: the language is a setting of
+    the process, as it is for the real commands."""
+    from fieldkit import i18n
+
+    before = i18n.current_language()
+    yield
+    i18n.set_language(before)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """URL of the test PostgreSQL (a role that may create databases)."""
