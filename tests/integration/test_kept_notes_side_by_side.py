@@ -8,6 +8,7 @@ neither. ``fieldkit case show`` counts them. Real SQLCipher vault and keyring.""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -38,13 +39,20 @@ def a_case(s: Session) -> str:
     return cases.create_case(s, CaseType.INDIVIDUAL_AT_RISK, "Elias Exempel").id
 
 
-def kept_as_before(s: Session, case_id: str, text: str, draft_id: str | None = None) -> None:
+def kept_as_before(
+    s: Session,
+    case_id: str,
+    text: str,
+    draft_id: str | None = None,
+    kept_at: dt.datetime | None = None,
+) -> None:
     """Text kept as the previous release kept it: one entry per case, under the case's key."""
     content = {**fields(text), "draft_id": draft_id, "link": None}
+    when = (kept_at or utcnow()).isoformat()
     with s.vault.transaction():
         s.vault.meta.set(
             f"unsaved.note.{case_id}",
-            {"case_id": case_id, "kept_at": utcnow().isoformat(), "content": content},
+            {"case_id": case_id, "kept_at": when, "content": content},
         )
 
 
@@ -111,6 +119,20 @@ def test_other_work_on_the_same_draft_stays_through_the_editors_save(worker: Ses
     (older,) = notes.unsaved_notes(worker, case_id)
     assert older.text == OLDER and older.draft_id == draft.id and older.restorable
     assert older.changed_at == saved.updated_at  # offered with "the draft changed since"
+
+
+def test_a_draft_saved_in_the_millisecond_of_the_keep_counts_as_changed(
+    worker: Session,
+) -> None:
+    """Times are kept to the millisecond, so a save in the same one as the older release's
+    keep cannot be told from no save: the notice says the draft changed (a needless warning),
+    never the other way round (restoring over newer text unwarned)."""
+    case_id = a_case(worker)
+    draft = notes.add_note(worker, case_id, "Första versionen.", contact_type="phone")
+    saved = notes.update_draft(worker, draft.id, text=NEWER, contact_type="phone")
+    kept_as_before(worker, case_id, OLDER, draft_id=draft.id, kept_at=saved.updated_at)
+    (older,) = notes.unsaved_notes(worker, case_id)
+    assert older.text == OLDER and older.changed_at == saved.updated_at
 
 
 def test_discarding_one_piece_of_work_leaves_the_others(worker: Session) -> None:

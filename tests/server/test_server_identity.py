@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
 from server_helpers import ServerWorld
 from sqlalchemy import select
 
@@ -138,6 +139,29 @@ def test_an_expired_token_says_so(db_url: str) -> None:
         assert r.status_code == 401 and error_code(r) == "token_expired"
         dev.refresh_token()
         assert dev.pull().status_code == 200
+    finally:
+        world.close()
+
+
+def test_a_token_lives_at_least_the_seconds_it_is_sent_with(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`expires_in` is a promise the laptop plans by: a one-second token issued late in a
+    second is still good half a second later, and refused once its second is over."""
+    from fieldkit.server import identity as identity_module
+
+    issued = dt.datetime.now(dt.UTC).replace(microsecond=900_000)
+    clock = [issued]
+    monkeypatch.setattr(identity_module, "utcnow", lambda: clock[0])
+    world = ServerWorld(db_url, access_token_ttl_seconds=1)
+    try:
+        dev = world.device("anna", "worker", world.team("T"))
+        dev.refresh_token()
+        clock[0] = issued + dt.timedelta(seconds=0.5)
+        assert dev.pull().status_code == 200
+        clock[0] = issued + dt.timedelta(seconds=2.1)
+        r = dev.pull()
+        assert r.status_code == 401 and error_code(r) == "token_expired"
     finally:
         world.close()
 

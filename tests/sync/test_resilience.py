@@ -244,7 +244,8 @@ def test_an_access_token_that_runs_out_mid_cycle_is_renewed_transparently(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="fieldkit.sync.transport")
-    server = LiveServer(server_db.url, token_ttl=1).start()
+    # A token lives between ttl and ttl + 1 seconds (its expiry is a whole second).
+    server = LiveServer(server_db.url, token_ttl=2).start()
     try:
         anna = Laptop(tmp_path / "anna", server.url, server_db.code("anna"))
         case_id, written = write_notes(anna, 3, "Anna")
@@ -256,7 +257,7 @@ def test_an_access_token_that_runs_out_mid_cycle_is_renewed_transparently(
             caplog.clear()
             # A laptop that slept: the monotonic clock stood still, the server's did not.
             transport._token_deadline = time.monotonic() + 3600
-            time.sleep(2.2)
+            time.sleep(3.2)
             notes.add_note(s, case_id, "Skrivet efter vilan.")
             report = service.run_cycle()
             assert transport.token_renewals > before

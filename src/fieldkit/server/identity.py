@@ -17,6 +17,7 @@ import functools
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -401,7 +402,9 @@ class LocalIdentityProvider:
             now = utcnow()
             device.last_seen_at = now
             ttl = self._settings.access_token_ttl_seconds
-            exp = int(now.timestamp()) + ttl
+            # Rounded up, so a token lives at least the `expires_in` it is sent with. Rounded
+            # down, a one-second token issued at 12:00:00.9 was refused from 12:00:01.
+            exp = math.ceil(now.timestamp()) + ttl
             token = self._sign({"d": device.id, "u": user.id, "exp": exp})
             return token, ttl, self.user_info(session, user)
 

@@ -40,12 +40,14 @@ def changed_since(
 ) -> dt.datetime | None:
     """When the draft (changed last at ``updated_at``) changed after the kept work was written
     on it, or None. For work kept before the draft's state was recorded with it (older
-    entries), the draft counts as changed when it changed after the work was kept. A new
-    version number alone (the server acknowledging this laptop's own save) is no change."""
+    entries), the draft counts as changed when it changed after the work was kept, or in the
+    same millisecond (times are kept to the millisecond: a change then cannot be told from none,
+    and a needless warning is the safe side of that). A new version number alone (the server
+    acknowledging this laptop's own save) is no change."""
     now = aware(updated_at)
     base = based_on_time(based)
     if base is not None:
         return now if now != base else None
-    if kept_at is not None and now > aware(kept_at):
+    if kept_at is not None and now >= aware(kept_at):
         return now
     return None
