@@ -99,3 +99,28 @@ def test_head_over_a_real_server(world: ServerWorld) -> None:
             assert head.headers["content-length"] == got.headers["content-length"]
         assert client.head("/v1/enroll").status_code == 405
         assert client.post("/v1/enroll", json={"code": "ABCDE-FGHJK"}).status_code == 401
+
+
+def test_the_access_log_says_head_for_a_head(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Answered as GET, logged as what was asked: an operator reading the log of a monitor's
+    HEAD checks must not see GETs that never happened (on a route and on the sync path)."""
+    import json
+    import logging
+
+    world = ServerWorld(db_url, log_requests=True)
+    try:
+        dev = world.device("anna", "worker", world.team("T"))
+        caplog.set_level(logging.INFO, logger="fieldkit.server.access")
+        world.client.head("/v1/health")
+        world.client.head("/v1/sync/pull", headers=dev.headers)
+        world.client.get("/v1/health")
+        lines = [
+            json.loads(r.getMessage()) for r in caplog.records if r.name == "fieldkit.server.access"
+        ]
+    finally:
+        world.close()
+    assert [(line["method"], line["route"], line["status"]) for line in lines] == [
+        ("HEAD", "/v1/health", 200),
+        ("HEAD", "/v1/sync/pull", 200),
+        ("GET", "/v1/health", 200),
+    ]

@@ -164,7 +164,8 @@ class FieldkitServer(FastAPI):
         if scope["type"] == "http" and scope["method"] == "HEAD":
             # HEAD is GET without the body (RFC 9110 9.3.2): the same status and headers,
             # Content-Length included; on a route without GET, the 405 of GET
-            scope = {**scope, "method": "GET"}
+            # (the access log still says HEAD: http.log_request)
+            scope = {**scope, "method": "GET", "fieldkit.method": "HEAD"}
             send = _without_body(send)
         if scope["type"] == "http" and self.sync_endpoints is not None:
             handler = self.sync_endpoints.handler(scope["method"], get_route_path(scope))

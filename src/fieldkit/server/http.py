@@ -182,7 +182,7 @@ def log_request(scope: Scope, status: int, start: float) -> None:
     time: a deployment logs every request)."""
     access_log.info(
         '{"event":"request","method":%s,"route":%s,"status":%d,"duration_ms":%r,"device_id":%s}',
-        _json_value(scope.get("method")),
+        _json_value(scope.get("fieldkit.method") or scope.get("method")),  # HEAD is one
         _json_value(_route(scope)),
         status,
         round((time.perf_counter() - start) * 1000, 2),
