@@ -44,6 +44,7 @@ from fieldkit.services.session import (
     require_person,
     write,
 )
+from fieldkit.storage.repos import CASE_PAGE_SORTS
 
 log = logging.getLogger(__name__)
 
@@ -285,35 +286,125 @@ def list_cases(
     )
     names = _display_names(session)
     awaiting_review = session.vault.assessments.case_ids_with_status(AssessmentStatus.SUBMITTED)
-    result: list[CaseSummary] = []
-    for row in rows:
-        case = row.case
-        if needle and needle not in f"{row.person_name} {case.reference}".casefold():
-            continue
-        result.append(
-            CaseSummary(
-                case_id=case.id,
-                reference=case.reference,
-                case_type=case.case_type,
-                status=case.status,
-                person_id=case.person_id,
-                person_name=row.person_name,
-                protected_identity=row.protected_identity,
-                owner_id=case.owner_id,
-                assigned_ids=case.assigned_ids,
-                team_id=case.team_id,
-                next_contact=case.next_contact,
-                created_at=case.created_at,
-                updated_at=case.updated_at,
-                note_count=int(row.note_count),
-                draft_count=int(row.draft_count),
-                last_note_at=row.last_note_at,
-                reassessment_due=row.reassessment_due,
-                owner_name=names.get(case.owner_id, ""),
-                needs_review=case.id in awaiting_review,
-            )
+    return [
+        _summary(row, names, row.case.id in awaiting_review)
+        for row in rows
+        if not needle or needle in f"{row.person_name} {row.case.reference}".casefold()
+    ]
+
+
+def _summary(row: Any, names: dict[str, str], needs_review: bool) -> CaseSummary:
+    case = row.case
+    return CaseSummary(
+        case_id=case.id,
+        reference=case.reference,
+        case_type=case.case_type,
+        status=case.status,
+        person_id=case.person_id,
+        person_name=row.person_name,
+        protected_identity=row.protected_identity,
+        owner_id=case.owner_id,
+        assigned_ids=case.assigned_ids,
+        team_id=case.team_id,
+        next_contact=case.next_contact,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        note_count=int(row.note_count),
+        draft_count=int(row.draft_count),
+        last_note_at=row.last_note_at,
+        reassessment_due=row.reassessment_due,
+        owner_name=names.get(case.owner_id, ""),
+        needs_review=needs_review,
+    )
+
+
+PAGE_SIZE = 200  # a caseload page: a few screens of rows
+MAX_PAGE_SIZE = 1000
+PAGE_SORTS = tuple(CASE_PAGE_SORTS)
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where the next page of a caseload starts: the order it belongs to and the last row's
+    keys. Ask for the next page with the same filters (a changed filter starts over)."""
+
+    sort: str
+    descending: bool
+    key: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of the caseload. ``after``: pass it for the next page (None: this is the last
+    page). ``total``: every case the filters match (None when not asked for)."""
+
+    cases: list[CaseSummary]
+    after: PageCursor | None
+    total: int | None
+
+    @property
+    def more(self) -> bool:
+        return self.after is not None
+
+
+def case_page(
+    session: Session,
+    *,
+    mine: bool = False,
+    protected_only: bool = False,
+    status: CaseStatus | str | None = None,
+    query: str | None = None,
+    needs_review: bool = False,
+    reassessment_due_by: dt.date | None = None,
+    sort: str = "updated",
+    descending: bool | None = None,
+    after: PageCursor | None = None,
+    limit: int = PAGE_SIZE,
+    count: bool = True,
+) -> CasePage:
+    """A page of the caseload on this laptop, by default newest activity first (the case id
+    breaking ties), with the filters of ``list_cases`` done in the vault: the person's name or
+    case number containing ``query`` (any case), cases waiting for a team lead's review
+    (``needs_review``), cases whose re-assessment is due by a date. A page costs the same
+    whatever the caseload's size (``count`` adds a count of every match). Not logged, as
+    ``list_cases``: names and types, not case content."""
+    if sort not in CASE_PAGE_SORTS:
+        raise InvalidInput(
+            N_("Unknown sort order: {sort}. Use one of: {choices}."),
+            sort=sort,
+            choices=", ".join(PAGE_SORTS),
         )
-    return result
+    if not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        raise InvalidInput(
+            N_("A page holds 1 to {limit} cases, not {count}."), limit=MAX_PAGE_SIZE, count=limit
+        )
+    down = CASE_PAGE_SORTS[sort][1] if descending is None else bool(descending)
+    if after is not None and (after.sort != sort or after.descending != down):
+        raise InvalidInput(
+            N_("The next page was asked for in another order than the page before it."),
+            N_("Load the caseload again from its first page."),
+        )
+    wanted_status = coerce_enum(CaseStatus, status, N_("case status")) if status else None
+    rows = session.vault.cases.page(
+        user_id=session.identity.user_id,
+        mine=mine,
+        protected_only=protected_only,
+        status=wanted_status,
+        needle=(query or "").strip().casefold() or None,
+        needs_review=needs_review,
+        due_by=reassessment_due_by,
+        sort=sort,
+        descending=down,
+        after=after.key if after is not None else None,
+        limit=int(limit),
+        count=count,
+    )
+    names = _display_names(session)
+    return CasePage(
+        cases=[_summary(row, names, row.needs_review) for row in rows.rows],
+        after=PageCursor(sort, down, rows.last_key) if rows.last_key is not None else None,
+        total=rows.total,
+    )
 
 
 def _display_names(session: Session) -> dict[str, str]:

@@ -273,6 +273,7 @@ class CaseSummary:
     draft_count: int
     last_note_at: dt.datetime | None
     reassessment_due: dt.date | None  # of the current approved assessment
+    needs_review: bool = False  # an assessment waits for a team lead (``page`` fills it)
 
     @property
     def case_id(self) -> str:
@@ -295,6 +296,86 @@ CASE_SORTS = {
 }
 
 
+FOLD_FUNCTION = "fk_fold"  # Python's str.casefold, on the vault's connection (CaseRepository)
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+# the current approved assessment's re-assessment date, of the case ``c``. ``+a.status``: by
+# the case's own assessments (assessments_case), not by every approved one of the team
+_REASSESSMENT_DUE = (
+    "(SELECT a.reassessment_due FROM assessments a WHERE a.case_id = c.id "
+    "AND +a.status = 'approved' ORDER BY a.submitted_at DESC LIMIT 1)"
+)
+_NEEDS_REVIEW = (
+    "EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id AND +a.status = 'submitted')"
+)
+
+# The orders ``CaseRepository.page`` knows: the key expressions (never NULL: a keyset compares
+# them), each with whether it stays ascending whatever the direction (a "no value" flag, so
+# the cases without one come last both ways), and whether the order is descending by default.
+# The case id comes last in each: a total order, so a page boundary is never ambiguous.
+CASE_PAGE_SORTS: dict[str, tuple[tuple[tuple[str, bool], ...], bool]] = {
+    "updated": ((("c.updated_at", False), ("c.id", False)), True),
+    "name": (((f"{FOLD_FUNCTION}(coalesce(p.name, ''))", False), ("c.id", False)), False),
+    "reference": ((("c.reference", False), ("c.id", False)), False),
+    "type": ((("c.case_type", False), ("c.id", False)), False),
+    "protection": ((("coalesce(p.protected_identity, 'none')", False), ("c.id", False)), False),
+    "worker": (
+        (
+            (
+                f"{FOLD_FUNCTION}(coalesce((SELECT u.display_name FROM users u "  # noqa: S608
+                "WHERE u.id = c.owner_id), ''))",
+                False,
+            ),
+            ("c.id", False),
+        ),
+        False,
+    ),
+    "due": (
+        (
+            (f"({_REASSESSMENT_DUE} IS NULL)", True),
+            (f"coalesce({_REASSESSMENT_DUE}, '')", False),
+            ("c.id", False),
+        ),
+        False,
+    ),
+}
+
+
+def _page_keys(sort: str, descending: bool) -> list[tuple[str, bool]]:
+    return [(expr, False if fixed else descending) for expr, fixed in CASE_PAGE_SORTS[sort][0]]
+
+
+def _keyset_after(keys: list[tuple[str, bool]], after: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The rows that come after ``after`` in the order ``keys``: one row-value comparison
+    when every key runs the same way (an index range), else the expanded form."""
+    if len({desc for _e, desc in keys}) == 1:
+        exprs = ", ".join(e for e, _d in keys)
+        marks = ", ".join("?" * len(keys))
+        return f"({exprs}) {'<' if keys[0][1] else '>'} ({marks})", list(after)
+    alternatives = []
+    params: list[Any] = []
+    for i, (expr, desc) in enumerate(keys):
+        equal = [f"{e} = ?" for e, _d in keys[:i]]
+        alternatives.append(" AND ".join([*equal, f"{expr} {'<' if desc else '>'} ?"]))
+        params += [*after[:i], after[i]]
+    return "(" + " OR ".join(f"({a})" for a in alternatives) + ")", params
+
+
+@dataclass(frozen=True)
+class CasePageRows:
+    """A page of the caseload: its rows, the key to ask for the next page with (None at the
+    end), whether more follow, and the count of every matching case (None if not asked)."""
+
+    rows: builtins.list[CaseSummary]
+    last_key: tuple[Any, ...] | None
+    more: bool
+    total: int | None
+
+
 class CaseRepository(RecordRepository[Case]):
     table = "cases"
     record_cls = Case
@@ -315,6 +396,10 @@ class CaseRepository(RecordRepository[Case]):
     json_columns = frozenset({"assigned_ids"})
     order_by = "updated_at DESC, id"
     has_case = False
+
+    def __init__(self, vault: Vault) -> None:
+        super().__init__(vault)
+        vault._live().create_function(FOLD_FUNCTION, 1, _fold, deterministic=True)
 
     def list_for_case(self, case_id: str) -> list[Case]:
         case = self.get(case_id)
@@ -401,6 +486,151 @@ class CaseRepository(RecordRepository[Case]):
                 )
             )
         return out
+
+    # -- the caseload one page at a time ------------------------------------------------
+    def page(
+        self,
+        *,
+        user_id: str | None = None,
+        mine: bool = False,
+        team_id: str | None = None,
+        protected_only: bool = False,
+        status: CaseStatus | None = None,
+        needle: str | None = None,
+        needs_review: bool = False,
+        due_by: dt.date | None = None,
+        sort: str = "updated",
+        descending: bool | None = None,
+        after: Sequence[Any] | None = None,
+        limit: int = 200,
+        count: bool = True,
+    ) -> CasePageRows:
+        """One page of the caseload, in a total order (``CASE_PAGE_SORTS``; the case id breaks
+        ties), every filter in SQL. ``after``: the ``last_key`` of the page before (keyset
+        paging: a case added or changed between pages moves to the top, it neither repeats nor
+        pushes the next page's rows away). ``needle``: already case-folded text the person's
+        name or the case number contains. ``due_by``: the current approved assessment's
+        re-assessment date is on or before it. ``count``: also count every matching case."""
+        if sort not in CASE_PAGE_SORTS:
+            raise InvalidInput(N_("Unknown sort order: {sort}."), sort=sort)
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        keys = _page_keys(sort, CASE_PAGE_SORTS[sort][1] if descending is None else descending)
+        if after is not None and len(after) != len(keys):
+            raise ValueError("the cursor does not belong to this sort order")
+        where, params = self._page_filters(
+            user_id=user_id,
+            mine=mine,
+            team_id=team_id,
+            protected_only=protected_only,
+            status=status,
+            needle=needle,
+            needs_review=needs_review,
+            due_by=due_by,
+        )
+        total = None
+        if count:
+            total = int(
+                self.vault.query(
+                    f"SELECT count(*) FROM cases c LEFT JOIN persons p ON p.id = c.person_id "  # noqa: S608
+                    f"WHERE {' AND '.join(where)}",
+                    params,
+                )[0][0]
+            )
+        page_where = list(where)
+        page_params = list(params)
+        if after is not None:
+            clause, values = _keyset_after(keys, after)
+            page_where.append(clause)
+            page_params += values
+        key_cols = ", ".join(f"{expr} AS k{i}" for i, (expr, _desc) in enumerate(keys))
+        order = ", ".join(f"k{i}{' DESC' if desc else ''}" for i, (_e, desc) in enumerate(keys))
+        outer_order = ", ".join(
+            f"page.k{i}{' DESC' if desc else ''}" for i, (_e, desc) in enumerate(keys)
+        )
+        cols = ", ".join(f"c.{c}" for c in (*self.columns, "version", "data"))
+        # Two steps: the page's ids by the cheap keys (an index walk for the default order,
+        # stopping after ``limit`` rows), then the counts and the record of those rows only.
+        sql = f"""
+            WITH page AS (
+                SELECT c.id AS id, {key_cols}
+                FROM cases c LEFT JOIN persons p ON p.id = c.person_id
+                WHERE {" AND ".join(page_where)}
+                ORDER BY {order}
+                LIMIT {int(limit) + 1})
+            SELECT {cols}, p.name, p.protected_identity,
+                (SELECT count(*) FROM notes n WHERE n.case_id = c.id),
+                (SELECT count(*) FROM notes n WHERE n.case_id = c.id AND n.state = 'draft'),
+                (SELECT max(n.event_time) FROM notes n WHERE n.case_id = c.id),
+                {_REASSESSMENT_DUE},
+                {_NEEDS_REVIEW},
+                {", ".join(f"page.k{i}" for i in range(len(keys)))}
+            FROM page JOIN cases c ON c.id = page.id LEFT JOIN persons p ON p.id = c.person_id
+            ORDER BY {outer_order}"""  # noqa: S608
+        n = len(self.columns) + 2
+        rows = self.vault.query(sql, page_params)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        out = []
+        last_key: tuple[Any, ...] | None = None
+        for row in rows:
+            name, prot, notes, drafts, last, due, review = row[n : n + 7]
+            last_key = tuple(row[n + 7 :])
+            out.append(
+                CaseSummary(
+                    case=self.from_row(row[:n]),
+                    person_name=name or "",
+                    protected_identity=ProtectedIdentity(prot or "none"),
+                    note_count=notes,
+                    draft_count=drafts,
+                    last_note_at=dt.datetime.fromisoformat(last) if last else None,
+                    reassessment_due=dt.date.fromisoformat(due) if due else None,
+                    needs_review=bool(review),
+                )
+            )
+        return CasePageRows(out, last_key if more else None, more, total)
+
+    @staticmethod
+    def _page_filters(
+        *,
+        user_id: str | None,
+        mine: bool,
+        team_id: str | None,
+        protected_only: bool,
+        status: CaseStatus | None,
+        needle: str | None,
+        needs_review: bool,
+        due_by: dt.date | None,
+    ) -> tuple[builtins.list[str], builtins.list[Any]]:
+        where = ["1"]
+        params: builtins.list[Any] = []
+        if mine:
+            if not user_id:
+                raise ValueError("mine=True needs user_id")
+            where.append(
+                "(c.owner_id = ? OR EXISTS (SELECT 1 FROM json_each(c.assigned_ids) WHERE value "
+                "= ?))"
+            )
+            params += [user_id, user_id]
+        if team_id is not None:
+            where.append("c.team_id = ?")
+            params.append(team_id)
+        if protected_only:
+            where.append("coalesce(p.protected_identity, 'none') <> 'none'")
+        if status is not None:
+            where.append("c.status = ?")
+            params.append(str(status))
+        if needle:
+            # the person's name and the case number, folded as Python folds (SQLite's lower()
+            # knows only ASCII: "Åsa" would not be found by "åsa")
+            where.append(f"instr({FOLD_FUNCTION}(coalesce(p.name, '') || ' ' || c.reference), ?)")
+            params.append(needle)
+        if needs_review:
+            where.append(_NEEDS_REVIEW)
+        if due_by is not None:
+            where.append(f"{_REASSESSMENT_DUE} <= ?")
+            params.append(due_by.isoformat())
+        return where, params
 
 
 # ---------------------------------------------------------------------------------- notes
