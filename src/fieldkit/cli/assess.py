@@ -4,6 +4,7 @@
     fieldkit assess edit ID --answers A.json        (save the draft's answers)
     fieldkit assess submit ID
     fieldkit assess show ID [--json] [--kept]      (--kept: the answers kept unsaved as well)
+    fieldkit assess discard-kept ID                (the answers kept unsaved go, for good)
     fieldkit assess review ID --decision agree|partly|disagree --comment TEXT --approve|--return
     fieldkit assess revise ID                      (a returned assessment goes on in a new draft)
     fieldkit assess list CASE_ID | queue | overdue [--on DATE]
@@ -255,6 +256,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_discard_kept(args: argparse.Namespace) -> int:
+    from fieldkit.cli import emit
+    from fieldkit.i18n import _
+    from fieldkit.services import assessments
+
+    with unlocked(args) as session:
+        assessments.discard_kept_answers(session, args.assessment_id)
+    emit(
+        args,
+        {"discarded": args.assessment_id},
+        _("Discarded the answers kept for {id}.").format(id=args.assessment_id),
+    )
+    return ExitCode.OK
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from fieldkit.cli import emit
     from fieldkit.services import assessments
@@ -343,6 +359,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also show the answers kept unsaved for it (they are mentioned, not shown, without)",
     )
+    p = add(
+        "discard-kept",
+        cmd_discard_kept,
+        "discard, for good, the answers kept unsaved for an assessment (also one no longer here)",
+    )
+    p.add_argument("assessment_id")
     p = add("review", cmd_review, "review a submitted assessment (team lead)")
     p.add_argument("assessment_id")
     p.add_argument("--decision", required=True, choices=["agree", "partly", "disagree"])

@@ -369,17 +369,69 @@ def _kept_notes(found: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
     return data, ["", line]
 
 
+def _kept_elsewhere(
+    case_id: str, strays: list[Any], bad: list[Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Kept work no editor offers (answers of an assessment no longer on this laptop, entries
+    that cannot be read): what --json says of them and the text lines pointing to
+    'fieldkit case kept' (their content is not printed here)."""
+    data: dict[str, Any] = {
+        "kept_answers_without_assessment": [
+            {
+                "work_id": s.assessment_id,
+                "kept_at": s.kept_at.isoformat() if s.kept_at else None,
+                "form": f"{s.form_id}@{s.form_version}" if s.form_id else None,
+                "can_start_new_assessment": s.startable,
+            }
+            for s in strays
+        ],
+        "kept_unreadable": [
+            {
+                "work_id": u.work_id,
+                "kind": u.kind,
+                "kept_at": u.kept_at.isoformat() if u.kept_at else None,
+            }
+            for u in bad
+        ],
+    }
+    lines: list[str] = []
+    if strays:
+        lines.append(
+            _(
+                "Answers kept from {count} assessment(s) that are no longer on this laptop; "
+                "read, copy or discard them in the case in the app, or with "
+                "'fieldkit case kept {case_id}'."
+            ).format(count=len(strays), case_id=case_id)
+        )
+    if bad:
+        lines.append(
+            _(
+                "{count} piece(s) of kept work could not be read; see them with "
+                "'fieldkit case kept {case_id}'."
+            ).format(count=len(bad), case_id=case_id)
+        )
+    return data, ["", *lines] if lines else []
+
+
 def cmd_case_show(args: argparse.Namespace) -> int:
+    from fieldkit.services.assessments import stray_answers
     from fieldkit.services.cases import open_case, unmask_address
+    from fieldkit.services.kept import unreadable
     from fieldkit.services.notes import unsaved_notes
 
     with unlocked(args) as session:
         view = open_case(session, args.case_id)
         address = unmask_address(session, view.person.id) if args.unmask else None
         kept, kept_lines = _kept_notes(unsaved_notes(session, view.case.id))
+        elsewhere, elsewhere_lines = _kept_elsewhere(
+            view.case.id,
+            stray_answers(session, view.case.id),
+            unreadable(session, view.case.id),
+        )
     data = view.to_dict()
     data["unsaved_note"] = kept[0] if kept else None  # the oldest, as before
     data["unsaved_notes"] = kept
+    data.update(elsewhere)
     if args.unmask:
         data["person"]["address"] = address
     case, person = view.case, view.person
@@ -402,8 +454,94 @@ def cmd_case_show(args: argparse.Namespace) -> int:
     lines.append(_("Journal ({count} entries)").format(count=len(view.notes)))
     lines.extend(_note_line(n) for n in view.notes)
     lines.extend(kept_lines)
+    lines.extend(elsewhere_lines)
     emit(args, data, "\n".join(lines))
     return ExitCode.OK
+
+
+KEPT_KINDS = {"note": N_("journal text"), "assessment": N_("assessment answers")}
+KEPT_STATES = {
+    "new": N_("a new entry"),
+    "draft": N_("its draft"),
+    "signed": N_("its entry is signed"),
+    "gone": N_("no longer on this laptop"),
+    "other": N_("someone else's draft"),
+    "submitted": N_("submitted"),
+    "returned": N_("returned"),
+    "approved": N_("approved"),
+    "superseded": N_("superseded"),
+    "unreadable": N_("cannot be read"),
+}
+
+
+def cmd_case_kept(args: argparse.Namespace) -> int:
+    """Everything kept for a case (ids, no content); --show one's content (a logged read of
+    the case, as 'case show'); --discard one, named by its id: never more than that one."""
+    from fieldkit.domain.enums import AuditAction
+    from fieldkit.i18n import current_language
+    from fieldkit.services import kept as kept_work
+    from fieldkit.services.session import audit, require_case, write
+
+    with unlocked(args) as session:
+        case = require_case(session, args.case_id)
+        if args.discard:
+            item = kept_work.discard_kept(session, case.id, args.discard)
+            emit(
+                args,
+                {"discarded": _kept_row(item)},
+                _("Discarded the kept {kind} {work_id}.").format(
+                    kind=_(KEPT_KINDS.get(item.kind, item.kind)), work_id=item.work_id
+                ),
+            )
+            return ExitCode.OK
+        if args.show:
+            text = kept_work.kept_text(session, case.id, args.show, current_language())
+            with write(session):
+                audit(
+                    session,
+                    AuditAction.CASE_READ,
+                    record_type="case",
+                    record_id=case.id,
+                    case_id=case.id,
+                )
+            emit(args, {"work_id": args.show, "text": text}, text)
+            return ExitCode.OK
+        items = kept_work.kept_of_case(session, case.id)
+    lines = [
+        f"{i.work_id}  {_local(i.kept_at)}  {_(KEPT_KINDS.get(i.kind, i.kind))}"
+        f" ({_(KEPT_STATES.get(i.state, i.state))})"
+        for i in items
+    ]
+    if items:
+        lines += [
+            "",
+            _(
+                "Show one with 'fieldkit case kept {case_id} --show WORK_ID'; discard one "
+                "(for good) with 'fieldkit case kept {case_id} --discard WORK_ID'."
+            ).format(case_id=case.id),
+        ]
+    emit(
+        args,
+        [_kept_row(i) for i in items],
+        "\n".join(lines) if items else _("Nothing is kept for this case."),
+    )
+    return ExitCode.OK
+
+
+def _local(when: Any) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else "?"
+
+
+def _kept_row(item: Any) -> dict[str, Any]:
+    return {
+        "work_id": item.work_id,
+        "kind": item.kind,
+        "kept_at": item.kept_at.isoformat() if item.kept_at else None,
+        "state": item.state,
+        "restorable": item.restorable,
+        "record_id": item.record_id,
+        "draft_changed_at": item.changed_at.isoformat() if item.changed_at else None,
+    }
 
 
 # --- notes ----------------------------------------------------------------------------------
@@ -683,6 +821,22 @@ def register(subparsers: Any) -> None:
     p = add(case_sub, "show", cmd_case_show, _("open a case (logged)"))
     p.add_argument("case_id")
     p.add_argument("--unmask", action="store_true", help=_("show the address (logged)"))
+    p = add(
+        case_sub,
+        "kept",
+        cmd_case_kept,
+        _("work kept for a case that was never saved (journal text, answers), by id"),
+    )
+    p.add_argument("case_id")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--show", metavar="WORK_ID", help=_("show what is kept under this id (logged)")
+    )
+    choice.add_argument(
+        "--discard",
+        metavar="WORK_ID",
+        help=_("discard what is kept under this id, for good (only that one)"),
+    )
 
     note_sub = group("note", _("journal entries"), "note_command")
     p = add(note_sub, "add", cmd_note_add, _("write a journal entry (prints its id)"))

@@ -536,7 +536,15 @@ def keep_unsaved(
     was submitted meanwhile (they are then offered to read and copy); nothing is kept for
     someone else's assessment, or for answers equal to the stored draft (and an older entry
     goes: the editor's answers replace it). True when kept."""
-    a = require_assessment(session, assessment_id)
+    a = session.vault.assessments.get(assessment_id)
+    if a is None and written_on is not None and written_on.id == assessment_id:
+        # The assessment left this laptop while she wrote (removed by a sync): what she typed
+        # is kept all the same, on the draft she had, and offered from the case
+        # (``stray_answers``) - unless the case left too (access ended, or culled).
+        require_case(session, written_on.case_id)
+        a = written_on
+    elif a is None:
+        a = require_assessment(session, assessment_id)
     given, given_overrides = _check_answers(
         answers, overrides if overrides is not None else a.overrides
     )
@@ -552,7 +560,12 @@ def keep_unsaved(
             UNSAVED,
             a.id,
             a.case_id,
-            {"answers": given, "overrides": given_overrides, "based_on": kept_work.based_on(base)},
+            {
+                "answers": given,
+                "overrides": given_overrides,
+                "based_on": kept_work.based_on(base),
+                "form": {"id": a.form_id, "version": a.form_version},
+            },
         )
     log.info("unsaved draft answers kept in the vault")
     return True
@@ -565,11 +578,11 @@ def unsaved_answers(session: Session, assessment_id: str) -> UnsavedAnswers | No
     entry = session.vault.unsaved.get(UNSAVED, a.id)
     if entry is None:
         return None
+    readable = _kept_answers(entry["content"])
+    if readable is None:
+        return None  # damaged: offered from the case (``fieldkit.services.kept.unreadable``)
+    answers, overrides = readable
     content = entry["content"]
-    answers, overrides = content.get("answers"), content.get("overrides") or {}
-    if not isinstance(answers, dict) or not isinstance(overrides, dict):
-        return None  # damaged: treated as absent
-    overrides = {str(k): str(v) for k, v in overrides.items()}
     if answers == dict(a.answers) and overrides == dict(a.overrides):
         return None
     kept_at = kept_work.parse_time(entry.get("kept_at"))
@@ -592,6 +605,165 @@ def discard_unsaved(session: Session, assessment_id: str) -> None:
     with write(session) as vault:
         vault.unsaved.drop(UNSAVED, a.id)
     log.info("unsaved draft answers discarded")
+
+
+def discard_kept_answers(session: Session, assessment_id: str) -> None:
+    """Discard the answers kept for one assessment, named by its id: on this laptop or no
+    longer (``stray_answers``), readable or not. NotFound when none are kept for it; nothing
+    else goes."""
+    if assessment_id not in dict(session.vault.unsaved.stored(UNSAVED)):
+        raise NotFound(
+            N_("No answers are kept for the assessment {assessment_id}."),
+            N_("List what is kept for a case with 'fieldkit case kept CASE_ID'."),
+            assessment_id=assessment_id,
+        )
+    with write(session) as vault:
+        vault.unsaved.drop(UNSAVED, assessment_id)
+    log.info("unsaved draft answers discarded")
+
+
+def _kept_answers(content: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The answers and overrides of a kept entry's content, or None when it cannot be read."""
+    answers, overrides = content.get("answers"), content.get("overrides") or {}
+    if not isinstance(answers, dict) or not isinstance(overrides, dict):
+        return None
+    return answers, {str(k): str(v) for k, v in overrides.items()}
+
+
+def kept_readable(content: Mapping[str, Any]) -> bool:
+    """Whether kept answers (an entry's content) can be read back and offered."""
+    return _kept_answers(content) is not None
+
+
+@dataclass(frozen=True)
+class StrayAnswers:
+    """Answers kept for an assessment that is no longer on this laptop (it left while she wrote,
+    or after: removed by a sync), still kept for its case: offered from the case to read, copy,
+    start a new assessment with (``start_from_stray``, when their form version is known and
+    still in use) and discard. ``form_id``/``form_version`` are None for answers kept before
+    fieldkit recorded the form with them."""
+
+    assessment_id: str
+    case_id: str
+    answers: dict[str, Any]
+    overrides: dict[str, str]
+    kept_at: dt.datetime | None
+    form_id: str | None = None
+    form_version: str | None = None
+    startable: bool = False  # a new assessment can be made with their form version
+
+
+def _kept_form(content: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    form = content.get("form")
+    if isinstance(form, dict):
+        form_id, version = form.get("id"), form.get("version")
+        if isinstance(form_id, str) and isinstance(version, str):
+            return form_id, version
+    return None, None
+
+
+def known_form(
+    form_id: str | None, version: str | None, registry: FormRegistry | None = None
+) -> Form | None:
+    """The form version kept answers were written with, when this fieldkit has it."""
+    if form_id is None or version is None:
+        return None
+    try:
+        return _registry(registry).get(form_id, version)
+    except FieldkitError:
+        return None
+
+
+def stray_answers(
+    session: Session, case_id: str, *, registry: FormRegistry | None = None
+) -> list[StrayAnswers]:
+    """Answers kept for the case's assessments that are no longer on this laptop, oldest
+    first (not logged: the case's own read is)."""
+    case = require_case(session, case_id)
+    vault = session.vault
+    found: list[StrayAnswers] = []
+    for kind, ref in vault.unsaved.of_case(case.id):
+        if kind != UNSAVED or vault.assessments.get(ref) is not None:
+            continue
+        entry = vault.unsaved.get(UNSAVED, ref)
+        readable = _kept_answers(entry["content"]) if entry is not None else None
+        if entry is None or readable is None:
+            continue  # damaged: ``fieldkit.services.kept.unreadable``
+        form_id, version = _kept_form(entry["content"])
+        form = known_form(form_id, version, registry)
+        found.append(
+            StrayAnswers(
+                ref,
+                case.id,
+                readable[0],
+                readable[1],
+                kept_work.parse_time(entry.get("kept_at")),
+                form_id,
+                version,
+                startable=form is not None and form.status == "active",
+            )
+        )
+    found.sort(key=lambda f: (f.kept_at is None, f.kept_at or dt.datetime.min, f.assessment_id))
+    return found
+
+
+def stray_answer(
+    session: Session, case_id: str, assessment_id: str, *, registry: FormRegistry | None = None
+) -> StrayAnswers:
+    for stray in stray_answers(session, case_id, registry=registry):
+        if stray.assessment_id == assessment_id:
+            return stray
+    raise NotFound(
+        N_("No answers are kept for a removed assessment {assessment_id} of this case."),
+        N_("List what is kept for the case with 'fieldkit case kept CASE_ID'."),
+        assessment_id=assessment_id,
+    )
+
+
+def start_from_stray(
+    session: Session, case_id: str, assessment_id: str, *, registry: FormRegistry | None = None
+) -> Assessment:
+    """A new draft of the case with the form version the stray answers were written with. When
+    the answers fit the form they are its answers; when not (often why they were kept), the
+    draft starts empty and they are kept for it, to be restored in the editor, which shows
+    what the form cannot hold. Either way the stray entry goes in the same transaction:
+    nothing is lost or kept twice."""
+    stray = stray_answer(session, case_id, assessment_id, registry=registry)
+    form = known_form(stray.form_id, stray.form_version, registry)
+    if form is None or not stray.startable:
+        raise Refused(
+            N_(
+                "A new assessment cannot be started with these answers: the form they were "
+                "written with is not in use on this laptop."
+            ),
+            N_("Copy the answers and write them into a new assessment."),
+        )
+    fits = validate_draft(form, stray.answers, stray.overrides).ok
+    with write(session) as vault:
+        a = create_assessment(
+            session,
+            case_id,
+            form.id,
+            form.version,
+            answers=stray.answers if fits else None,
+            overrides=stray.overrides if fits else None,
+            registry=registry,
+        )
+        if not fits:
+            vault.unsaved.keep(
+                UNSAVED,
+                a.id,
+                a.case_id,
+                {
+                    "answers": stray.answers,
+                    "overrides": stray.overrides,
+                    "based_on": kept_work.based_on(a),
+                    "form": {"id": a.form_id, "version": a.form_version},
+                },
+            )
+        vault.unsaved.drop(UNSAVED, stray.assessment_id)
+    log.info("a new assessment started with kept answers")
+    return a
 
 
 # --- answers as plain text (the command line, and kept answers to read and copy) ------------
@@ -634,3 +806,23 @@ def answers_lines(view: FormView, overrides: Mapping[str, str] | None = None) ->
     for check_id, text in (overrides or {}).items():
         lines.append(f"{check_id}: {text}")
     return lines
+
+
+def kept_answers_text(
+    form: Form | None,
+    answers: Mapping[str, Any],
+    overrides: Mapping[str, str],
+    locale: str | None = None,
+) -> str:
+    """Kept answers as text to read and copy: by section and question with ``form`` (their own
+    form version), or one ``item id: answer`` line each when that version is not known here."""
+    if form is not None:
+        view = build_view(form, dict(answers), dict(overrides), locale)
+        return "\n".join(answers_lines(view, overrides))
+    lines = [
+        f"{item}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+        for item, value in answers.items()
+        if value not in (None, "", [], {})
+    ]
+    lines.extend(f"{check_id}: {text}" for check_id, text in overrides.items())
+    return "\n".join(lines)

@@ -459,6 +459,22 @@ def _unsaved(
     )
 
 
+def kept_readable(case_id: str, ref: str, content: Mapping[str, Any]) -> bool:
+    """Whether kept journal text (an entry's ``ref`` and content) can be read back and offered:
+    what ``_unsaved`` passes over as damaged is offered from the case instead
+    (``fieldkit.services.kept.unreadable``)."""
+    if _work_of(case_id, ref) is None:
+        return False
+    try:
+        _kept_fields(content)
+    except (InvalidInput, TypeError, ValueError):
+        return False
+    link = content.get("link") if content.get("draft_id") is None else None
+    return link is None or (
+        isinstance(link, list) and len(link) == 2 and all(isinstance(v, str) for v in link)
+    )
+
+
 def unsaved_notes(session: Session, case_id: str) -> list[UnsavedNote]:
     """Everything kept for the case's journal editor, oldest first, each piece of work on its
     own: restorable while its draft can be changed, otherwise to read and copy; with when the

@@ -1205,6 +1205,17 @@ class UnsavedRepository:
         for kind, ref in self.of_case(case_id):
             self.drop(kind, ref)
 
+    def stored(self, kind: str) -> list[tuple[str, str]]:
+        """(ref, stored text) of every entry of ``kind`` as stored, readable or not (``get``
+        and ``beside`` pass over an entry that cannot be read): for the app to tell the user
+        of one, let her copy what text it holds and discard it."""
+        prefix = self.key(kind, "")
+        rows = self.vault.query(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return [(str(key)[len(prefix) :], str(value)) for key, value in rows]
+
     def _entries(self) -> list[tuple[str, Any]]:
         rows = self.vault.query(
             "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",

@@ -376,6 +376,18 @@ class AssessmentsTab(QWidget):
             )
         )
 
+    def open_assessment(self, assessment_id: str) -> None:
+        """Open one assessment of the case by id (a new one started elsewhere on the page)."""
+        self.flush(
+            lambda: self.ctx.call(
+                _open,
+                assessment_id,
+                current_language(),
+                on_done=self._opened_new,
+                on_error=self._error,
+            )
+        )
+
     def revise_selected(self) -> None:
         a = self.selected()
         if a is None:

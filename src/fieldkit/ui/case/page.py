@@ -19,6 +19,7 @@ from fieldkit.ui.case.export import (
     policy_note,
 )
 from fieldkit.ui.case.journal import JournalTab
+from fieldkit.ui.case.kept import KeptElsewhere
 from fieldkit.ui.context import ASSESSMENTS, CONSENTS, INTERVENTIONS, SYNC, AppContext
 from fieldkit.ui.i18n import fmt_date
 from fieldkit.ui.labels import CONSENT_GIVER, label
@@ -52,6 +53,7 @@ class CaseBundle:
     disclosure_warnings: dict[str, list[str]] = field(default_factory=dict)
     assessments: list[Any] = field(default_factory=list)
     profile: Any = None
+    kept_elsewhere: list[Any] = field(default_factory=list)  # kept work no editor offers
 
 
 def load_case(session: Any, case_id: str) -> CaseBundle:
@@ -72,7 +74,10 @@ def load_case(session: Any, case_id: str) -> CaseBundle:
     except ImportError:
         return bundle
     bundle.assessments = list(assessments.list_for_case(session, case_id))
+    from fieldkit.ui.case.kept import load_elsewhere
     from fieldkit.ui.case.profile_chart import profile_series
+
+    bundle.kept_elsewhere = load_elsewhere(session, case_id, current_language())
 
     bundle.profile = profile_series(bundle.assessments, assessments.form_of, current_language())
     return bundle
@@ -506,6 +511,7 @@ class CasePage(QWidget):
         stale_row.addWidget(stale_text, 1)
         stale_row.addWidget(stale_button)
         self.stale.hide()
+        self.kept = KeptElsewhere(ctx, self, on_started=self._started_from_kept)
         self.tabs = QTabWidget(self)
         self.overview = OverviewTab(self)
         self.journal = JournalTab(ctx, self)
@@ -524,6 +530,7 @@ class CasePage(QWidget):
         layout.addWidget(self.empty)
         layout.addWidget(self.header)
         layout.addWidget(self.stale)
+        layout.addWidget(self.kept)
         layout.addWidget(self.tabs, 1)
         self.header.hide()
         self.tabs.hide()
@@ -552,7 +559,17 @@ class CasePage(QWidget):
         self.profile.show_bundle(bundle)
         self.consents.show_bundle(bundle)
         self.interventions.show_bundle(bundle)
+        self.kept.show_items(bundle.view.case.id, bundle.kept_elsewhere)
         self.loads += 1
+
+    def _started_from_kept(self, assessment: Any) -> None:
+        """A new assessment started with kept answers: it opens in the assessments tab (with
+        the answers in it, or offered to restore when the form did not accept them)."""
+        if assessment.case_id != self.case_id:
+            return
+        self.tabs.setCurrentWidget(self.assessments)
+        self.assessments.open_assessment(assessment.id)
+        self.ctx.notify(ASSESSMENTS)
 
     def _on_changed(self, kinds: frozenset[str]) -> None:
         if not self.case_id:
