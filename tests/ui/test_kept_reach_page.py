@@ -147,3 +147,26 @@ def test_the_panel_speaks_swedish(qtbot: Any, window: Any, worker_profile: Profi
     assert "inte längre finns på den här datorn" in offer.headline.text()
     assert off_gui(lambda: True)
     panel.grab().save(f"{SHOTS}/kept_reach_answers_sv.png")
+
+
+def test_an_assessment_removed_while_she_writes_keeps_her_answers_for_the_case(
+    qtbot: Any, window: Any, worker_profile: Profile
+) -> None:
+    from fieldkit.protocol.messages import RecordType
+
+    from .test_assessment_form import open_new_assessment, wait_saved
+
+    tab = open_new_assessment(qtbot, window, worker_profile.case_ids["sven"])
+    aid = tab.detail.assessment.id
+    tab.renderer.editors["S3"].text.setPlainText("Första raden.")
+    wait_saved(qtbot, tab)
+    worker_profile.read(lambda s: s.vault.purge_record(RecordType.ASSESSMENT, aid))  # a sync
+    tab.renderer.editors["S3"].text.setPlainText(TYPED)  # she goes on writing
+
+    qtbot.waitUntil(lambda: "no longer on this laptop" in tab.status.text(), timeout=8000)
+    assert not tab.editable and not tab.submit_button.isVisible()
+    panel = window.workspace.case.kept
+    qtbot.waitUntil(lambda: panel.current is not None, timeout=5000)
+    assert panel.current.work_id == aid and TYPED in panel.offer.details.toPlainText()
+    assert panel.offer.restore.isVisible()  # a new assessment can be started with them
+    window.workspace.case.grab().save(f"{SHOTS}/kept_reach_removed_while_writing.png")

@@ -16,7 +16,7 @@ import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import FieldkitError, NotFound
 from fieldkit.i18n import _, current_language, render
 from fieldkit.ui.case.export import (
     ASSESSMENT,
@@ -43,6 +43,7 @@ from fieldkit.ui.qt import (
     QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 
 AUTOSAVE_MS = 300
@@ -161,6 +162,10 @@ def _list(session: Any, case_id: str) -> list[Any]:
 
 
 class AssessmentsTab(QWidget):
+    # Answers were kept for an assessment that left this laptop while she wrote: the case
+    # page offers them (``fieldkit.ui.case.kept.KeptElsewhere``).
+    kept_elsewhere = Signal()
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -668,7 +673,31 @@ class AssessmentsTab(QWidget):
         self._saving = False
         self._dirty = True
         self._after.clear()
+        if isinstance(exc, NotFound) and self.detail is not None and self.editable:
+            self._gone()
+            return
         self._error(exc)
+
+    def _gone(self) -> None:
+        """The assessment left this laptop while she wrote (removed by a sync): the failed
+        save kept what she typed (on the worker, before it reported), and the case page
+        offers it; the editor stops saving into an assessment that is not there."""
+        self._timer.stop()
+        self._dirty = False
+        self.editable = False
+        if self.renderer is not None:
+            self.renderer.set_read_only(True)
+        self.submit_button.hide()
+        self.save_state.clear()
+        self.status.setText(  # in place of "Saved as you write", which no longer holds
+            _(
+                "This assessment is no longer on this laptop (removed by a sync). Your answers "
+                "have been kept: they are offered at the top of the case, to start a new "
+                "assessment with or to copy."
+            )
+        )
+        self.kept_elsewhere.emit()
+        self.reload_list()
 
     def _run_after(self) -> None:
         callbacks, self._after = self._after, []

@@ -516,6 +516,7 @@ class CasePage(QWidget):
         self.overview = OverviewTab(self)
         self.journal = JournalTab(ctx, self)
         self.assessments = AssessmentsTab(ctx, self)
+        self.assessments.kept_elsewhere.connect(self.reload_kept)
         self.profile = ProfileTab(self)
         self.consents = ConsentsTab(ctx, self)
         self.interventions = InterventionsTab(ctx, self)
@@ -561,6 +562,20 @@ class CasePage(QWidget):
         self.interventions.show_bundle(bundle)
         self.kept.show_items(bundle.view.case.id, bundle.kept_elsewhere)
         self.loads += 1
+
+    def reload_kept(self) -> None:
+        """Read again the kept work no editor offers (an assessment left while she wrote)."""
+        from fieldkit.ui.case.kept import load_elsewhere
+
+        case_id = self.case_id
+        if case_id is None:
+            return
+
+        def show(items: list[Any]) -> None:
+            if case_id == self.case_id:
+                self.kept.show_items(case_id, items)
+
+        self.ctx.call(load_elsewhere, case_id, current_language(), on_done=show)
 
     def _started_from_kept(self, assessment: Any) -> None:
         """A new assessment started with kept answers: it opens in the assessments tab (with
