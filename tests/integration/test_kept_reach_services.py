@@ -173,3 +173,16 @@ def test_unreadable_entries_of_another_case_are_not_shown_or_discarded_here(
         with pytest.raises(NotFound):
             kept.discard_kept(s, mine, work)
         assert [u.work_id for u in kept.unreadable(s, other)] == [work]
+
+
+def test_a_case_leaving_the_laptop_takes_its_unreadable_kept_text_along(worker: Session) -> None:
+    """Access ended or the file culled: kept text of the case goes with it even when it cannot
+    be read (it named no case, so it stayed behind, out of reach, with the case's text)."""
+    case_id, other = a_case(worker), a_case(worker)
+    put_raw(worker, f"unsaved.note.{case_id}.{notes.new_work_id()}", "cut " + DAMAGED_TEXT)
+    put_raw(worker, f"unsaved.note.{case_id}", '{"content": "' + DAMAGED_TEXT + '"}')
+    keep = notes.new_work_id()
+    put_raw(worker, f"unsaved.note.{other}.{keep}", "cut " + DAMAGED_TEXT)
+    worker.vault.purge_case(case_id)
+    held = [ref for ref, _stored in worker.vault.unsaved.stored("note")]
+    assert held == [f"{other}.{keep}"]

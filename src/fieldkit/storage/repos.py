@@ -1193,11 +1193,17 @@ class UnsavedRepository:
         MetaRepository(self.vault).delete(self.key(kind, ref))
 
     def of_case(self, case_id: str) -> list[tuple[str, str]]:
-        """(kind, ref) of every entry kept for a case."""
+        """(kind, ref) of every entry kept for a case. An entry that cannot be read (so names
+        no case) is the case's when its key is: journal text is kept under its case's id."""
         found = []
         for key, value in self._entries():
-            if isinstance(value, dict) and value.get("case_id") == case_id:
-                kind, _dot, ref = key[len(UNSAVED_PREFIX) :].partition(".")
+            kind, _dot, ref = key[len(UNSAVED_PREFIX) :].partition(".")
+            named = value.get("case_id") if isinstance(value, dict) else None
+            if isinstance(named, str):
+                mine = named == case_id
+            else:
+                mine = kind == "note" and (ref == case_id or ref.startswith(f"{case_id}."))
+            if mine:
                 found.append((kind, ref))
         return found
 
