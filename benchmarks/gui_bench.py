@@ -125,19 +125,20 @@ def main() -> int:
     marks: dict[str, float] = {}
     win.ctx.unlocked.connect(lambda: marks.setdefault("unlocked", time.perf_counter()))
     win.ctx.unlocked.connect(lambda: marks.setdefault("views_ready", time.perf_counter()))
-    # where unlock-to-caseload goes: the case list's query on the worker, its rows in the table
+    # where unlock-to-caseload goes: the first page of the case list read on the worker (with
+    # the count of all), its rows in the table
     from fieldkit.ui.caseload import page as caseload_page
 
-    list_cases = caseload_page._list_cases
+    first_page = caseload_page._case_page
 
-    def timed_list_cases(*args: object) -> object:
+    def timed_case_page(*args: object) -> object:
         marks.setdefault("query_start", time.perf_counter())
         try:
-            return list_cases(*args)  # type: ignore[arg-type]
+            return first_page(*args)  # type: ignore[arg-type]
         finally:
             marks.setdefault("query_end", time.perf_counter())
 
-    caseload_page._list_cases = timed_list_cases  # type: ignore[assignment]
+    caseload_page._case_page = timed_case_page  # type: ignore[assignment]
     # opening a case: the worker's part (reading it) apart from the GUI's (laying it out)
     from fieldkit.ui.case import page as case_page
 

@@ -1,5 +1,8 @@
-"""The caseload table model: holds the summaries the service returned and hands them to the view
-in batches (``fetchMore``), so thousands of cases open instantly."""
+"""The caseload table model: the pages of the caseload the service has read so far. The view
+asks for the next page through ``canFetchMore``/``fetchMore`` (scrolling, or the arrow keys at
+the last row); the model passes the request on (``fetch_requested``) and the page reads it off
+the GUI thread. Sorting by a column asks for the caseload again in that order
+(``sort_requested``): the vault sorts, so a page is the same whatever the caseload's size."""
 
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ from fieldkit.i18n import _
 from fieldkit.ui.caseload.state import field_of
 from fieldkit.ui.i18n import fmt_date
 from fieldkit.ui.labels import label
-from fieldkit.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from fieldkit.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from fieldkit.ui.style import std_icon
 
-BATCH = 200
+PAGE = 200  # cases read at a time (fieldkit.services.cases.PAGE_SIZE)
+MAX_PAGE = 1000  # the most one read may ask for (fieldkit.services.cases.MAX_PAGE_SIZE)
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -87,46 +91,81 @@ COLUMN_KEYS = [c[0] for c in COLUMNS]
 
 
 class CaseTableModel(QAbstractTableModel):
+    fetch_requested = Signal(object)  # the cursor the next page starts after
+    sort_requested = Signal(str, bool)  # the column key, descending
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[Any] = []
-        self._shown = 0
+        self._total = 0
+        self._after: Any = None  # where the next page starts; None: every case is here
+        self._fetching = False
         self._headers = [_(c[1]) for c in COLUMNS]
         self._sort_column = COLUMN_KEYS.index("updated")
         self._descending = True
 
     # -- data in -------------------------------------------------------------------------
-    def set_rows(self, rows: list[Any]) -> None:
+    def set_page(self, rows: list[Any], after: Any, total: int | None) -> None:
+        """The first page of a (new) load: everything shown before is replaced."""
         self.beginResetModel()
         self._rows = list(rows)
-        self._sort_rows()
-        self._shown = min(BATCH, len(self._rows))
+        self._after = after
+        self._total = max(int(total if total is not None else 0), len(self._rows))
+        self._fetching = False
         self.endResetModel()
+
+    def add_page(self, rows: list[Any], after: Any) -> None:
+        """The next page, after the rows shown."""
+        self._fetching = False
+        self._after = after
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+        self._total = max(self._total, len(self._rows))
+
+    def fetch_failed(self) -> None:
+        """The next page could not be read: a later scroll asks again."""
+        self._fetching = False
 
     def row_at(self, row: int) -> Any:
         return self._rows[row]
 
     @property
     def total(self) -> int:
+        """Every case the filters match (the count read with the first page)."""
+        return self._total
+
+    @property
+    def shown(self) -> int:
         return len(self._rows)
+
+    @property
+    def fetching(self) -> bool:
+        return self._fetching
+
+    @property
+    def sort_key(self) -> str:
+        return COLUMN_KEYS[self._sort_column]
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
 
     # -- lazy loading --------------------------------------------------------------------
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._shown < len(self._rows)
+        return not parent.isValid() and self._after is not None and not self._fetching
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
+        if not self.canFetchMore(parent):
             return
-        more = min(BATCH, len(self._rows) - self._shown)
-        if more <= 0:
-            return
-        self.beginInsertRows(QModelIndex(), self._shown, self._shown + more - 1)
-        self._shown += more
-        self.endInsertRows()
+        self._fetching = True
+        self.fetch_requested.emit(self._after)
 
     # -- Qt model ------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._shown
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -139,7 +178,7 @@ class CaseTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= self._shown:
+        if not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
         key, _header, text, _sort = COLUMNS[index.column()]
@@ -156,12 +195,10 @@ class CaseTableModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Ask for the caseload in this column's order (the rows come with the next load)."""
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (column, descending) == (self._sort_column, self._descending):
+            return
         self._sort_column = column
-        self._descending = order == Qt.SortOrder.DescendingOrder
-        self.layoutAboutToBeChanged.emit()
-        self._sort_rows()
-        self.layoutChanged.emit()
-
-    def _sort_rows(self) -> None:
-        key = COLUMNS[self._sort_column][3]
-        self._rows.sort(key=key, reverse=self._descending)
+        self._descending = descending
+        self.sort_requested.emit(COLUMN_KEYS[column], descending)

@@ -19,6 +19,18 @@ def field_of(row: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+# the service's order (fieldkit.services.cases.case_page ``sort``) for each column of the table
+SORT_KEYS = {
+    "person": "name",
+    "protection": "protection",
+    "reference": "reference",
+    "type": "type",
+    "worker": "worker",
+    "reassessment": "due",
+    "updated": "updated",
+}
+
+
 @dataclass(frozen=True)
 class CaseloadState:
     query: str = ""
@@ -32,16 +44,22 @@ class CaseloadState:
     def with_(self, **changes: Any) -> CaseloadState:
         return replace(self, **changes)
 
-    def service_arguments(self) -> dict[str, Any]:
-        """The filters the case service applies itself."""
+    def service_arguments(self, today: dt.date | None = None) -> dict[str, Any]:
+        """The filters and the order, for the case service (``case_page``: the vault applies
+        them, a page at a time)."""
         return {
             "mine": self.mine,
             "protected_only": self.protected_only,
             "query": self.query.strip() or None,
+            "needs_review": self.needs_review,
+            "reassessment_due_by": (today or dt.date.today()) if self.reassessment_due else None,
+            "sort": SORT_KEYS.get(self.sort_column, "updated"),
+            "descending": self.sort_descending,
         }
 
     def keeps(self, row: Any, today: dt.date | None = None) -> bool:
-        """The filters shown beside the service's: flags the summaries already carry."""
+        """The review and re-assessment filters on a summary already read (the service applies
+        the same in the vault: ``service_arguments``)."""
         if self.needs_review and not field_of(row, "needs_review", "review_pending", default=False):
             return False
         if self.reassessment_due:
