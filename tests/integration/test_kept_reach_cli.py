@@ -135,6 +135,8 @@ def test_assess_discard_kept_needs_the_id_and_takes_only_that_assessments_answer
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = seeded(folder)
+    shown = run(folder, capsys, "assess", "show", ids["draft"])
+    assert f"fieldkit assess discard-kept {ids['draft']}" in shown
     run(folder, capsys, "assess", "discard-kept", code=ExitCode.USAGE)
     run(folder, capsys, "assess", "discard-kept", ids["draft"])
     out = run(folder, capsys, "assess", "discard-kept", ids["draft"], code=ExitCode.NOT_FOUND)

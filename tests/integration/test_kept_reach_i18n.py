@@ -20,6 +20,7 @@ FILES = [
     "src/fieldkit/ui/case/assessments.py",
     "src/fieldkit/ui/case/page.py",
     "src/fieldkit/cli/vault.py",
+    "src/fieldkit/cli/assess.py",
 ]
 
 

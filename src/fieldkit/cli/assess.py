@@ -251,7 +251,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"{r.decision.value}, {r.outcome.value} — {r.comment}"
         )
     if detail.unsaved is not None:
+        from fieldkit.i18n import _
+
         lines.extend(_kept_lines(detail.unsaved, form, with_content=with_kept))
+        lines.append(
+            _("Discard them for good with 'fieldkit assess discard-kept {id}'.").format(id=a.id)
+        )
     emit(args, data, "\n".join(lines))
     return ExitCode.OK
 

@@ -1,6 +1,11 @@
 """What kept work (answers or text an editor could not save, ``UnsavedRepository``) records of
 the draft it was written on, and whether that draft changed since: restoring work written on
-an earlier version replaces the newer one, so the editors say so before offering it."""
+an earlier version replaces the newer one, so the editors say so before offering it.
+
+And everything kept for a case, by the id the user names it by (``kept_of_case``,
+``discard_kept``, ``kept_text``: ``fieldkit case kept``), including what no editor can offer:
+answers of an assessment no longer on this laptop (``assessments.stray_answers``) and entries
+that cannot be read back (``unreadable``), reached from the case instead."""
 
 from __future__ import annotations
 

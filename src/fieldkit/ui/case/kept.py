@@ -5,7 +5,10 @@ The notice says when the work was written, and when it was written on an earlier
 the draft (changed since, here or on another device) it says so, and shows the kept work so it
 can be compared before restoring replaces the draft's newer content. When the draft can no
 longer be changed (submitted, signed, gone) there is no restore into it: the kept work is shown
-read-only, to copy, and goes only by the two-step discard."""
+read-only, to copy, and goes only by the two-step discard.
+
+What no editor can offer (answers of an assessment no longer on this laptop, kept work that
+cannot be read back) is offered on the case page, above its tabs (``KeptElsewhere``)."""
 
 from __future__ import annotations
 
