@@ -170,3 +170,20 @@ def test_an_assessment_removed_while_she_writes_keeps_her_answers_for_the_case(
     assert panel.current.work_id == aid and TYPED in panel.offer.details.toPlainText()
     assert panel.offer.restore.isVisible()  # a new assessment can be started with them
     window.workspace.case.grab().save(f"{SHOTS}/kept_reach_removed_while_writing.png")
+
+
+def test_work_discarded_elsewhere_meanwhile_leaves_the_panel_without_an_error(
+    qtbot: Any, window: Any, worker_profile: Profile
+) -> None:
+    from fieldkit.services import kept
+
+    gone, _bad = seed(worker_profile)
+    case_id = worker_profile.case_ids["sven"]
+    case = open_case(qtbot, window, case_id)
+    panel = case.kept
+    assert panel.current is not None and panel.current.work_id == gone
+    worker_profile.read(lambda s: kept.discard_kept(s, case_id, gone))  # `fieldkit case kept`
+    press(qtbot, panel.offer.discard)
+    press(qtbot, panel.offer.discard)
+    qtbot.waitUntil(lambda: "no longer in the vault" in panel.message.text(), timeout=5000)
+    assert panel.current is not None and panel.current.unreadable  # the next one is offered

@@ -75,6 +75,11 @@ def changed_since(
 # content cannot be read back (``unreadable``), which are named without their content in the
 # log, shown with the text they hold to copy, and go only when the user discards them.
 
+
+class NothingKept(NotFound):
+    """Nothing is kept for the case under the id named (discarded meanwhile, or a typo)."""
+
+
 NOTE, ASSESSMENT = "note", "assessment"  # the kinds of kept work (UnsavedRepository)
 LEGACY_NOTE = "journal"  # the id of the one journal entry per case kept by earlier releases
 
@@ -293,7 +298,7 @@ def discard_kept(session: Session, case_id: str, work_id: str) -> KeptItem:
         if work_id_of(kind, case.id, ref) == work_id
     ]
     if item is None or len(refs) != 1:
-        raise NotFound(
+        raise NothingKept(
             N_("Nothing is kept for the case under the id {work_id}."),
             N_("List what is kept for the case with 'fieldkit case kept {case_id}'."),
             work_id=work_id,
@@ -332,7 +337,7 @@ def kept_text(session: Session, case_id: str, work_id: str, locale: str | None =
             return ""
         form = assessments.form_of(a)
         return assessments.kept_answers_text(form, kept.answers, kept.overrides, locale)
-    raise NotFound(
+    raise NothingKept(
         N_("Nothing is kept for the case under the id {work_id}."),
         N_("List what is kept for the case with 'fieldkit case kept {case_id}'."),
         work_id=work_id,

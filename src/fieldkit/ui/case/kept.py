@@ -374,13 +374,14 @@ class KeptElsewhere(QWidget):
             case_id,
             item.work_id,
             on_done=lambda a: self._started(case_id, item, a),
-            on_error=self._failed,
+            on_error=lambda exc: self._failed(exc, case_id, None),
         )
 
     def _started(self, case_id: str, item: Elsewhere, assessment: Any) -> None:
         from fieldkit.i18n import _
 
-        self._done(case_id, item, _("A new assessment was started with the kept answers."))
+        message = _("A new assessment was started with the kept answers.")
+        self._done(case_id, item, message, focus=False)  # she goes on in the new assessment
         if self.on_started is not None:
             self.on_started(assessment)
 
@@ -401,23 +402,31 @@ class KeptElsewhere(QWidget):
             case_id,
             item.work_id,
             on_done=lambda _r: self._done(case_id, item, _("The kept work was discarded.")),
-            on_error=self._failed,
+            on_error=lambda exc: self._failed(exc, case_id, item),
         )
 
-    def _done(self, case_id: str, item: Elsewhere, message: str) -> None:
+    def _done(self, case_id: str, item: Elsewhere, message: str, *, focus: bool = True) -> None:
         if case_id != self.case_id:
             return
         self.items = [i for i in self.items if i.work_id != item.work_id]
         self.message.setText(message)
         self.message.show()
-        self._next()
-        if not self.items:
+        self._next(focus=focus)
+        if not self.items and focus:
             self.message.setFocus()
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, case_id: str, discarding: Elsewhere | None) -> None:
+        """A call failed: said in place, the buttons on again; a discard of what is no longer
+        kept (discarded elsewhere meanwhile) is done all the same."""
         from fieldkit.errors import FieldkitError
         from fieldkit.i18n import _, render
+        from fieldkit.services.kept import NothingKept
 
+        item = discarding
+        if isinstance(exc, NothingKept) and item is not None and case_id == self.case_id:
+            gone = _("This kept work is no longer in the vault (discarded elsewhere).")
+            self._done(case_id, item, gone)
+            return
         self.offer.failed()
         if isinstance(exc, FieldkitError):
             self.message.setText(render(exc))

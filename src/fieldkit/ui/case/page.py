@@ -583,6 +583,7 @@ class CasePage(QWidget):
         if assessment.case_id != self.case_id:
             return
         self.tabs.setCurrentWidget(self.assessments)
+        self.tabs.tabBar().setFocus()  # from here she goes on into the new assessment
         self.assessments.open_assessment(assessment.id)
         self.ctx.notify(ASSESSMENTS)
 
