@@ -206,9 +206,8 @@ def _entries(session: Session, case_id: str) -> list[tuple[str, str, Any, str]]:
     found = []
     for kind in (NOTE, ASSESSMENT):
         for ref, stored in session.vault.unsaved.stored(kind):
-            entry, _text = None, ""
             try:
-                entry = json.loads(stored)
+                entry: Any = json.loads(stored)
             except ValueError:
                 entry = None
             if _case_of(session, kind, ref, entry, stored) == case_id:
