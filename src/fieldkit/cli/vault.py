@@ -461,9 +461,9 @@ def cmd_case_show(args: argparse.Namespace) -> int:
 
 KEPT_KINDS = {"note": N_("journal text"), "assessment": N_("assessment answers")}
 KEPT_STATES = {
-    "new": N_("a new entry"),
-    "draft": N_("its draft"),
-    "signed": N_("its entry is signed"),
+    "new": N_("for a new entry"),
+    "draft": N_("for a draft"),
+    "signed": N_("its entry has been signed"),
     "gone": N_("no longer on this laptop"),
     "other": N_("someone else's draft"),
     "submitted": N_("submitted"),
