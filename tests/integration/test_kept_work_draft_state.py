@@ -26,6 +26,7 @@ SAVED = {"A1": "initial", "B1": {"rating": "some"}}
 MINE = {"A1": "initial", "B1": {"rating": "some", "note": "Elias har bytt skola"}}
 THEIRS = {"A1": "initial", "B1": {"rating": "clear", "note": "Kollegans bedömning"}}
 LATER = dt.timedelta(minutes=7)
+MS = dt.timedelta(milliseconds=1)  # the resolution of every stored time
 
 
 def a_draft(s: Session) -> tuple[str, str]:
@@ -99,14 +100,31 @@ def test_an_entry_kept_without_the_drafts_state_still_works(worker: Session) -> 
     with worker.vault.transaction():
         worker.vault.meta.set(
             f"unsaved.assessment.{aid}",
-            {"case_id": a.case_id, "kept_at": a.updated_at.isoformat(), "content": old},
+            {"case_id": a.case_id, "kept_at": (a.updated_at + MS).isoformat(), "content": old},
         )
-    kept = assessments.unsaved_answers(worker, aid)
+    kept = assessments.unsaved_answers(worker, aid)  # kept after the draft's last change
     assert kept is not None and kept.answers == MINE and kept.changed_at is None
     assert kept.based_on_version is None and kept.based_on_updated_at is None
     pulled(worker, RecordType.ASSESSMENT, replace(a, updated_at=a.updated_at + LATER), 9)
     kept = assessments.unsaved_answers(worker, aid)  # changed after it was kept
     assert kept is not None and kept.changed_at == a.updated_at + LATER and kept.restorable
+
+
+def test_an_old_entry_kept_in_the_millisecond_of_the_drafts_change_counts_as_changed(
+    worker: Session,
+) -> None:
+    """Within one millisecond a change cannot be told from none: the restore says the draft
+    changed (a needless warning) rather than replace newer answers unwarned."""
+    _case, aid = a_draft(worker)
+    a = worker.vault.assessments.get(aid)
+    old = {"answers": MINE, "overrides": {}}
+    with worker.vault.transaction():
+        worker.vault.meta.set(
+            f"unsaved.assessment.{aid}",
+            {"case_id": a.case_id, "kept_at": a.updated_at.isoformat(), "content": old},
+        )
+    kept = assessments.unsaved_answers(worker, aid)
+    assert kept is not None and kept.changed_at == a.updated_at
 
 
 def test_a_draft_submitted_on_another_device_keeps_the_answers_readable(worker: Session) -> None:
