@@ -528,15 +528,6 @@ class CaseRepository(RecordRepository[Case]):
             needs_review=needs_review,
             due_by=due_by,
         )
-        total = None
-        if count:
-            total = int(
-                self.vault.query(
-                    f"SELECT count(*) FROM cases c LEFT JOIN persons p ON p.id = c.person_id "  # noqa: S608
-                    f"WHERE {' AND '.join(where)}",
-                    params,
-                )[0][0]
-            )
         page_where = list(where)
         page_params = list(params)
         if after is not None:
@@ -571,6 +562,17 @@ class CaseRepository(RecordRepository[Case]):
         rows = self.vault.query(sql, page_params)
         more = len(rows) > limit
         rows = rows[:limit]
+        total = None
+        if count and after is None and not more:
+            total = len(rows)  # the first page holds every match: nothing more to count
+        elif count:
+            total = int(
+                self.vault.query(
+                    f"SELECT count(*) FROM cases c LEFT JOIN persons p ON p.id = c.person_id "  # noqa: S608
+                    f"WHERE {' AND '.join(where)}",
+                    params,
+                )[0][0]
+            )
         out = []
         last_key: tuple[Any, ...] | None = None
         for row in rows:
