@@ -217,3 +217,33 @@ def test_review_and_reassessment_filters_are_applied_by_the_vault(
     assert caseload.count_label.text() == "0 cases"
     caseload.needs_review.setChecked(False)
     qtbot.waitUntil(lambda: caseload.model.total == 450, timeout=5000)
+
+
+def test_past_the_most_one_read_brings_back_a_change_reads_the_pages_up_to_her_case(
+    qtbot: Any, window: Any, big_profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read again after a change brings back at most MAX_PAGE rows at once (here lowered to
+    one page): the pages after it follow until the rows she had are back, her case selected."""
+    from fieldkit.services import cases
+    from fieldkit.ui.caseload import page as caseload_page
+
+    monkeypatch.setattr(caseload_page, "MAX_PAGE", 200)
+    unlock(qtbot, window)
+    caseload = window.workspace.caseload
+    model, table = caseload.model, caseload.table
+    for shown in (400, 450):
+        _scroll_to_end(qtbot, table)
+        qtbot.waitUntil(lambda shown=shown: model.rowCount() == shown, timeout=10000)
+    chosen = model.data(model.index(420, 0), Qt.ItemDataRole.UserRole)
+    table.setCurrentIndex(model.index(420, 0))
+    done: list[Any] = []
+    window.ctx.call(cases.create_case, "consultation", "Ny Person", on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    window.ctx.notify(CASES)
+    qtbot.waitUntil(lambda: model.total == 451 and model.rowCount() >= 450, timeout=10000)
+    qtbot.waitUntil(
+        lambda: model.data(table.currentIndex(), Qt.ItemDataRole.UserRole) == chosen,
+        timeout=5000,
+    )
+    assert table.currentIndex().row() == 421
+    assert len(set(_ids(model))) == model.rowCount()

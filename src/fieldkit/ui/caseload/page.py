@@ -63,6 +63,8 @@ class CaseloadPage(QWidget):
         self._generation = 0  # of the latest load asked for
         self._shown_generation = -1  # of the load whose rows the table shows
         self._shown_state = self.state  # what those rows were read with
+        # after a change elsewhere: the rows she had scrolled to, and her case, to read again
+        self._refill: tuple[int, str | None] | None = None
         self.loaded = False
 
         title = QLabel(_("Caseload"), self)
@@ -194,13 +196,20 @@ class CaseloadPage(QWidget):
         if generation != self._generation or not self.ctx.is_unlocked:
             return  # a newer request is on its way, or the profile was locked meanwhile
         current = self._current_case_id() if keep_shown else None
+        before = self.model.shown
         self._shown_generation = generation
         self._shown_state = state
         self.model.set_page(page.cases, page.after, page.total)
+        self._refill = None
         if current is not None:
             self._select_case(current)
         if not keep_shown:
             self.table.scrollToTop()  # a new search, filter or order starts at its top
+        elif before > self.model.shown and self.model.canFetchMore():
+            # she had scrolled further than one read brings back: the pages up to there
+            # follow, and her case is selected again when it arrives
+            self._refill = (before, current)
+            self.model.fetchMore()
         QTimer.singleShot(0, self._fill_view)
         self._show_count()
         self.loaded = True
@@ -239,6 +248,14 @@ class CaseloadPage(QWidget):
             return  # the caseload is being read again from its first page
         self.model.add_page(page.cases, page.after)
         self._show_count()
+        if self._refill is not None:
+            target, case_id = self._refill
+            if case_id is not None and self._current_case_id() is None:
+                self._select_case(case_id)
+            if self.model.shown < target and self.model.canFetchMore():
+                self.model.fetchMore()
+            else:
+                self._refill = None
         QTimer.singleShot(0, self._fill_view)
 
     def _more_failed(self, generation: int, exc: BaseException) -> None:
