@@ -206,9 +206,7 @@ def test_review_and_reassessment_filters(worker: Session) -> None:
 
 @pytest.mark.parametrize("sort", ["name", "reference", "type", "protection", "worker", "due"])
 @pytest.mark.parametrize("descending", [False, True])
-def test_every_order_pages_like_one_long_page(
-    worker: Session, sort: str, descending: bool
-) -> None:
+def test_every_order_pages_like_one_long_page(worker: Session, sort: str, descending: bool) -> None:
     names = ["Östen", "åke", "Ärla", "bo", "Bo", "Cilla", "Adam", "adam"]
     for i, name in enumerate(names):
         put_case(
@@ -325,3 +323,31 @@ def test_a_vault_of_the_schema_before_the_index_opens_migrates_and_keeps_its_cas
         assert new.cases.get(made[0].id) == made[0]
     finally:
         new.close()
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"status": "open"}, {"mine": True}, {"mine": True, "status": "closed"}, {"query": "a"}],
+)
+def test_newest_first_walks_the_index_and_sorts_nothing(
+    worker: Session, filters: dict[str, Any]
+) -> None:
+    """A page newest first is a walk down cases_recent that stops after the page, with any
+    filter (the status index would mean sorting every match first), first page or later."""
+    for i in range(5):
+        put_case(worker, f"Anna {i}", at=T0 + dt.timedelta(minutes=i))
+    statements: list[str] = []
+    conn = worker.vault._live()
+    conn.set_trace_callback(statements.append)
+    try:
+        first = cases.case_page(worker, limit=2, **filters)
+        cases.case_page(worker, limit=2, after=first.after, **filters)
+    finally:
+        conn.set_trace_callback(None)
+    pages = [s for s in statements if "WITH page" in s]
+    assert len(pages) == 2
+    for sql in pages:
+        plan = [str(r[3]) for r in worker.vault.query("EXPLAIN QUERY PLAN " + sql)]
+        choosing = plan[: plan.index("SCAN page")]  # the step that picks the page's rows
+        assert any("cases_recent" in step for step in choosing), plan
+        assert not any("TEMP B-TREE" in step for step in choosing), plan

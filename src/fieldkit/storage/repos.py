@@ -518,18 +518,20 @@ class CaseRepository(RecordRepository[Case]):
         keys = _page_keys(sort, CASE_PAGE_SORTS[sort][1] if descending is None else descending)
         if after is not None and len(after) != len(keys):
             raise ValueError("the cursor does not belong to this sort order")
-        where, params = self._page_filters(
-            user_id=user_id,
-            mine=mine,
-            team_id=team_id,
-            protected_only=protected_only,
-            status=status,
-            needle=needle,
-            needs_review=needs_review,
-            due_by=due_by,
-        )
-        page_where = list(where)
-        page_params = list(params)
+        filters: dict[str, Any] = {
+            "user_id": user_id,
+            "mine": mine,
+            "team_id": team_id,
+            "protected_only": protected_only,
+            "status": status,
+            "needle": needle,
+            "needs_review": needs_review,
+            "due_by": due_by,
+        }
+        where, params = self._page_filters(**filters)
+        # newest first walks cases_recent and stops after the page; an index on the status
+        # or the team (what the planner would pick for them) means sorting every match first
+        page_where, page_params = self._page_filters(**filters, unindexed=sort == "updated")
         if after is not None:
             clause, values = _keyset_after(keys, after)
             page_where.append(clause)
@@ -603,7 +605,11 @@ class CaseRepository(RecordRepository[Case]):
         needle: str | None,
         needs_review: bool,
         due_by: dt.date | None,
+        unindexed: bool = False,
     ) -> tuple[builtins.list[str], builtins.list[Any]]:
+        """The WHERE terms and their parameters. ``unindexed``: the status and team terms
+        written so that no index is chosen for them (``+column``)."""
+        plus = "+" if unindexed else ""
         where = ["1"]
         params: builtins.list[Any] = []
         if mine:
@@ -615,12 +621,12 @@ class CaseRepository(RecordRepository[Case]):
             )
             params += [user_id, user_id]
         if team_id is not None:
-            where.append("c.team_id = ?")
+            where.append(f"{plus}c.team_id = ?")
             params.append(team_id)
         if protected_only:
             where.append("coalesce(p.protected_identity, 'none') <> 'none'")
         if status is not None:
-            where.append("c.status = ?")
+            where.append(f"{plus}c.status = ?")
             params.append(str(status))
         if needle:
             # the person's name and the case number, folded as Python folds (SQLite's lower()
