@@ -1200,6 +1200,29 @@ class UnsavedRepository:
     def drop(self, kind: str, ref: str) -> None:
         MetaRepository(self.vault).delete(self.key(kind, ref))
 
+    def move(self, kind: str, ref: str, to_ref: str) -> int:
+        """Every entry kept for ``ref`` (its own key and ``ref.<work>``), readable or not, is
+        kept for ``to_ref`` instead, as stored (kept times and content unchanged): work kept
+        for a record that goes follows the record that carries it on. An entry whose new key
+        is taken keeps beside it under ``to_ref.<ref>`` (nothing is replaced). The number
+        moved; the caller's transaction holds the move and the removal together."""
+        own = f"{self.key(kind, ref)}."
+        rows = self.vault.query(
+            "SELECT key FROM meta WHERE key = ? OR substr(key, 1, ?) = ? ORDER BY key",
+            (self.key(kind, ref), len(own), own),
+        )
+        moved = 0
+        for (key,) in rows:
+            suffix = str(key)[len(self.key(kind, ref)) :]  # "" or ".<work>"
+            target = self.key(kind, f"{to_ref}{suffix}")
+            n = 1
+            while self.vault.query("SELECT 1 FROM meta WHERE key = ?", (target,)):
+                n += 1
+                target = self.key(kind, f"{to_ref}.{ref}{suffix}{'' if n == 2 else f'.{n}'}")
+            self.vault.execute("UPDATE meta SET key = ? WHERE key = ?", (target, key))
+            moved += 1
+        return moved
+
     def of_case(self, case_id: str) -> list[tuple[str, str]]:
         """(kind, ref) of every entry kept for a case. An entry that cannot be read (so names
         no case) is the case's when its key is: journal text is kept under its case's id."""

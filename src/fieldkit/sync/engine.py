@@ -500,6 +500,11 @@ class SyncEngine:
         # the copy, in this same transaction - and the pull brings the server's. If this laptop
         # already holds that version number, the feed will not send it again: re-pull.
         local = self.vault.assessments.get(original.id)
+        # Answers kept for the original (typed in an editor that could not save them) follow
+        # her work to the copy, where the editor offers them to restore: the purge would take
+        # them with the original, and the server's version that replaces it is not hers to edit.
+        if self.vault.unsaved.move(RecordType.ASSESSMENT.value, original.id, copy_id):
+            log.info("assessment submit conflict: kept answers moved to the conflicted copy")
         self.vault.purge_record(RecordType.ASSESSMENT, original.id)
         if local is not None and local.version >= (result.record_version or 0):
             self._resync_needed = True
