@@ -366,6 +366,16 @@ def _keyset_after(keys: list[tuple[str, bool]], after: Sequence[Any]) -> tuple[s
 
 
 @dataclass(frozen=True)
+class QueuePageRows:
+    """A page of the review queue: (assessment, person's name, case number) rows, the key to
+    ask for the next page with (None at the end) and the count of all (None if not asked)."""
+
+    rows: builtins.list[tuple[Assessment, str, str]]
+    last_key: tuple[Any, ...] | None
+    total: int | None
+
+
+@dataclass(frozen=True)
 class CasePageRows:
     """A page of the caseload: its rows, the key to ask for the next page with (None at the
     end), whether more follow, and the count of every matching case (None if not asked)."""
@@ -640,6 +650,17 @@ class CaseRepository(RecordRepository[Case]):
             params.append(due_by.isoformat())
         return where, params
 
+    def open_per_owner(self) -> builtins.list[tuple[str, int, int]]:
+        """(owner id, open cases, of them with a protected identity) per responsible worker,
+        counted in the vault (a team lead's overview: no case is read to count them)."""
+        rows = self.vault.query(
+            "SELECT c.owner_id, count(*), "
+            "sum(coalesce(p.protected_identity, 'none') <> 'none') "
+            "FROM cases c LEFT JOIN persons p ON p.id = c.person_id "
+            "WHERE c.status = 'open' GROUP BY c.owner_id"
+        )
+        return [(str(owner), int(n), int(protected or 0)) for owner, n, protected in rows]
+
 
 # ---------------------------------------------------------------------------------- notes
 
@@ -735,6 +756,62 @@ class AssessmentRepository(RecordRepository[Assessment]):
         if case_id is None:
             return self._where("status = ?", (str(status),))
         return self._where("status = ? AND case_id = ?", (str(status), case_id))
+
+    def queue_page(
+        self,
+        *,
+        team_id: str | None = None,
+        not_by: str | None = None,
+        after: Sequence[Any] | None = None,
+        limit: int = 200,
+        count: bool = True,
+    ) -> QueuePageRows:
+        """A page of ``queue``: submitted assessments, oldest submission first (the id breaking
+        ties), with their person's name and case number; of cases of ``team_id``, not written
+        by ``not_by``. ``after``: the ``last_key`` of the page before (keyset paging along
+        the index on status and submission time). ``count``: also count every one waiting."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        where = ["a.status = 'submitted'"]
+        params: builtins.list[Any] = []
+        if team_id is not None:
+            where.append("a.case_id IN (SELECT id FROM cases WHERE team_id = ?)")
+            params.append(team_id)
+        if not_by is not None:
+            where.append("a.author_id <> ?")
+            params.append(not_by)
+        page_where, page_params = list(where), list(params)
+        if after is not None:
+            if len(after) != 2:
+                raise ValueError("the cursor does not belong to the review queue")
+            page_where.append("(coalesce(a.submitted_at, ''), a.id) > (?, ?)")
+            page_params += list(after)
+        cols = ", ".join(f"a.{c}" for c in (*self.columns, "version", "data"))
+        rows = self.vault.query(
+            f"SELECT {cols}, coalesce(p.name, ''), coalesce(c.reference, ''), "  # noqa: S608
+            "coalesce(a.submitted_at, ''), a.id "
+            "FROM assessments a LEFT JOIN cases c ON c.id = a.case_id "
+            "LEFT JOIN persons p ON p.id = c.person_id "
+            f"WHERE {' AND '.join(page_where)} "
+            f"ORDER BY coalesce(a.submitted_at, ''), a.id LIMIT {int(limit) + 1}",
+            page_params,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        total = None
+        if count and after is None and not more:
+            total = len(rows)
+        elif count:
+            total = int(
+                self.vault.query(
+                    f"SELECT count(*) FROM assessments a WHERE {' AND '.join(where)}",  # noqa: S608
+                    params,
+                )[0][0]
+            )
+        n = len(self.columns) + 2
+        out = [(self.from_row(r[:n]), str(r[n]), str(r[n + 1])) for r in rows]
+        last_key = (rows[-1][n + 2], rows[-1][n + 3]) if more and rows else None
+        return QueuePageRows(out, last_key, total)
 
 
 class ReviewRepository(RecordRepository[Review]):

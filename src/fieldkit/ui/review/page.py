@@ -5,7 +5,6 @@ access log (filter by user, case and period). Reviewing never touches the rating
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,40 +35,71 @@ from fieldkit.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from fieldkit.ui.review.model import Column
+from fieldkit.ui.review.paged import PagedList
 
 
-@dataclass
-class QueueRow:
-    assessment: Any
-    person_name: str
-    reference: str
-    author_name: str
+def _queue_page(session: Any, after: Any, limit: int, count: bool) -> Any:
+    """A page of the review queue (on the worker thread)."""
+    from fieldkit.services import review
+
+    return review.queue_page(session, after=after, limit=limit, count=count)
 
 
-@dataclass
-class TeamOverview:
-    cases: list[Any]
-    overdue: list[tuple[Any, str, str]]  # assessment, person name, reference
-    names: dict[str, str]
+def _overdue_page(session: Any, after: Any, limit: int, count: bool) -> Any:
+    """A page of the overdue re-assessments (on the worker thread)."""
+    from fieldkit.services import review
+
+    return review.overdue_page(session, after=after, limit=limit, count=count)
 
 
-def _queue(session: Any) -> list[QueueRow]:
-    from fieldkit.services import assessments, cases, directory
+def _workload(session: Any) -> list[Any]:
+    from fieldkit.services import review
 
-    names = directory.display_names(session)
-    summaries = {c.case_id: c for c in cases.list_cases(session)}
-    rows = []
-    for a in assessments.review_queue(session):
-        case = summaries.get(a.case_id)
-        rows.append(
-            QueueRow(
-                a,
-                case.person_name if case else "",
-                case.reference if case else "",
-                names.get(a.author_id, a.author_id),
-            )
+    return review.workload(session)
+
+
+def _queue_count(shown: int, total: int) -> str:
+    if shown < total:
+        return _("{shown} of {total} assessments waiting for review shown").format(
+            shown=shown, total=total
         )
-    return rows
+    if total == 1:
+        return _("One assessment waiting for review")
+    return _("{count} assessments waiting for review").format(count=total) if total else ""
+
+
+def _overdue_count(shown: int, total: int) -> str:
+    if shown < total:
+        return _("{shown} of {total} cases with an overdue re-assessment shown").format(
+            shown=shown, total=total
+        )
+    if total == 1:
+        return _("One case with an overdue re-assessment")
+    if total == 0:
+        return _("No case has an overdue re-assessment.")
+    return _("{count} cases with an overdue re-assessment").format(count=total)
+
+
+def _assessment_id(row: Any) -> str:
+    return str(row.assessment.id)
+
+
+def _case_id(row: Any) -> str:
+    return str(row.case_id)
+
+
+QUEUE_COLUMNS: list[Column] = [
+    (N_("Person"), lambda r: r.person_name),
+    (N_("Case number"), lambda r: r.reference),
+    (N_("Submitted"), lambda r: fmt_date(r.assessment.submitted_at)),
+]
+OVERDUE_COLUMNS: list[Column] = [
+    (N_("Person"), lambda r: r.person_name),
+    (N_("Case number"), lambda r: r.reference),
+    (N_("Re-assessment was due"), lambda r: fmt_date(r.reassessment_due)),
+    (N_("Assessed by"), lambda r: r.assessed_by),
+]
 
 
 def _show(session: Any, assessment_id: str, language: str) -> Any:
@@ -84,28 +114,14 @@ def _review(session: Any, assessment_id: str, decision: str, comment: str, outco
     return assessments.review(session, assessment_id, decision, comment, outcome)
 
 
-def _team(session: Any) -> TeamOverview:
-    from fieldkit.services import assessments, cases, directory
-
-    summaries = cases.list_cases(session)
-    by_id = {c.case_id: c for c in summaries}
-    overdue = []
-    for a in assessments.overdue(session):
-        case = by_id.get(a.case_id)
-        overdue.append((a, case.person_name if case else "", case.reference if case else ""))
-    return TeamOverview(summaries, overdue, directory.display_names(session))
-
-
 def _audit(
     session: Any, user_id: str | None, case_id: str | None, since: dt.datetime, until: dt.datetime
 ) -> tuple[list[Any], dict[str, str], dict[str, str]]:
-    from fieldkit.services import audit, cases, directory
+    from fieldkit.services import audit, directory, review
 
     events = audit.list_audit(session, user_id=user_id, case_id=case_id, since=since, until=until)
-    references = {
-        c.case_id: f"{c.reference} {c.person_name}".strip() for c in cases.list_cases(session)
-    }
-    return events, directory.display_names(session), references
+    named = {e.case_id for e in events if e.case_id}  # the events' cases, not the whole caseload
+    return events, directory.display_names(session), review.case_labels(session, named)
 
 
 def _directory(session: Any) -> tuple[list[Any], list[Any]]:
@@ -138,15 +154,19 @@ class ReviewQueueTab(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.rows: list[QueueRow] = []
         self.detail: Any = None
         self.renderer: FormRenderer | None = None
         self.reviews_done = 0
-        self.queue = _table([_("Person"), _("Case number"), _("Submitted")], self)
+        # the queue, a page at a time (oldest submission first), with its count
+        self.list = PagedList(ctx, _queue_page, QUEUE_COLUMNS, _assessment_id, _queue_count, self)
+        self.list.loaded.connect(self._queue_loaded)
+        self.queue = self.list.table
         self.queue.setAccessibleName(_("Review queue"))
-        self.queue.itemSelectionChanged.connect(self._open_selected)
+        self.queue.selectionModel().selectionChanged.connect(self._open_selected)
+        self.queue.activated.connect(lambda _index: self._open_selected())
         self.empty = QLabel(_("No assessments are waiting for review."), self)
         self.empty.setObjectName("Hint")
+        self.empty.hide()
 
         # the review panel
         self.panel = QWidget(self)
@@ -209,6 +229,7 @@ class ReviewQueueTab(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.queue)
         left_layout.addWidget(self.empty)
+        left_layout.addWidget(self.list.count)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(self.panel)
@@ -230,25 +251,28 @@ class ReviewQueueTab(QWidget):
         ):
             widget.setEnabled(enabled)
 
-    def reload(self) -> None:
-        self.ctx.call(_queue, on_done=self.show_queue, on_error=lambda _e: None)
+    @property
+    def rows(self) -> list[Any]:
+        """The queue's rows read so far (``fieldkit.services.review.QueueItem``)."""
+        return self.list.model.rows
 
-    def show_queue(self, rows: list[QueueRow]) -> None:
-        self.rows = rows
-        _fill(
-            self.queue,
-            [[r.person_name, r.reference, fmt_date(r.assessment.submitted_at)] for r in rows],
-        )
-        self.empty.setVisible(not rows)
+    def reload(self, keep_shown: bool = False) -> None:
+        self.list.reload(keep_shown=keep_shown)
+
+    def _queue_loaded(self) -> None:
+        self.empty.setVisible(self.list.model.total == 0)
+        self.list.count.setVisible(self.list.model.total > 0)
 
     def select_row(self, row: int) -> None:
         self.queue.selectRow(row)
 
-    def _open_selected(self) -> None:
+    def _open_selected(self, *_args: Any) -> None:
         rows = self.queue.selectionModel().selectedRows()
         if not rows:
             return
-        row = self.rows[rows[0].row()]
+        row = self.list.model.row_at(rows[0].row())
+        if self.detail is not None and self.detail.assessment.id == row.assessment.id:
+            return  # open already (her judgement and comment stay)
         self.ctx.call(
             _show, row.assessment.id, current_language(), on_done=lambda d: self.show_detail(row, d)
         )
@@ -258,7 +282,7 @@ class ReviewQueueTab(QWidget):
         _case_id, _items, series = result
         self.history.show_bundle(SimpleNamespace(profile=series))
 
-    def show_detail(self, row: QueueRow, detail: Any) -> None:
+    def show_detail(self, row: Any, detail: Any) -> None:
         if self.renderer is not None:
             self.renderer.setParent(None)
             self.renderer.deleteLater()
@@ -335,63 +359,45 @@ class TeamTab(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.overview: TeamOverview | None = None
         overdue_title = QLabel(_("Overdue re-assessments"), self)
         overdue_title.setObjectName("SectionTitle")
-        self.overdue = _table(
-            [_("Person"), _("Case number"), _("Re-assessment was due"), _("Assessed by")], self
-        )
+        # the cases whose re-assessment is overdue, a page at a time (due first, first)
+        self.list = PagedList(ctx, _overdue_page, OVERDUE_COLUMNS, _case_id, _overdue_count, self)
+        self.overdue = self.list.table
         self.overdue.setAccessibleName(_("Overdue re-assessments"))
-        self.overdue.itemActivated.connect(self._open)
+        self.overdue.activated.connect(self._open)  # Enter or a double-click
         workload_title = QLabel(_("Open cases per worker"), self)
         workload_title.setObjectName("SectionTitle")
         self.workload = _table([_("Worker"), _("Open cases"), _("Protected identity")], self)
         self.workload.setAccessibleName(_("Open cases per worker"))
+        self.loads: list[Any] = []
         layout = QVBoxLayout(self)
         layout.addWidget(overdue_title)
         layout.addWidget(self.overdue, 1)
+        layout.addWidget(self.list.count)
         layout.addWidget(workload_title)
         layout.addWidget(self.workload, 1)
 
-    def reload(self) -> None:
-        self.ctx.call(_team, on_done=self.show_overview)
+    @property
+    def rows(self) -> list[Any]:
+        """The overdue rows read so far (``fieldkit.services.review.OverdueItem``)."""
+        return self.list.model.rows
 
-    def show_overview(self, overview: TeamOverview) -> None:
-        self.overview = overview
-        _fill(
-            self.overdue,
-            [
-                [
-                    person,
-                    reference,
-                    fmt_date(a.reassessment_due),
-                    overview.names.get(a.author_id, a.author_id),
-                ]
-                for a, person, reference in overview.overdue
-            ],
-        )
-        per_worker: dict[str, list[int]] = {}
-        for case in overview.cases:
-            if case.status.value != "open":
-                continue
-            counts = per_worker.setdefault(case.owner_id, [0, 0])
-            counts[0] += 1
-            if case.protected_identity.value != "none":
-                counts[1] += 1
+    def reload(self, keep_shown: bool = False) -> None:
+        self.list.reload(keep_shown=keep_shown)
+        self.ctx.call(_workload, on_done=self.show_workload)
+
+    def show_workload(self, loads: list[Any]) -> None:
+        self.loads = list(loads)
         _fill(
             self.workload,
-            [
-                [overview.names.get(w, w), str(n), str(p)]
-                for w, (n, p) in sorted(
-                    per_worker.items(), key=lambda kv: overview.names.get(kv[0], kv[0])
-                )
-            ],
+            [[w.name, str(w.open_cases), str(w.protected)] for w in self.loads],
         )
 
-    def _open(self, item: QTableWidgetItem) -> None:
-        if self.overview is not None:
-            a = self.overview.overdue[item.row()][0]
-            self.ctx.open_case_requested.emit(a.case_id)
+    def _open(self, index: Any) -> None:
+        case_id = self.list.model.data(index, Qt.ItemDataRole.UserRole)
+        if case_id:
+            self.ctx.open_case_requested.emit(str(case_id))
 
 
 ACTION_LABELS = {
@@ -536,6 +542,6 @@ class ReviewPage(QWidget):
         if not self.is_for_lead():
             return
         if kinds & {ASSESSMENTS, SYNC, "cases"}:
-            self.queue.reload()
-            self.team.reload()
+            self.queue.reload(keep_shown=self.queue.list.loads > 0)
+            self.team.reload(keep_shown=self.team.list.loads > 0)
             self.log.reload()

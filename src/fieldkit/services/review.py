@@ -1,0 +1,162 @@
+"""What a team lead's overview shows, a page at a time: the assessments waiting for review
+(oldest submission first), the re-assessments that are overdue (the one due first, first) and
+the open cases per worker (counted in the vault). A page costs the same whatever the size of
+the team's caseload; ``total`` counts every one with the first page. Not logged, as the case
+list: names, case numbers and dates, no case content (opening an assessment is logged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.domain.enums import Role
+from fieldkit.domain.records import Assessment
+from fieldkit.errors import N_, InvalidInput, Refused
+from fieldkit.services import directory
+from fieldkit.services.cases import MAX_PAGE_SIZE, PAGE_SIZE
+from fieldkit.services.session import Session
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One assessment waiting for review, with what the queue names it by."""
+
+    assessment: Assessment
+    person_name: str
+    reference: str
+    author_name: str
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    """A case whose re-assessment date has passed: its current approved assessment's date and
+    who assessed it."""
+
+    case_id: str
+    person_name: str
+    reference: str
+    reassessment_due: dt.date | None
+    assessed_by: str  # the author's display name ("" when the assessment is not here)
+    author_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """One page. ``after``: pass it for the next page (None: this is the last one).
+    ``total``: every one there is (None when not asked for)."""
+
+    items: list[Any]
+    after: tuple[Any, ...] | None
+    total: int | None
+
+    @property
+    def more(self) -> bool:
+        return self.after is not None
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    worker_id: str
+    name: str
+    open_cases: int
+    protected: int
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        raise InvalidInput(
+            N_("A page holds 1 to {limit} rows, not {count}."), limit=MAX_PAGE_SIZE, count=limit
+        )
+    return int(limit)
+
+
+def _require_lead(session: Session) -> None:
+    if session.identity.role is not Role.TEAM_LEAD:
+        raise Refused(N_("Only a team lead has a review queue."))
+
+
+def queue_page(
+    session: Session,
+    *,
+    after: tuple[Any, ...] | None = None,
+    limit: int = PAGE_SIZE,
+    count: bool = True,
+) -> ReviewPage:
+    """A page of the review queue (``assessments.review_queue``: the team's submitted
+    assessments not written by the team lead herself), oldest submission first."""
+    _require_lead(session)
+    me = session.identity
+    rows = session.vault.assessments.queue_page(
+        team_id=me.team_id, not_by=me.user_id, after=after, limit=_limit(limit), count=count
+    )
+    names = directory.display_names(session)
+    items = [
+        QueueItem(a, person, reference, names.get(a.author_id, a.author_id))
+        for a, person, reference in rows.rows
+    ]
+    return ReviewPage(items, rows.last_key, rows.total)
+
+
+def overdue_page(
+    session: Session,
+    *,
+    on: dt.date | None = None,
+    after: tuple[Any, ...] | None = None,
+    limit: int = PAGE_SIZE,
+    count: bool = True,
+) -> ReviewPage:
+    """A page of the cases whose current re-assessment date is before ``on`` (today), the
+    one due first, first (``assessments.overdue``: the team's for a team lead, the worker's
+    own cases for a worker)."""
+    me = session.identity
+    day = on or dt.date.today()
+    lead = me.role is Role.TEAM_LEAD
+    rows = session.vault.cases.page(
+        user_id=me.user_id,
+        mine=not lead,
+        team_id=me.team_id if lead else None,
+        due_by=day - dt.timedelta(days=1),
+        sort="due",
+        descending=False,
+        after=after,
+        limit=_limit(limit),
+        count=count,
+    )
+    names = directory.display_names(session)
+    items = []
+    for row in rows.rows:
+        current = session.vault.assessments.current(row.case.id)
+        author = current.author_id if current is not None else None
+        items.append(
+            OverdueItem(
+                row.case.id,
+                row.person_name,
+                row.case.reference,
+                row.reassessment_due,
+                names.get(author, author) if author else "",
+                author,
+            )
+        )
+    return ReviewPage(items, rows.last_key, rows.total)
+
+
+def workload(session: Session) -> list[WorkerLoad]:
+    """Open cases per responsible worker (and of them with a protected identity), by name."""
+    names = directory.display_names(session)
+    loads = [
+        WorkerLoad(owner, names.get(owner, owner), n, protected)
+        for owner, n, protected in session.vault.cases.open_per_owner()
+    ]
+    return sorted(loads, key=lambda w: (w.name, w.worker_id))
+
+
+def case_labels(session: Session, case_ids: set[str]) -> dict[str, str]:
+    """ "<case number> <person's name>" of the named cases on this laptop (an access log's
+    cases; not the whole caseload)."""
+    if not case_ids:
+        return {}
+    return {
+        row.case.id: f"{row.case.reference} {row.person_name}".strip()
+        for row in session.vault.cases.summaries(case_ids=sorted(case_ids))
+    }
