@@ -296,6 +296,10 @@ def test_the_counts_in_swedish(
             qtbot.waitUntil(lambda p=paged, n=shown: p.model.rowCount() == n, timeout=10000)
     assert page.queue.list.count.text() == f"{N} bedömningar väntar på granskning"
     assert page.team.list.count.text() == f"{N} ärenden med försenad ny bedömning"
+    qtbot.waitUntil(lambda: page.log.case_loads >= 1, timeout=5000)
+    assert page.log.case_hint.text() == (
+        f"100 av {N + 9} ärenden visas; skriv ett namn eller ärendenummer för att hitta fler"
+    )
 
 
 def test_the_count_texts_for_one_and_none(qtbot: Any) -> None:
@@ -311,3 +315,42 @@ def test_the_count_texts_for_one_and_none(qtbot: Any) -> None:
     assert _queue_count(1, 1) == "En bedömning väntar på granskning"
     assert _overdue_count(1, 1) == "Ett ärende med försenad ny bedömning"
     assert _overdue_count(0, 0) == "Inget ärende har en försenad ny bedömning."
+
+
+def test_the_access_log_offers_cases_a_page_at_a_time_found_as_she_types(
+    qtbot: Any, lead_window: Any, lead: tuple[Profile, dict[str, Any]]
+) -> None:
+    profile, _data = lead
+    log = _review(qtbot, lead_window).log
+    qtbot.waitUntil(lambda: log.case_loads >= 1, timeout=10000)
+    total = N + 5 + 4  # Bo's, Eva's, and the lead's four
+    assert log.case.count() == 1 + 100  # "All cases" and the first 100 by case number
+    assert (
+        log.case.itemText(0) == "All cases" and log.case.itemText(1) == "VBE-2025-0000 Person 000"
+    )
+    assert log.case_hint.text() == (
+        f"100 of {total} cases shown; type a name or case number to find others"
+    )
+    loads = log.case_loads
+    log.case_find.setFocus()
+    qtbot.keyClicks(log.case_find, "sven")
+    qtbot.waitUntil(lambda: log.case_loads > loads, timeout=5000)
+    assert [log.case.itemText(i) for i in range(log.case.count())] == [
+        "All cases",
+        "VBE-2026-0042 Sven Berg",
+    ]
+    assert log.case_hint.text() == ""
+    log.case.setCurrentIndex(1)
+    sven = profile.case_ids["sven"]
+    assert log.case.currentData() == sven
+    # her choice stays when what she typed no longer finds it
+    loads = log.case_loads
+    log.case_find.clear()
+    qtbot.waitUntil(lambda: log.case_loads > loads, timeout=5000)
+    assert log.case.currentData() == sven and log.case.count() == 1 + 100 + 1
+    # the log for that case names it
+    log.search()
+    qtbot.waitUntil(lambda: log.table.rowCount() > 0, timeout=5000)
+    assert {log.table.item(r, 3).text() for r in range(log.table.rowCount())} == {
+        "VBE-2026-0042 Sven Berg"
+    }

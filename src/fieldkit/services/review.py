@@ -160,3 +160,19 @@ def case_labels(session: Session, case_ids: set[str]) -> dict[str, str]:
         row.case.id: f"{row.case.reference} {row.person_name}".strip()
         for row in session.vault.cases.summaries(case_ids=sorted(case_ids))
     }
+
+
+CASE_CHOICES = 100  # cases offered at once in a filter's list (by case number)
+
+
+def case_choices(session: Session, query: str | None = None, *, limit: int = CASE_CHOICES) -> Any:
+    """Cases to choose from for a filter (the access log's), by case number: those whose
+    person's name or case number holds ``query``, at most ``limit`` of them, with the count of
+    all (a page of ``cases.case_page``; items are ``(case id, "<case number> <name>")``)."""
+    from fieldkit.services import cases
+
+    page = cases.case_page(
+        session, query=query, sort="reference", descending=False, limit=_limit(limit), count=True
+    )
+    items = [(c.case_id, f"{c.reference} {c.person_name}".strip()) for c in page.cases]
+    return ReviewPage(items, page.after.key if page.after is not None else None, page.total)

@@ -24,6 +24,7 @@ from fieldkit.ui.qt import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -32,6 +33,7 @@ from fieldkit.ui.qt import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -124,10 +126,18 @@ def _audit(
     return events, directory.display_names(session), review.case_labels(session, named)
 
 
-def _directory(session: Any) -> tuple[list[Any], list[Any]]:
-    from fieldkit.services import cases, directory
+def _users(session: Any) -> list[Any]:
+    from fieldkit.services import directory
 
-    return list(directory.list_users(session)), list(cases.list_cases(session))
+    return list(directory.list_users(session))
+
+
+def _case_choices(session: Any, query: str) -> Any:
+    """The cases the access log's case filter offers (a page by case number, not the whole
+    caseload): those matching what she typed."""
+    from fieldkit.services import review
+
+    return review.case_choices(session, query.strip() or None)
 
 
 def _table(headers: list[str], parent: QWidget) -> QTableWidget:
@@ -429,6 +439,21 @@ class AccessLogTab(QWidget):
         self.user.setAccessibleName(_("User"))
         self.case = QComboBox(self)
         self.case.setAccessibleName(_("Case"))
+        # the cases offered are read from the vault a page at a time, as she types
+        self.case_find = QLineEdit(self)
+        self.case_find.setPlaceholderText(_("Name or case number"))
+        self.case_find.setAccessibleName(_("Find a case"))
+        self.case_find.setClearButtonEnabled(True)
+        self._case_debounce = QTimer(self)
+        self._case_debounce.setSingleShot(True)
+        self._case_debounce.setInterval(250)
+        self._case_debounce.timeout.connect(self.load_cases)
+        self.case_find.textChanged.connect(lambda _text: self._case_debounce.start())
+        self._case_generation = 0
+        self.case_loads = 0
+        self.case_hint = QLabel("", self)
+        self.case_hint.setObjectName("Hint")
+        self.case_hint.setWordWrap(True)
         today = QDate.currentDate()
         self.since = QDateEdit(today.addDays(-30), self)
         self.since.setCalendarPopup(True)
@@ -446,7 +471,11 @@ class AccessLogTab(QWidget):
         row.addWidget(self.until)
         row.addStretch(1)
         filters.addRow(_("User"), self.user)
-        filters.addRow(_("Case"), self.case)
+        case_row = QHBoxLayout()
+        case_row.addWidget(self.case_find, 1)
+        case_row.addWidget(self.case, 2)
+        filters.addRow(_("Case"), case_row)
+        filters.addRow("", self.case_hint)
         filters.addRow(_("Period"), row)
         note = QLabel(_("Looking at the access log is itself recorded in it."), self)
         note.setObjectName("Hint")
@@ -464,21 +493,46 @@ class AccessLogTab(QWidget):
         layout.addWidget(self.count)
 
     def reload(self) -> None:
-        self.ctx.call(_directory, on_done=self._choices)
+        self.ctx.call(_users, on_done=self._user_choices)
+        self.load_cases()
 
-    def _choices(self, result: tuple[list[Any], list[Any]]) -> None:
-        users, cases = result
-        current_user, current_case = self.user.currentData(), self.case.currentData()
+    def _user_choices(self, users: list[Any]) -> None:
+        current_user = self.user.currentData()
         self.user.clear()
         self.user.addItem(_("Everyone"), None)
         for user in users:
             self.user.addItem(user.display_name, user.id)
+        self.user.setCurrentIndex(max(self.user.findData(current_user), 0))
+
+    def load_cases(self) -> None:
+        self._case_generation += 1
+        generation = self._case_generation
+        self.ctx.call(
+            _case_choices,
+            self.case_find.text(),
+            on_done=lambda page: self._case_choices(generation, page),
+        )
+
+    def _case_choices(self, generation: int, page: Any) -> None:
+        if generation != self._case_generation or not self.ctx.is_unlocked:
+            return  # she typed on meanwhile, or the profile was locked
+        current, current_text = self.case.currentData(), self.case.currentText()
         self.case.clear()
         self.case.addItem(_("All cases"), None)
-        for case in sorted(cases, key=lambda c: c.reference):
-            self.case.addItem(f"{case.reference} {case.person_name}".strip(), case.case_id)
-        self.user.setCurrentIndex(max(self.user.findData(current_user), 0))
-        self.case.setCurrentIndex(max(self.case.findData(current_case), 0))
+        for case_id, text in page.items:
+            self.case.addItem(text, case_id)
+        if current is not None and self.case.findData(current) < 0:
+            self.case.insertItem(1, current_text, current)  # her choice stays, found or not
+        self.case.setCurrentIndex(max(self.case.findData(current), 0))
+        shown, total = len(page.items), page.total or 0
+        self.case_hint.setText(
+            _("{shown} of {total} cases shown; type a name or case number to find others").format(
+                shown=shown, total=total
+            )
+            if shown < total
+            else ""
+        )
+        self.case_loads += 1
 
     def search(self) -> None:
         a, b = self.since.date(), self.until.date()

@@ -65,10 +65,6 @@ class PagedList(QObject):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        metrics = header.fontMetrics()
-        for column in range(self.model.columnCount()):
-            heading = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            self.table.setColumnWidth(column, max(140, metrics.horizontalAdvance(heading) + 36))
         # the arrow keys at the last row read the next page too (the view itself asks only
         # when its scroll bar reaches the end)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
@@ -106,6 +102,8 @@ class PagedList(QObject):
         elif before > self.model.shown and self.model.canFetchMore():
             self._refill = (before, current)  # she was further down than one read brings
             self.model.fetchMore()
+        if self.loads == 0:
+            self.table.resizeColumnsToContents()  # once: a width she sets stays hers
         QTimer.singleShot(0, self._fill_view)
         self._show_count()
         self.loads += 1
