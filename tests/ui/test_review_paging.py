@@ -40,7 +40,7 @@ def _lead_data(session: Any) -> dict[str, Any]:
     today = dt.date.today()
     vault = session.vault
     queue: list[str] = []
-    overdue: list[tuple[dt.date, str]] = []
+    overdue: list[tuple[dt.date, str, str]] = []
 
     def case(name: str, owner: str, i: int, protected: bool = False) -> Case:
         person = Person(
@@ -89,14 +89,14 @@ def _lead_data(session: Any) -> dict[str, Any]:
             )
             queue.append(waiting.id)
             due = today - dt.timedelta(days=1 + (N - i) // 2)
-            assessment(
+            approved = assessment(
                 c,
                 BO,
                 AssessmentStatus.APPROVED,
                 submitted_at=T0 - dt.timedelta(days=400),
                 reassessment_due=due,
             )
-            overdue.append((due, c.id))
+            overdue.append((due, approved.id, c.id))
         for i in range(5):
             c = case(f"Eva klient {i}", EVA, 1000 + i, protected=i < 2)
             assessment(
@@ -113,7 +113,7 @@ def _lead_data(session: Any) -> dict[str, Any]:
     queue.sort(key=lambda a: ((N - by_time[a]) // 2, a))
     return {
         "queue": queue,
-        "overdue": [case_id for _due, case_id in sorted(overdue)],
+        "overdue": [case_id for _due, _a, case_id in sorted(overdue)],
     }
 
 
@@ -255,9 +255,10 @@ def test_overdue_re_assessments_a_page_at_a_time_and_enter_opens_the_case(
     _scroll_to_end(qtbot, table)
     qtbot.waitUntil(lambda: model.rowCount() == N, timeout=10000)
     assert team.list.count.text() == f"{N} cases with an overdue re-assessment"
-    assert _keys(model) == data["overdue"]  # the one due first, first; none due today or later
-    whole = profile.read(lambda s: sorted(a.case_id for a in assessments.overdue(s)))
-    assert sorted(_keys(model)) == whole
+    # the one due first, first; none due today or later; as the list read whole
+    assert [r.case_id for r in team.rows] == data["overdue"]
+    whole = profile.read(lambda s: [a.id for a in assessments.overdue(s)])
+    assert _keys(model) == whole
     dates = [r.reassessment_due for r in team.rows]
     assert dates == sorted(dates)
     table.setCurrentIndex(model.index(300, 0))
@@ -354,3 +355,40 @@ def test_the_access_log_offers_cases_a_page_at_a_time_found_as_she_types(
     assert {log.table.item(r, 3).text() for r in range(log.table.rowCount())} == {
         "VBE-2026-0042 Sven Berg"
     }
+
+
+def test_both_lists_walk_an_index_and_stop_after_the_page(
+    lead: tuple[Profile, dict[str, Any]],
+) -> None:
+    """A page of the queue or of the overdue re-assessments reads along an index and stops
+    after it (no sort of every match first), so it costs the same whatever their number."""
+    from fieldkit.services import review
+
+    profile, _data = lead
+
+    def plans(s: Any) -> list[list[str]]:
+        real = s.vault.query
+        seen: list[tuple[str, Any]] = []
+
+        def recording(sql: str, params: Any = ()) -> Any:
+            seen.append((sql, params))
+            return real(sql, params)
+
+        s.vault.query = recording
+        try:
+            first = review.queue_page(s, limit=50, count=False)
+            review.queue_page(s, after=first.after, limit=50, count=False)
+            first = review.overdue_page(s, limit=50, count=False)
+            review.overdue_page(s, after=first.after, limit=50, count=False)
+        finally:
+            del s.vault.query
+        pages = [(sql, p) for sql, p in seen if "ORDER BY" in sql and "assessments a" in sql]
+        return [[str(r[3]) for r in real(f"EXPLAIN QUERY PLAN {sql}", p)] for sql, p in pages]
+
+    found = profile.read(plans)
+    assert len(found) == 4
+    for plan, index in zip(
+        found, ["assessments_status"] * 2 + ["assessments_due"] * 2, strict=True
+    ):
+        assert f"SEARCH a USING INDEX {index}" in plan[0], plan
+        assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan  # ties only: LAST TERM

@@ -1,8 +1,9 @@
 """What a team lead's overview shows, a page at a time: the assessments waiting for review
-(oldest submission first), the re-assessments that are overdue (the one due first, first) and
-the open cases per worker (counted in the vault). A page costs the same whatever the size of
-the team's caseload; ``total`` counts every one with the first page. Not logged, as the case
-list: names, case numbers and dates, no case content (opening an assessment is logged)."""
+(oldest submission first) and the overdue re-assessments (the one due first, first), both read
+along an index of the assessments, and the open cases per worker (counted in the vault). A
+page costs about the same whatever the size of the team's caseload; ``total`` counts every one
+with the first page. Not logged, as the case list: names, case numbers and dates, no case
+content (opening an assessment is logged)."""
 
 from __future__ import annotations
 
@@ -30,15 +31,16 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class OverdueItem:
-    """A case whose re-assessment date has passed: its current approved assessment's date and
+    """An approved assessment whose re-assessment date has passed, with its case's names and
     who assessed it."""
 
+    assessment_id: str
     case_id: str
     person_name: str
     reference: str
     reassessment_due: dt.date | None
-    assessed_by: str  # the author's display name ("" when the assessment is not here)
-    author_id: str | None = None
+    assessed_by: str  # the author's display name
+    author_id: str
 
 
 @dataclass(frozen=True)
@@ -106,38 +108,32 @@ def overdue_page(
     limit: int = PAGE_SIZE,
     count: bool = True,
 ) -> ReviewPage:
-    """A page of the cases whose current re-assessment date is before ``on`` (today), the
-    one due first, first (``assessments.overdue``: the team's for a team lead, the worker's
-    own cases for a worker)."""
+    """A page of the approved assessments whose re-assessment date is before ``on`` (today),
+    the one due first, first (``assessments.overdue``: the team's for a team lead, those of
+    the worker's own cases for a worker)."""
     me = session.identity
-    day = on or dt.date.today()
     lead = me.role is Role.TEAM_LEAD
-    rows = session.vault.cases.page(
-        user_id=me.user_id,
-        mine=not lead,
+    rows = session.vault.assessments.overdue_page(
+        on or dt.date.today(),
         team_id=me.team_id if lead else None,
-        due_by=day - dt.timedelta(days=1),
-        sort="due",
-        descending=False,
+        worker_id=None if lead else me.user_id,
         after=after,
         limit=_limit(limit),
         count=count,
     )
     names = directory.display_names(session)
-    items = []
-    for row in rows.rows:
-        current = session.vault.assessments.current(row.case.id)
-        author = current.author_id if current is not None else None
-        items.append(
-            OverdueItem(
-                row.case.id,
-                row.person_name,
-                row.case.reference,
-                row.reassessment_due,
-                names.get(author, author) if author else "",
-                author,
-            )
+    items = [
+        OverdueItem(
+            a.id,
+            a.case_id,
+            person,
+            reference,
+            a.reassessment_due,
+            names.get(a.author_id, a.author_id),
+            a.author_id,
         )
+        for a, person, reference in rows.rows
+    ]
     return ReviewPage(items, rows.last_key, rows.total)
 
 

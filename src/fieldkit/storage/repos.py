@@ -365,10 +365,15 @@ def _keyset_after(keys: list[tuple[str, bool]], after: Sequence[Any]) -> tuple[s
     return "(" + " OR ".join(f"({a})" for a in alternatives) + ")", params
 
 
+# an assessment of a case of the team (a lookup per row: the page walks an index and stops)
+_OF_TEAM = "EXISTS (SELECT 1 FROM cases c2 WHERE c2.id = a.case_id AND c2.team_id = ?)"
+
+
 @dataclass(frozen=True)
-class QueuePageRows:
-    """A page of the review queue: (assessment, person's name, case number) rows, the key to
-    ask for the next page with (None at the end) and the count of all (None if not asked)."""
+class AssessmentPageRows:
+    """A page of assessments (the review queue, overdue re-assessments): (assessment, person's
+    name, case number) rows, the key to ask for the next page with (None at the end) and the
+    count of all (None if not asked)."""
 
     rows: builtins.list[tuple[Assessment, str, str]]
     last_key: tuple[Any, ...] | None
@@ -765,53 +770,96 @@ class AssessmentRepository(RecordRepository[Assessment]):
         after: Sequence[Any] | None = None,
         limit: int = 200,
         count: bool = True,
-    ) -> QueuePageRows:
+    ) -> AssessmentPageRows:
         """A page of ``queue``: submitted assessments, oldest submission first (the id breaking
         ties), with their person's name and case number; of cases of ``team_id``, not written
         by ``not_by``. ``after``: the ``last_key`` of the page before (keyset paging along
-        the index on status and submission time). ``count``: also count every one waiting."""
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        the index on status and submission time, stopping after the page). ``count``: also
+        count every one waiting."""
         where = ["a.status = 'submitted'"]
         params: builtins.list[Any] = []
         if team_id is not None:
-            where.append("a.case_id IN (SELECT id FROM cases WHERE team_id = ?)")
+            where.append(_OF_TEAM)
             params.append(team_id)
         if not_by is not None:
             where.append("a.author_id <> ?")
             params.append(not_by)
+        return self._page("assessments a", where, params, "a.submitted_at", after, limit, count)
+
+    def overdue_page(
+        self,
+        on: dt.date,
+        *,
+        team_id: str | None = None,
+        worker_id: str | None = None,
+        after: Sequence[Any] | None = None,
+        limit: int = 200,
+        count: bool = True,
+    ) -> AssessmentPageRows:
+        """A page of ``overdue``: approved assessments whose re-assessment date is before
+        ``on``, the one due first, first (the id breaking ties), with their person's name and
+        case number; of cases of ``team_id``, or of cases ``worker_id`` works on (owner or
+        assigned). Keyset paging along the index on the re-assessment date, stopping after the
+        page (named: the planner would otherwise take the status index and sort every match)."""
+        where = ["a.status = 'approved'", "a.reassessment_due < ?"]
+        params: builtins.list[Any] = [on.isoformat()]
+        if team_id is not None:
+            where.append(_OF_TEAM)
+            params.append(team_id)
+        if worker_id is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM cases c2 WHERE c2.id = a.case_id AND (c2.owner_id = ? OR "
+                "EXISTS (SELECT 1 FROM json_each(c2.assigned_ids) WHERE value = ?)))"
+            )
+            params += [worker_id, worker_id]
+        source = "assessments a INDEXED BY assessments_due"
+        return self._page(source, where, params, "a.reassessment_due", after, limit, count)
+
+    def _page(
+        self,
+        source: str,
+        where: builtins.list[str],
+        params: builtins.list[Any],
+        order: str,
+        after: Sequence[Any] | None,
+        limit: int,
+        count: bool,
+    ) -> AssessmentPageRows:
+        """Assessments matching ``where`` in the order (``order``, id), a page at a time."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         page_where, page_params = list(where), list(params)
         if after is not None:
             if len(after) != 2:
-                raise ValueError("the cursor does not belong to the review queue")
-            page_where.append("(coalesce(a.submitted_at, ''), a.id) > (?, ?)")
+                raise ValueError("the cursor does not belong to this list")
+            page_where.append(f"({order}, a.id) > (?, ?)")
             page_params += list(after)
         cols = ", ".join(f"a.{c}" for c in (*self.columns, "version", "data"))
         rows = self.vault.query(
             f"SELECT {cols}, coalesce(p.name, ''), coalesce(c.reference, ''), "  # noqa: S608
-            "coalesce(a.submitted_at, ''), a.id "
-            "FROM assessments a LEFT JOIN cases c ON c.id = a.case_id "
+            f"{order}, a.id "
+            f"FROM {source} LEFT JOIN cases c ON c.id = a.case_id "
             "LEFT JOIN persons p ON p.id = c.person_id "
             f"WHERE {' AND '.join(page_where)} "
-            f"ORDER BY coalesce(a.submitted_at, ''), a.id LIMIT {int(limit) + 1}",
+            f"ORDER BY {order}, a.id LIMIT {int(limit) + 1}",
             page_params,
         )
         more = len(rows) > limit
         rows = rows[:limit]
         total = None
         if count and after is None and not more:
-            total = len(rows)
+            total = len(rows)  # the first page holds every one: nothing more to count
         elif count:
             total = int(
                 self.vault.query(
-                    f"SELECT count(*) FROM assessments a WHERE {' AND '.join(where)}",  # noqa: S608
+                    f"SELECT count(*) FROM {source} WHERE {' AND '.join(where)}",  # noqa: S608
                     params,
                 )[0][0]
             )
         n = len(self.columns) + 2
         out = [(self.from_row(r[:n]), str(r[n]), str(r[n + 1])) for r in rows]
         last_key = (rows[-1][n + 2], rows[-1][n + 3]) if more and rows else None
-        return QueuePageRows(out, last_key, total)
+        return AssessmentPageRows(out, last_key, total)
 
 
 class ReviewRepository(RecordRepository[Review]):

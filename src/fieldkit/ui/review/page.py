@@ -87,8 +87,8 @@ def _assessment_id(row: Any) -> str:
     return str(row.assessment.id)
 
 
-def _case_id(row: Any) -> str:
-    return str(row.case_id)
+def _assessment_of(row: Any) -> str:
+    return str(row.assessment_id)
 
 
 QUEUE_COLUMNS: list[Column] = [
@@ -372,7 +372,9 @@ class TeamTab(QWidget):
         overdue_title = QLabel(_("Overdue re-assessments"), self)
         overdue_title.setObjectName("SectionTitle")
         # the cases whose re-assessment is overdue, a page at a time (due first, first)
-        self.list = PagedList(ctx, _overdue_page, OVERDUE_COLUMNS, _case_id, _overdue_count, self)
+        self.list = PagedList(
+            ctx, _overdue_page, OVERDUE_COLUMNS, _assessment_of, _overdue_count, self
+        )
         self.overdue = self.list.table
         self.overdue.setAccessibleName(_("Overdue re-assessments"))
         self.overdue.activated.connect(self._open)  # Enter or a double-click
@@ -405,9 +407,8 @@ class TeamTab(QWidget):
         )
 
     def _open(self, index: Any) -> None:
-        case_id = self.list.model.data(index, Qt.ItemDataRole.UserRole)
-        if case_id:
-            self.ctx.open_case_requested.emit(str(case_id))
+        if index.isValid() and index.row() < self.list.model.rowCount():
+            self.ctx.open_case_requested.emit(self.list.model.row_at(index.row()).case_id)
 
 
 ACTION_LABELS = {
