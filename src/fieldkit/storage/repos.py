@@ -477,30 +477,30 @@ class CaseRepository(RecordRepository[Case]):
                 (SELECT count(*) FROM notes n WHERE n.case_id = c.id) AS note_count,
                 (SELECT count(*) FROM notes n WHERE n.case_id = c.id AND n.state = 'draft'),
                 (SELECT max(n.event_time) FROM notes n WHERE n.case_id = c.id) AS last_note_at,
-                (SELECT a.reassessment_due FROM assessments a
-                  WHERE a.case_id = c.id AND a.status = 'approved'
-                  ORDER BY a.submitted_at DESC LIMIT 1) AS reassessment_due
+                {_REASSESSMENT_DUE} AS reassessment_due
             FROM cases c LEFT JOIN persons p ON p.id = c.person_id
             WHERE {" AND ".join(where)}
             ORDER BY {CASE_SORTS[sort]}"""  # noqa: S608
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
+        return [self._summary(row) for row in self.vault.query(sql, params)]
+
+    def _summary(self, row: Sequence[Any]) -> CaseSummary:
+        """A row of ``summaries`` or ``page``: the case's columns, then its person's name and
+        protection, the note and draft counts, the last note's time, the re-assessment date
+        and (``page``) whether an assessment waits for review."""
         n = len(self.columns) + 2
-        out = []
-        for row in self.vault.query(sql, params):
-            name, prot, notes, drafts, last, due = row[n:]
-            out.append(
-                CaseSummary(
-                    case=self.from_row(row[:n]),
-                    person_name=name or "",
-                    protected_identity=ProtectedIdentity(prot or "none"),
-                    note_count=notes,
-                    draft_count=drafts,
-                    last_note_at=dt.datetime.fromisoformat(last) if last else None,
-                    reassessment_due=dt.date.fromisoformat(due) if due else None,
-                )
-            )
-        return out
+        name, prot, notes, drafts, last, due = row[n : n + 6]
+        return CaseSummary(
+            case=self.from_row(row[:n]),
+            person_name=name or "",
+            protected_identity=ProtectedIdentity(prot or "none"),
+            note_count=notes,
+            draft_count=drafts,
+            last_note_at=dt.datetime.fromisoformat(last) if last else None,
+            reassessment_due=dt.date.fromisoformat(due) if due else None,
+            needs_review=bool(row[n + 6]) if len(row) > n + 6 else False,
+        )
 
     # -- the caseload one page at a time ------------------------------------------------
     def page(
@@ -590,24 +590,9 @@ class CaseRepository(RecordRepository[Case]):
                     params,
                 )[0][0]
             )
-        out = []
-        last_key: tuple[Any, ...] | None = None
-        for row in rows:
-            name, prot, notes, drafts, last, due, review = row[n : n + 7]
-            last_key = tuple(row[n + 7 :])
-            out.append(
-                CaseSummary(
-                    case=self.from_row(row[:n]),
-                    person_name=name or "",
-                    protected_identity=ProtectedIdentity(prot or "none"),
-                    note_count=notes,
-                    draft_count=drafts,
-                    last_note_at=dt.datetime.fromisoformat(last) if last else None,
-                    reassessment_due=dt.date.fromisoformat(due) if due else None,
-                    needs_review=bool(review),
-                )
-            )
-        return CasePageRows(out, last_key if more else None, more, total)
+        out = [self._summary(row[: n + 7]) for row in rows]
+        last_key = tuple(rows[-1][n + 7 :]) if more else None
+        return CasePageRows(out, last_key, more, total)
 
     @staticmethod
     def _page_filters(
