@@ -1,7 +1,5 @@
-"""The caseload table model: the pages of the caseload the service has read so far. The view
-asks for the next page through ``canFetchMore``/``fetchMore`` (scrolling, or the arrow keys at
-the last row); the model passes the request on (``fetch_requested``) and the page reads it off
-the GUI thread. Sorting by a column asks for the caseload again in that order
+"""The caseload table model: the pages of the caseload the service has read so far
+(``fieldkit.ui.paging``). Sorting by a column asks for the caseload again in that order
 (``sort_requested``): the vault sorts, so a page is the same whatever the caseload's size."""
 
 from __future__ import annotations
@@ -15,12 +13,9 @@ from fieldkit.i18n import _
 from fieldkit.ui.caseload.state import field_of
 from fieldkit.ui.i18n import fmt_date
 from fieldkit.ui.labels import label
-from fieldkit.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from fieldkit.ui.paging import Index, PagedRows
+from fieldkit.ui.qt import QModelIndex, Qt, Signal
 from fieldkit.ui.style import std_icon
-
-PAGE = 200  # cases read at a time (fieldkit.services.cases.PAGE_SIZE)
-MAX_PAGE = 1000  # the most one read may ask for (fieldkit.services.cases.MAX_PAGE_SIZE)
-Index = QModelIndex | QPersistentModelIndex
 
 
 def protection(row: Any) -> str:
@@ -90,60 +85,14 @@ COLUMNS: list[tuple[str, str, Callable[[Any], str], Callable[[Any], Any]]] = [
 COLUMN_KEYS = [c[0] for c in COLUMNS]
 
 
-class CaseTableModel(QAbstractTableModel):
-    fetch_requested = Signal(object)  # the cursor the next page starts after
+class CaseTableModel(PagedRows):
     sort_requested = Signal(str, bool)  # the column key, descending
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[Any] = []
-        self._total = 0
-        self._after: Any = None  # where the next page starts; None: every case is here
-        self._fetching = False
         self._headers = [_(c[1]) for c in COLUMNS]
         self._sort_column = COLUMN_KEYS.index("updated")
         self._descending = True
-
-    # -- data in -------------------------------------------------------------------------
-    def set_page(self, rows: list[Any], after: Any, total: int | None) -> None:
-        """The first page of a (new) load: everything shown before is replaced."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._after = after
-        self._total = max(int(total if total is not None else 0), len(self._rows))
-        self._fetching = False
-        self.endResetModel()
-
-    def add_page(self, rows: list[Any], after: Any) -> None:
-        """The next page, after the rows shown."""
-        self._fetching = False
-        self._after = after
-        if rows:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-            self._rows.extend(rows)
-            self.endInsertRows()
-        self._total = max(self._total, len(self._rows))
-
-    def fetch_failed(self) -> None:
-        """The next page could not be read: a later scroll asks again."""
-        self._fetching = False
-
-    def row_at(self, row: int) -> Any:
-        return self._rows[row]
-
-    @property
-    def total(self) -> int:
-        """Every case the filters match (the count read with the first page)."""
-        return self._total
-
-    @property
-    def shown(self) -> int:
-        return len(self._rows)
-
-    @property
-    def fetching(self) -> bool:
-        return self._fetching
 
     @property
     def sort_key(self) -> str:
@@ -153,20 +102,7 @@ class CaseTableModel(QAbstractTableModel):
     def descending(self) -> bool:
         return self._descending
 
-    # -- lazy loading --------------------------------------------------------------------
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._after is not None and not self._fetching
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if not self.canFetchMore(parent):
-            return
-        self._fetching = True
-        self.fetch_requested.emit(self._after)
-
     # -- Qt model ------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 

@@ -7,10 +7,11 @@ import datetime as dt
 from typing import Any
 
 from fieldkit.i18n import _
-from fieldkit.ui.caseload.model import COLUMN_KEYS, MAX_PAGE, PAGE, CaseTableModel
+from fieldkit.ui.caseload.model import COLUMN_KEYS, CaseTableModel
 from fieldkit.ui.caseload.state import CaseloadState, field_of
 from fieldkit.ui.context import CASES, NOTES, AppContext
 from fieldkit.ui.labels import label
+from fieldkit.ui.paging import MAX_PAGE, PAGE
 from fieldkit.ui.qt import (
     QAbstractItemView,
     QButtonGroup,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fieldkit.ui.context import AppContext
+from fieldkit.ui.paging import MAX_PAGE, PAGE
 from fieldkit.ui.qt import (
     QAbstractItemView,
     QHeaderView,
@@ -21,7 +22,7 @@ from fieldkit.ui.qt import (
     QWidget,
     Signal,
 )
-from fieldkit.ui.review.model import MAX_PAGE, PAGE, Column, PagedTableModel
+from fieldkit.ui.review.model import Column, PagedTableModel
 
 # read(session, after, limit, count) -> a page with ``items``, ``after`` and ``total``
 Reader = Callable[[Any, Any, int, bool], Any]
