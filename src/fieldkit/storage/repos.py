@@ -450,24 +450,16 @@ class CaseRepository(RecordRepository[Case]):
         current re-assessment date. ``mine`` = owned by or assigned to ``user_id``."""
         if sort not in CASE_SORTS:
             raise InvalidInput(N_("Unknown sort order: {sort}."), sort=sort)
-        where = ["1"]
-        params: list[Any] = []
-        if mine:
-            if not user_id:
-                raise ValueError("mine=True needs user_id")
-            where.append(
-                "(c.owner_id = ? OR EXISTS (SELECT 1 FROM json_each(c.assigned_ids) WHERE value "
-                "= ?))"
-            )
-            params += [user_id, user_id]
-        if team_id is not None:
-            where.append("c.team_id = ?")
-            params.append(team_id)
-        if protected_only:
-            where.append("p.protected_identity <> 'none'")
-        if status is not None:
-            where.append("c.status = ?")
-            params.append(str(status))
+        where, params = self._case_filters(
+            user_id=user_id,
+            mine=mine,
+            team_id=team_id,
+            protected_only=protected_only,
+            status=status,
+            needle=None,
+            needs_review=False,
+            due_by=None,
+        )
         if case_ids is not None:
             where.append("c.id IN (SELECT value FROM json_each(?))")
             params.append(_json(list(case_ids)))
@@ -543,10 +535,10 @@ class CaseRepository(RecordRepository[Case]):
             "needs_review": needs_review,
             "due_by": due_by,
         }
-        where, params = self._page_filters(**filters)
+        where, params = self._case_filters(**filters)
         # newest first walks cases_recent and stops after the page; an index on the status
         # or the team (what the planner would pick for them) means sorting every match first
-        page_where, page_params = self._page_filters(**filters, unindexed=sort == "updated")
+        page_where, page_params = self._case_filters(**filters, unindexed=sort == "updated")
         if after is not None:
             clause, values = _keyset_after(keys, after)
             page_where.append(clause)
@@ -595,7 +587,7 @@ class CaseRepository(RecordRepository[Case]):
         return CasePageRows(out, last_key, more, total)
 
     @staticmethod
-    def _page_filters(
+    def _case_filters(
         *,
         user_id: str | None,
         mine: bool,
