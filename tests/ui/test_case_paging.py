@@ -225,9 +225,9 @@ def test_past_the_most_one_read_brings_back_a_change_reads_the_pages_up_to_her_c
     """A read again after a change brings back at most MAX_PAGE rows at once (here lowered to
     one page): the pages after it follow until the rows she had are back, her case selected."""
     from fieldkit.services import cases
-    from fieldkit.ui.caseload import page as caseload_page
+    from fieldkit.ui import paging
 
-    monkeypatch.setattr(caseload_page, "MAX_PAGE", 200)
+    monkeypatch.setattr(paging, "MAX_PAGE", 200)
     unlock(qtbot, window)
     caseload = window.workspace.caseload
     model, table = caseload.model, caseload.table

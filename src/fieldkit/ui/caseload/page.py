@@ -11,7 +11,7 @@ from fieldkit.ui.caseload.model import COLUMN_KEYS, CaseTableModel
 from fieldkit.ui.caseload.state import CaseloadState, field_of
 from fieldkit.ui.context import CASES, NOTES, AppContext
 from fieldkit.ui.labels import label
-from fieldkit.ui.paging import MAX_PAGE, PAGE
+from fieldkit.ui.paging import PAGE, PagedList, Reader
 from fieldkit.ui.qt import (
     QAbstractItemView,
     QButtonGroup,
@@ -34,7 +34,9 @@ from fieldkit.ui.qt import (
 )
 
 
-def _case_page(session: Any, state: CaseloadState, after: Any = None, limit: int = PAGE) -> Any:
+def _case_page(
+    session: Any, state: CaseloadState, after: Any = None, limit: int = PAGE, count: bool = True
+) -> Any:
     """A page of the caseload (on the worker thread); the count of every match with the
     first page only."""
     from fieldkit.services import cases
@@ -44,8 +46,28 @@ def _case_page(session: Any, state: CaseloadState, after: Any = None, limit: int
         **state.service_arguments(dt.date.today()),
         after=after,
         limit=limit,
-        count=after is None,
+        count=count,
     )
+
+
+def _case_reader(state: CaseloadState) -> Reader:
+    """The caseload's pages as the search text, filters and order were when a load began."""
+
+    def read(session: Any, after: Any, limit: int, count: bool) -> Any:
+        return _case_page(session, state, after, limit, count)
+
+    return read
+
+
+def _cases(page: Any) -> list[Any]:
+    cases: list[Any] = page.cases  # a CasePage's rows
+    return cases
+
+
+def _count_text(shown: int, total: int) -> str:
+    if shown >= total:
+        return _("{count} cases").format(count=total)
+    return _("{shown} of {total} cases shown").format(shown=shown, total=total)
 
 
 def _search(session: Any, query: str) -> list[Any]:
@@ -61,12 +83,6 @@ class CaseloadPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.state = CaseloadState()
-        self._generation = 0  # of the latest load asked for
-        self._shown_generation = -1  # of the load whose rows the table shows
-        self._shown_state = self.state  # what those rows were read with
-        # after a change elsewhere: the rows she had scrolled to, and her case, to read again
-        self._refill: tuple[int, str | None] | None = None
-        self.loaded = False
 
         title = QLabel(_("Caseload"), self)
         title.setObjectName("PageTitle")
@@ -120,10 +136,14 @@ class CaseloadPage(QWidget):
         filters.addWidget(self.count_label)
 
         self.model = CaseTableModel(self)
-        self.model.fetch_requested.connect(self._fetch_more)
         self.model.sort_requested.connect(self._sort_changed)
         self.table = QTableView(self)
-        self.table.setModel(self.model)
+        # reads the pages into the table off the GUI thread, each load with the search text,
+        # filters and order it began with; the arrow keys at the last row read the next page
+        self.list = PagedList(
+            ctx, self.model, self.table, self.count_label, _count_text, rows_of=_cases, parent=self
+        )
+        self.list.loaded.connect(self.shown)
         self.table.setAccessibleName(_("Cases"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -141,9 +161,6 @@ class CaseloadPage(QWidget):
             self.table.setColumnWidth(column, max(minimum, width))
         self.table.activated.connect(self._activated)
         self.table.doubleClicked.connect(self._activated)
-        # the arrow keys at the last row read the next page too (the view itself asks only
-        # when its scroll bar reaches the end)
-        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
 
         self.hits_title = QLabel(_("Found in journals and case details"), self)
         self.hits_title.setObjectName("SectionTitle")
@@ -176,119 +193,17 @@ class CaseloadPage(QWidget):
         ctx.locked.connect(self._on_locked)
 
     # -- loading -------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        """The rows of a load are in the table (at least once since the page was made)."""
+        return self.list.loads > 0
+
     def reload(self, keep_shown: bool = False) -> None:
-        """Read the caseload again from its first page (a new search text, filter or order).
-        ``keep_shown``: as many rows as are shown now (a change elsewhere: the list she is
-        scrolled into stays, with its selection)."""
-        self._generation += 1
-        generation, state = self._generation, self.state
-        limit = min(max(PAGE, self.model.shown), MAX_PAGE) if keep_shown else PAGE
-        self.ctx.call(
-            _case_page,
-            state,
-            None,
-            limit,
-            on_done=lambda page: self._loaded(generation, state, page, keep_shown),
-        )
-
-    def _loaded(
-        self, generation: int, state: CaseloadState, page: Any, keep_shown: bool = False
-    ) -> None:
-        if generation != self._generation or not self.ctx.is_unlocked:
-            return  # a newer request is on its way, or the profile was locked meanwhile
-        current = self._current_case_id() if keep_shown else None
-        before = self.model.shown
-        self._shown_generation = generation
-        self._shown_state = state
-        self.model.set_page(page.cases, page.after, page.total)
-        self._refill = None
-        if current is not None:
-            self._select_case(current)
-        if not keep_shown:
-            self.table.scrollToTop()  # a new search, filter or order starts at its top
-        elif before > self.model.shown and self.model.canFetchMore():
-            # she had scrolled further than one read brings back: the pages up to there
-            # follow, and her case is selected again when it arrives
-            self._refill = (before, current)
-            self.model.fetchMore()
-        QTimer.singleShot(0, self._fill_view)
-        self._show_count()
-        self.loaded = True
-        self.shown.emit()
-
-    def _fill_view(self) -> None:
-        """The next page when the last row is in sight (she scrolled to the end while the
-        caseload was being read again, or the window shows more rows than a page holds)."""
-        rows = self.model.rowCount()
-        if not self.model.canFetchMore() or not self.ctx.is_unlocked:
-            return
-        last = self.table.visualRect(self.model.index(rows - 1, 0)) if rows else None
-        if last is None or self.table.viewport().rect().intersects(last):
-            self.model.fetchMore()
-
-    def _fetch_more(self, after: Any) -> None:
-        generation = self._generation
-        if self._shown_generation != generation:
-            # the caseload is being read again (new search text, filter or order): the rows
-            # shown and their cursor are about to be replaced
-            self.model.fetch_failed()
-            return
-        started = self.ctx.call(
-            _case_page,
-            self._shown_state,
-            after,
-            PAGE,
-            on_done=lambda page: self._more_loaded(generation, page),
-            on_error=lambda exc: self._more_failed(generation, exc),
-        )
-        if started is None:
-            self.model.fetch_failed()  # locked: nothing is read
-
-    def _more_loaded(self, generation: int, page: Any) -> None:
-        if generation != self._generation or not self.ctx.is_unlocked:
-            return  # the caseload is being read again from its first page
-        self.model.add_page(page.cases, page.after)
-        self._show_count()
-        if self._refill is not None:
-            target, case_id = self._refill
-            if case_id is not None and self._current_case_id() is None:
-                self._select_case(case_id)
-            if self.model.shown < target and self.model.canFetchMore():
-                self.model.fetchMore()
-            else:
-                self._refill = None
-        QTimer.singleShot(0, self._fill_view)
-
-    def _more_failed(self, generation: int, exc: BaseException) -> None:
-        if generation == self._generation:
-            self.model.fetch_failed()
-        self.ctx.taskman.error.emit(exc)
-
-    def _show_count(self) -> None:
-        shown, total = self.model.shown, self.model.total
-        if shown >= total:
-            self.count_label.setText(_("{count} cases").format(count=total))
-        else:
-            self.count_label.setText(
-                _("{shown} of {total} cases shown").format(shown=shown, total=total)
-            )
-
-    def _current_row_changed(self, current: Any, _previous: Any) -> None:
-        if current.isValid() and current.row() == self.model.rowCount() - 1:
-            self.model.fetchMore()  # when more are to be read and none is being read
-
-    def _current_case_id(self) -> str | None:
-        index = self.table.currentIndex()
-        if not index.isValid():
-            return None
-        value = self.model.data(index, Qt.ItemDataRole.UserRole)
-        return str(value) if value else None
-
-    def _select_case(self, case_id: str) -> None:
-        for row in range(self.model.rowCount()):
-            if self.model.data(self.model.index(row, 0), Qt.ItemDataRole.UserRole) == case_id:
-                self.table.setCurrentIndex(self.model.index(row, 0))
-                return
+        """Read the caseload again from its first page (a new search text, filter or order),
+        with the search text, filters and order of now: the next pages of its rows are read
+        with them too. ``keep_shown``: as many rows as are shown now (a change elsewhere: the
+        list she is scrolled into stays, with its selection)."""
+        self.list.reload(keep_shown, read=_case_reader(self.state))
 
     def _sort_changed(self, column: str, descending: bool) -> None:
         self.state = self.state.with_(sort_column=column, sort_descending=descending)
