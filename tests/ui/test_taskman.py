@@ -52,6 +52,37 @@ def test_a_user_error_reaches_on_error_and_unhandled_ones_the_error_signal(qtbot
     tm.shutdown()
 
 
+def test_an_unexpected_failure_leaves_its_kind_in_the_log_handled_or_not(
+    qtbot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A caller that handles the failure itself (a paged list shows it only when its read is
+    still the latest) must not cost the log its trace; the message, which may quote case
+    data, never reaches the log."""
+    tm = TaskManager()
+    caught: list[BaseException] = []
+
+    def fail() -> None:
+        raise KeyError("Sven Berg")
+
+    def refuse() -> None:
+        raise InvalidInput("Enter something to search for.")  # a user error: not logged
+
+    caplog.set_level("ERROR", logger="fieldkit.ui.taskman")
+    tm.run(fail, on_error=caught.append)
+    qtbot.waitUntil(lambda: len(caught) == 1)
+    with qtbot.waitSignal(tm.error, timeout=5000):
+        tm.run(fail)
+    tm.run(refuse, on_error=caught.append)
+    qtbot.waitUntil(lambda: len(caught) == 2)
+    tm.shutdown()
+    lines = [r.getMessage() for r in caplog.records if r.name == "fieldkit.ui.taskman"]
+    assert lines == [
+        "handled error in a background task: KeyError",
+        "unhandled error in a background task: KeyError",
+    ]
+    assert "Sven" not in caplog.text
+
+
 def test_an_operation_reports_progress_on_the_gui_thread(qtbot: Any) -> None:
     class Count(Operation):
         def run(self, report: Callable[[Progress], None]) -> str:

@@ -191,11 +191,14 @@ class TaskManager(QObject):
             if job.on_done is not None:
                 job.on_done(job.future.result())
             return
+        if not isinstance(exc, FieldkitError):
+            # an unexpected failure leaves its kind in the log (never its message: it may
+            # quote case data), whether the caller handles it or the window shows it
+            handled = "handled" if job.on_error is not None else "unhandled"
+            log.error("%s error in a background task: %s", handled, type(exc).__name__)
         if job.on_error is not None:
             job.on_error(exc)
             return
-        if not isinstance(exc, FieldkitError):
-            log.error("unhandled error in a background task: %s", type(exc).__name__)
         self.error.emit(exc)
 
     # -- state ---------------------------------------------------------------------------
