@@ -44,8 +44,9 @@ class PagedRows(QAbstractTableModel):
 
     fetch_requested = Signal(object)  # the cursor the next page starts after
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, headers: Sequence[str], parent: Any = None) -> None:
         super().__init__(parent)
+        self._headers = list(headers)  # translated column titles
         self._rows: list[Any] = []
         self._total = 0
         self._after: Any = None  # where the next page starts; None: every row is here
@@ -104,6 +105,16 @@ class PagedRows(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None
 
     def row_of(self, key: str) -> int | None:
         """The row whose id (``UserRole``) is ``key``, if it is among the rows read."""

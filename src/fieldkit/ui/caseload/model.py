@@ -14,7 +14,7 @@ from fieldkit.ui.caseload.state import field_of
 from fieldkit.ui.i18n import fmt_date
 from fieldkit.ui.labels import label
 from fieldkit.ui.paging import Index, PagedRows
-from fieldkit.ui.qt import QModelIndex, Qt, Signal
+from fieldkit.ui.qt import Qt, Signal
 from fieldkit.ui.style import std_icon
 
 
@@ -89,8 +89,7 @@ class CaseTableModel(PagedRows):
     sort_requested = Signal(str, bool)  # the column key, descending
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._headers = [_(c[1]) for c in COLUMNS]
+        super().__init__([_(c[1]) for c in COLUMNS], parent)
         self._sort_column = COLUMN_KEYS.index("updated")
         self._descending = True
 
@@ -103,16 +102,6 @@ class CaseTableModel(PagedRows):
         return self._descending
 
     # -- Qt model ------------------------------------------------------------------------
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None

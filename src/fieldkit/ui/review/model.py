@@ -8,7 +8,7 @@ from typing import Any
 
 from fieldkit.i18n import _
 from fieldkit.ui.paging import Index, PagedRows
-from fieldkit.ui.qt import QModelIndex, Qt
+from fieldkit.ui.qt import Qt
 
 # a column: its header (an N_() message id) and its cell's text
 Column = tuple[str, Callable[[Any], str]]
@@ -18,9 +18,8 @@ class PagedTableModel(PagedRows):
     def __init__(
         self, columns: Sequence[Column], key: Callable[[Any], str], parent: Any = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__([_(header) for header, _text in columns], parent)
         self._columns = list(columns)
-        self._headers = [_(header) for header, _text in self._columns]
         self._key = key  # a row's id (UserRole): what stays selected across a reload
 
     @property
@@ -34,16 +33,6 @@ class PagedTableModel(PagedRows):
         return None
 
     # -- Qt model ------------------------------------------------------------------------
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
