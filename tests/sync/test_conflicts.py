@@ -6,38 +6,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sync_harness import Laptop, LiveServer, ServerDB, cli
+from sync_harness import Laptop, LiveServer, ServerDB, cli, complete_answers, concern_form
 
 from fieldkit.domain.enums import AssessmentStatus, CaseType
-from fieldkit.forms import FormRegistry
-from fieldkit.forms.answers import Visibility
 from fieldkit.services import assessments, cases
 from fieldkit.services import sync as sync_service
 
 pytestmark = pytest.mark.keyring
 
-FORM = FormRegistry.load().latest("fk.vbe.concern")
-
-
-def complete_answers(text: str) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for item in FORM.items():
-        if item.type in ("rating", "singleselect"):
-            answers[item.id] = item.codes[0]
-        elif item.type == "yes_no_unknown":
-            answers[item.id] = "yes"
-        elif item.type == "multiselect":
-            answers[item.id] = [item.codes[0]]
-        elif item.type == "text":
-            answers[item.id] = (text + " ") * 12
-        elif item.type == "date":
-            answers[item.id] = "2027-01-31"
-    answers["S1"] = "high"
-    shown = Visibility(FORM, answers).visible_items
-    return {k: v for k, v in answers.items() if k in shown}
+FORM = concern_form()
 
 
 def conflicted_pair(

@@ -11,36 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_harness import Laptop, LiveServer, ServerDB, cli
+from sync_harness import Laptop, LiveServer, ServerDB, cli, complete_answers, concern_form
 
 from fieldkit.domain.enums import AssessmentStatus, CaseType
-from fieldkit.forms import FormRegistry
-from fieldkit.forms.answers import Visibility
 from fieldkit.services import assessments, cases, kept
 from fieldkit.services import sync as sync_service
 
 pytestmark = pytest.mark.keyring
 
-FORM = FormRegistry.load().latest("fk.vbe.concern")
+FORM = concern_form()
 TYPED = "Noa berättade efteråt att hon sover hos en kompis i helgen"  # never saved
-
-
-def complete_answers(text: str) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for item in FORM.items():
-        if item.type in ("rating", "singleselect"):
-            answers[item.id] = item.codes[0]
-        elif item.type == "yes_no_unknown":
-            answers[item.id] = "yes"
-        elif item.type == "multiselect":
-            answers[item.id] = [item.codes[0]]
-        elif item.type == "text":
-            answers[item.id] = (text + " ") * 12
-        elif item.type == "date":
-            answers[item.id] = "2027-01-31"
-    answers["S1"] = "high"
-    shown = Visibility(FORM, answers).visible_items
-    return {k: v for k, v in answers.items() if k in shown}
 
 
 def with_typed(answers: dict[str, Any]) -> dict[str, Any]:
