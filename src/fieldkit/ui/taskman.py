@@ -192,10 +192,14 @@ class TaskManager(QObject):
                 job.on_done(job.future.result())
             return
         if not isinstance(exc, FieldkitError):
-            # an unexpected failure leaves its kind in the log (never its message: it may
-            # quote case data), whether the caller handles it or the window shows it
-            handled = "handled" if job.on_error is not None else "unhandled"
-            log.error("%s error in a background task: %s", handled, type(exc).__name__)
+            # an unexpected failure leaves its trace in the log, whether the caller handles it
+            # or the window shows it: the content guard (config.logs) keeps the type and the
+            # frames and drops the message, which may quote case data. (A type name passed as
+            # an argument would be redacted: it is a string.)
+            if job.on_error is not None:
+                log.error("a background task failed; its caller handles it", exc_info=exc)
+            else:
+                log.error("a background task failed; the window shows it", exc_info=exc)
         if job.on_error is not None:
             job.on_error(exc)
             return
