@@ -371,4 +371,4 @@ def test_the_whole_list_reads_each_cases_assessments_by_the_case(worker: Session
     plan = [str(r[3]) for r in worker.vault.query("EXPLAIN QUERY PLAN " + sql)]
     on_assessments = [step for step in plan if " a " in f" {step} " or "assessments" in step]
     assert on_assessments, plan
-    assert all("assessments_case" in step for step in on_assessments), plan
+    assert all("assessments_case_status" in step for step in on_assessments), plan

@@ -303,14 +303,14 @@ def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
-# the current approved assessment's re-assessment date, of the case ``c``. ``+a.status``: by
-# the case's own assessments (assessments_case), not by every approved one of the team
+# the current approved assessment's re-assessment date, of the case ``c``, and whether one of
+# its assessments waits for review: each one seek in assessments_case_status (migration 0004)
 _REASSESSMENT_DUE = (
     "(SELECT a.reassessment_due FROM assessments a WHERE a.case_id = c.id "
-    "AND +a.status = 'approved' ORDER BY a.submitted_at DESC LIMIT 1)"
+    "AND a.status = 'approved' ORDER BY a.submitted_at DESC LIMIT 1)"
 )
 _NEEDS_REVIEW = (
-    "EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id AND +a.status = 'submitted')"
+    "EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id AND a.status = 'submitted')"
 )
 
 # The orders ``CaseRepository.page`` knows: the key expressions (never NULL: a keyset compares
